@@ -1,0 +1,18 @@
+//! The UI-independent auth library: data centers, scope catalogue, token client, organization
+//! probes, diagnosis, env file editor, secret storage, token cache. Rule: nothing here imports
+//! ratatui, crossterm, or anything of `wizard`, `ui` or `runtime`.
+
+pub mod appsettings;
+pub mod cache;
+pub mod clean;
+pub mod client;
+pub mod dc;
+pub mod diagnosis;
+pub mod envfile;
+pub mod probe;
+pub mod scopes;
+pub mod secret;
+pub mod store;
+
+pub use dc::Dc;
+pub use secret::Secret;

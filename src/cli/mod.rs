@@ -1,0 +1,204 @@
+//! The command line: argument parsing (clap) and the non-interactive commands. IO lives here.
+
+pub mod sandbox;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zoho-auth",
+    version,
+    about = "Get a working Zoho OAuth token into your project, and fix it when it breaks."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The env file to read and write.
+    #[arg(long, global = true, default_value = ".env", value_name = "PATH")]
+    pub env_file: PathBuf,
+    /// Override the accounts server (plain http:// only for loopback hosts).
+    #[arg(long, global = true, value_name = "URL")]
+    pub accounts_url: Option<String>,
+    /// Override the API domain (plain http:// only for loopback hosts).
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_domain: Option<String>,
+    /// Data center: us eu in au jp ca cn sa uk.
+    #[arg(long, global = true, value_name = "CODE")]
+    pub dc: Option<String>,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Trace each request (method, URL, status) on stderr, secrets masked.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The interactive setup wizard (the default).
+    Setup(SetupArgs),
+    /// The emergency wizard: diagnose the env file and re-authorize.
+    Reauth(ReauthArgs),
+    /// Exchange a code for tokens, live-test them and write the env file.
+    Exchange(ExchangeArgs),
+    /// Sign in through a browser (loopback redirect) or the device flow.
+    Login(LoginArgs),
+    /// Refresh and live-test the token in the env file; exit code by class.
+    Check(CheckArgs),
+    /// Print a valid access token (cached while more than 5 minutes remain).
+    Token,
+    /// Revoke the refresh token at Zoho and remove it from the env file.
+    Revoke,
+    /// List the scope catalogue.
+    Scopes(ScopesArgs),
+    /// Run the simulated Zoho in the foreground.
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct SetupArgs {
+    /// Run against an in-process simulated Zoho with its demo client.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReauthArgs {
+    /// The error text production showed (a response body or log line); `-` reads stdin.
+    #[arg(long, value_name = "TEXT")]
+    pub from_error: Option<String>,
+    /// Run against an in-process simulated Zoho.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClientArgs {
+    /// OAuth client id (else ZOHO_CLIENT_ID, else the env file).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// `-` reads the client secret from stdin (else ZOHO_CLIENT_SECRET, else the env file).
+    #[arg(long, value_name = "-")]
+    pub client_secret: Option<String>,
+    /// Comma-separated scopes the code was generated for.
+    #[arg(long, value_name = "S")]
+    pub scopes: Option<String>,
+    /// Product to live-test: books invoice inventory expense crm desk.
+    #[arg(long, value_name = "P")]
+    pub product: Option<String>,
+    /// Skip the live test.
+    #[arg(long)]
+    pub no_test: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExchangeArgs {
+    /// The code, a whole redirect URL, or `-` for stdin.
+    #[arg(long, value_name = "CODE|-")]
+    pub code: Option<String>,
+    /// A downloaded self_client.json (carries the code and the client).
+    #[arg(long, value_name = "FILE")]
+    pub self_client_json: Option<PathBuf>,
+    /// The redirect URI of a server-based client (must match the registered one).
+    #[arg(long, value_name = "U")]
+    pub redirect_uri: Option<String>,
+    /// Also merge a `Zoho` section into this .NET appsettings.json.
+    #[arg(long, value_name = "FILE")]
+    pub appsettings: Option<PathBuf>,
+    /// Store the secrets in the OS keychain instead of the env file.
+    #[arg(long)]
+    pub keychain: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct LoginArgs {
+    /// Sign in through the browser and a loopback redirect.
+    #[arg(long, conflicts_with = "device")]
+    pub browser: bool,
+    /// Sign in with the device flow (for "Non-browser" clients).
+    #[arg(long)]
+    pub device: bool,
+    /// Redirect URI registered for the client (loopback).
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// Only print the URL; do not open a browser.
+    #[arg(long)]
+    pub no_open: bool,
+    /// How long to wait for the sign-in, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    /// Product to live-test: books invoice inventory expense crm desk.
+    #[arg(long, value_name = "P")]
+    pub product: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScopesArgs {
+    /// Only this product's scopes.
+    #[arg(long, value_name = "P")]
+    pub product: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8470)]
+    pub port: u16,
+}
+
+/// Parses the command line, runs the command and maps the outcome to the contract's exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("zoho-auth: internal error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    ExitCode::from(code)
+}
+
+async fn run(cli: Cli) -> u8 {
+    let global = cli.global;
+    match cli.command {
+        Some(Command::Sandbox(args)) => sandbox::run(&global, &args).await,
+        _ => {
+            eprintln!("zoho-auth: this command is not built yet");
+            1
+        }
+    }
+}
