@@ -254,8 +254,12 @@ mod tests {
     #[test]
     fn loopback_detection() {
         assert!(is_loopback(&Url::parse("http://127.0.0.1:1/").unwrap()));
-        assert!(is_loopback(&Url::parse("http://localhost:8085/cb").unwrap()));
+        assert!(is_loopback(
+            &Url::parse("http://localhost:8085/cb").unwrap()
+        ));
         assert!(is_loopback(&Url::parse("http://[::1]:9/").unwrap()));
-        assert!(!is_loopback(&Url::parse("http://accounts.zoho.com").unwrap()));
+        assert!(!is_loopback(
+            &Url::parse("http://accounts.zoho.com").unwrap()
+        ));
     }
 }

@@ -10,9 +10,11 @@ pub mod dc;
 pub mod diagnosis;
 pub mod envfile;
 pub mod probe;
+pub mod product;
 pub mod scopes;
 pub mod secret;
 pub mod store;
 
 pub use dc::Dc;
+pub use product::Product;
 pub use secret::Secret;
