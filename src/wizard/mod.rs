@@ -1,1 +1,753 @@
-//! TODO
+//! The interactive setup wizard as a pure state machine. No IO, no async, no clock here:
+//! `update(&mut Wizard, Msg) -> Vec<Effect>`; time arrives inside messages; the runtime performs
+//! the effects and answers with messages tagged with the attempt id they belong to.
+
+pub mod catalog;
+mod update;
+
+use std::time::Duration;
+
+use crate::auth::diagnosis::Diagnosis;
+use crate::auth::{Dc, Product, Secret};
+
+pub use update::{
+    CLIPBOARD_POLL, COUNTDOWN_TICK, SPINNER_TICK, can_try_other_dcs, fix_step, update,
+};
+
+/// A point on the runtime's monotonic clock, in milliseconds since the wizard started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Time(pub u64);
+
+impl Time {
+    pub fn from_secs(secs: u64) -> Time {
+        Time(secs * 1000)
+    }
+
+    pub fn plus(self, d: Duration) -> Time {
+        Time(self.0 + d.as_millis() as u64)
+    }
+
+    /// How long from `self` until `later` (zero when `later` is past).
+    pub fn until(self, later: Time) -> Duration {
+        Duration::from_millis(later.0.saturating_sub(self.0))
+    }
+}
+
+/// Where the user is. The order is the order of the wizard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// 1. Pick the data center.
+    DataCenter,
+    /// 2. Client id and secret.
+    Client,
+    /// 3. Pick scopes.
+    Scopes,
+    /// 4. Copy the scopes, open the console, pick the code's expiry.
+    GenerateCode,
+    /// 5. Paste the code while the countdown runs.
+    PasteCode,
+    /// 6. The code is being exchanged (spinner), or the exchange failed.
+    Exchange,
+    /// 7. The live test passed: pick an organization.
+    LiveTest,
+    /// 8. Preview and write the env file.
+    Save,
+    /// 9. What was written where, and how to use it.
+    Done,
+}
+
+impl Step {
+    pub const ALL: [Step; 9] = [
+        Step::DataCenter,
+        Step::Client,
+        Step::Scopes,
+        Step::GenerateCode,
+        Step::PasteCode,
+        Step::Exchange,
+        Step::LiveTest,
+        Step::Save,
+        Step::Done,
+    ];
+
+    pub fn number(self) -> usize {
+        match self {
+            Step::DataCenter => 1,
+            Step::Client => 2,
+            Step::Scopes => 3,
+            Step::GenerateCode => 4,
+            Step::PasteCode => 5,
+            Step::Exchange => 6,
+            Step::LiveTest => 7,
+            Step::Save => 8,
+            Step::Done => 9,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::DataCenter => "Data center",
+            Step::Client => "Client",
+            Step::Scopes => "Scopes",
+            Step::GenerateCode => "Generate code",
+            Step::PasteCode => "Paste code",
+            Step::Exchange => "Exchange",
+            Step::LiveTest => "Live test",
+            Step::Save => "Save",
+            Step::Done => "Done",
+        }
+    }
+}
+
+/// A key, independent of the terminal library. Key releases never reach the wizard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A printable character, without Ctrl or Alt.
+    Char(char),
+    /// Ctrl plus a letter (`Ctrl('c')`).
+    Ctrl(char),
+    /// Enter / Return.
+    Enter,
+    /// Escape.
+    Esc,
+    /// Tab.
+    Tab,
+    /// Shift+Tab.
+    BackTab,
+    /// Backspace.
+    Backspace,
+    /// Arrow up.
+    Up,
+    /// Arrow down.
+    Down,
+    /// Arrow left.
+    Left,
+    /// Arrow right.
+    Right,
+}
+
+/// How the scope string reached the clipboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CopyOutcome {
+    /// The system clipboard holds it.
+    System,
+    /// An OSC 52 escape asked the (remote) terminal to copy it.
+    Osc52,
+    /// No clipboard: the user selects the text on screen.
+    Unavailable,
+}
+
+/// An organization the live test found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub is_default: bool,
+}
+
+/// A verified exchange: tokens plus what the live test found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    pub scopes: Vec<String>,
+    /// Exactly as Zoho returned it.
+    pub api_domain: String,
+    /// The product that was live-tested, if any.
+    pub product: Option<Product>,
+    pub organizations: Vec<Org>,
+    /// Zoho's api_domain implies another DC than the one chosen.
+    pub dc_mismatch: Option<Dc>,
+}
+
+/// What the runtime wrote, for the Done screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    pub env_path: String,
+    pub keys: Vec<String>,
+    pub backup: Option<String>,
+    pub keychain: bool,
+    pub gitignore_added: bool,
+}
+
+/// Input to the wizard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// A key press.
+    Key { key: Key, now: Time },
+    /// A bracketed paste.
+    Paste { text: String, now: Time },
+    /// The timer fired.
+    Tick { now: Time },
+    /// The terminal was resized.
+    Resize { cols: u16, rows: u16 },
+    /// The result of `Effect::CopyToClipboard`.
+    Copied(CopyOutcome),
+    /// The result of `Effect::PollClipboard`: the clipboard's text, if any could be read.
+    Clipboard { text: Option<String>, now: Time },
+    /// The result of `Effect::OpenUrl`.
+    Opened { ok: bool },
+    /// The result of `Effect::Exchange`.
+    Exchanged {
+        attempt: u64,
+        result: Result<Outcome, Diagnosis>,
+    },
+    /// The result of `Effect::MintSandboxCode`.
+    SandboxCode {
+        attempt: u64,
+        result: Result<Secret, String>,
+        now: Time,
+    },
+    /// The result of `Effect::WriteEnv`.
+    Written {
+        attempt: u64,
+        result: Result<WriteReport, String>,
+    },
+}
+
+/// Everything the exchange needs; the runtime adds the endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeRequest {
+    pub attempt: u64,
+    pub dc: Dc,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub code: Secret,
+    pub scopes: Vec<String>,
+    pub product: Option<Product>,
+}
+
+/// A value to write for one env key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    /// A value safe to show.
+    Plain(String),
+    /// A value that is masked everywhere.
+    Secret(Secret),
+    /// Remove the key's line.
+    Remove,
+}
+
+/// Everything the Save step asks the runtime to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteRequest {
+    pub attempt: u64,
+    pub updates: Vec<(String, EnvValue)>,
+    /// Secrets that go to the OS keychain instead of the file (keyed by env name).
+    pub keychain: Vec<(String, Secret)>,
+    pub client_id: String,
+    pub add_to_gitignore: bool,
+}
+
+/// Output of the wizard: work for the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Put this text on the clipboard (answer: `Msg::Copied`).
+    CopyToClipboard(String),
+    /// Open this URL in a browser (answer: `Msg::Opened`).
+    OpenUrl(String),
+    /// Send `Msg::Tick` every so often until `StopTimer`.
+    StartTimer { every: Duration },
+    /// Stop the ticks.
+    StopTimer,
+    /// Read the clipboard once (answer: `Msg::Clipboard`).
+    PollClipboard,
+    /// Exchange the code and live-test the tokens (answer: `Msg::Exchanged`).
+    Exchange(ExchangeRequest),
+    /// Ask the sandbox for a fresh code (answer: `Msg::SandboxCode`).
+    MintSandboxCode {
+        attempt: u64,
+        scopes: Vec<String>,
+        minutes: u32,
+    },
+    /// Write the env file (and keychain, and .gitignore) (answer: `Msg::Written`).
+    WriteEnv(WriteRequest),
+    /// Leave the wizard with this exit code.
+    Quit(u8),
+}
+
+/// Whether the views may use colour (`NO_COLOR` switches it off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub color: bool,
+}
+
+/// Whether the env file's folder ignores it in git.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gitignore {
+    /// Not in a git repository, or already ignored.
+    NotNeeded,
+    /// In a git repository that does not ignore the env file.
+    NotIgnored,
+}
+
+/// Where a preselected data center came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DcSource {
+    EnvFile,
+    TimeZone,
+    Flag,
+}
+
+/// What reauth (or the env file) already knows; the wizard starts at `start_at` with the rest filled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefill {
+    pub dc: Option<(Dc, DcSource)>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    /// Where the client came from ("the env file", "the sandbox").
+    pub client_source: Option<String>,
+    pub scopes: Vec<String>,
+    pub product: Option<Product>,
+    pub start_at: Step,
+    /// Focus the secret field on the Client step (invalid_client_secret).
+    pub focus_secret: bool,
+    /// A diagnosis to show at the top (reauth).
+    pub banner: Option<Diagnosis>,
+}
+
+impl Default for Prefill {
+    fn default() -> Self {
+        Prefill {
+            dc: None,
+            client_id: None,
+            client_secret: None,
+            client_source: None,
+            scopes: vec![],
+            product: None,
+            start_at: Step::DataCenter,
+            focus_secret: false,
+            banner: None,
+        }
+    }
+}
+
+/// Facts about the environment, decided by the runtime before the wizard starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub env_path: String,
+    /// The ZOHO_* values already in the env file (for the preview).
+    pub env_existing: Vec<(String, Secret)>,
+    pub gitignore: Gitignore,
+    /// ZOHO_* variables exported in the shell that would shadow the file.
+    pub shadowing: Vec<String>,
+    /// A browser can be opened (a display exists and not over SSH).
+    pub can_open_browser: bool,
+    /// The clipboard can be read (for the pick-up of a code).
+    pub can_read_clipboard: bool,
+    /// Running against the in-process sandbox.
+    pub sandbox: bool,
+    /// `--accounts-url`: where requests really go.
+    pub accounts_override: Option<String>,
+    /// The API console (the sandbox page under `--sandbox`), else the DC's console.
+    pub console_override: Option<String>,
+    /// `--dc` given on the command line.
+    pub dc_flag: Option<Dc>,
+    pub theme: Theme,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            env_path: ".env".into(),
+            env_existing: vec![],
+            gitignore: Gitignore::NotNeeded,
+            shadowing: vec![],
+            can_open_browser: false,
+            can_read_clipboard: false,
+            sandbox: false,
+            accounts_override: None,
+            console_override: None,
+            dc_flag: None,
+            theme: Theme { color: true },
+        }
+    }
+}
+
+/// A list with a cursor and a `/` filter.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListState {
+    pub cursor: usize,
+    pub filter: String,
+    pub filtering: bool,
+}
+
+/// The two fields of the Client step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientField {
+    Id,
+    Secret,
+}
+
+/// The code expiries Zoho's console offers, in minutes.
+pub const EXPIRIES: [u32; 4] = [3, 5, 7, 10];
+
+/// The state of the exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeState {
+    /// Nothing sent.
+    Idle,
+    /// Waiting for Zoho; `dc` is where the code went.
+    Running { dc: Dc, since: Time },
+    /// Zoho or the live test refused; `before_expiry` is true when the code was still valid.
+    Failed {
+        diagnosis: Diagnosis,
+        before_expiry: bool,
+    },
+}
+
+/// The state of the Save step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveState {
+    /// The preview with its options.
+    Preview,
+    /// The write is running.
+    Writing,
+    /// The write failed; nothing was changed.
+    Failed(String),
+}
+
+/// The rows of the Save step's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOption {
+    Keychain,
+    Gitignore,
+}
+
+/// The whole state of the wizard. Fields of every step are kept when the user goes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wizard {
+    pub step: Step,
+    pub ctx: Context,
+    pub attempt: u64,
+    /// The tick period the runtime was last asked for (None: no timer).
+    pub timer: Option<Duration>,
+    pub banner: Option<Diagnosis>,
+    pub size: (u16, u16),
+
+    // 1. Data center
+    pub dc_list: ListState,
+    pub dc: Dc,
+    pub dc_source: Option<DcSource>,
+
+    // 2. Client
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub client_field: ClientField,
+    pub client_source: Option<String>,
+    pub client_error: Option<String>,
+
+    // 3. Scopes
+    pub groups: Vec<catalog::Group>,
+    pub presets: Vec<catalog::Preset>,
+    pub scope_list: ListState,
+    pub scopes: Vec<String>,
+    pub product: Option<Product>,
+
+    // 4. Generate code
+    pub expiry_idx: usize,
+    pub copied: Option<CopyOutcome>,
+    pub opened: Option<bool>,
+
+    // 5. Paste code
+    pub code_input: Secret,
+    pub paste_error: Option<String>,
+    pub expires_at: Option<Time>,
+    pub last_poll: Option<Time>,
+    pub rejected_clipboard: Option<String>,
+    pub minting: bool,
+    pub paste_dc: Option<Dc>,
+    /// The countdown reached 00:00: the field is closed, the code is not sent.
+    pub expired: bool,
+    /// The code that was sent last (kept to try it in the other DCs after `invalid_code`).
+    pub sent_code: Option<Secret>,
+
+    // 6. Exchange
+    pub exchange: ExchangeState,
+    /// The DCs left to try the same code against after `invalid_code`.
+    pub dc_queue: Vec<Dc>,
+    /// The DC the code finally worked in, when it was not the chosen one.
+    pub dc_switched: Option<Dc>,
+    /// Every other DC was tried with the same code.
+    pub tried_other_dcs: bool,
+
+    // 7. Live test
+    pub outcome: Option<Outcome>,
+    pub org_cursor: usize,
+
+    // 8. Save
+    pub save: SaveState,
+    pub save_cursor: usize,
+    pub use_keychain: bool,
+    pub add_gitignore: bool,
+
+    // 9. Done
+    pub report: Option<WriteReport>,
+}
+
+impl Wizard {
+    pub fn new(prefill: Prefill, ctx: Context) -> Wizard {
+        let groups = catalog::groups();
+        let presets = catalog::presets();
+        let (dc, dc_source) = match prefill.dc {
+            Some((dc, src)) => (dc, Some(src)),
+            None => (Dc::Us, None),
+        };
+        let dc_cursor = Dc::ALL.iter().position(|d| *d == dc).unwrap_or(0);
+        let add_gitignore = ctx.gitignore == Gitignore::NotIgnored;
+        Wizard {
+            step: prefill.start_at,
+            attempt: 0,
+            timer: None,
+            banner: prefill.banner,
+            size: (80, 24),
+            dc_list: ListState {
+                cursor: dc_cursor,
+                ..ListState::default()
+            },
+            dc,
+            dc_source,
+            client_id: prefill.client_id.unwrap_or_default(),
+            client_secret: prefill.client_secret.unwrap_or_default(),
+            client_field: if prefill.focus_secret {
+                ClientField::Secret
+            } else {
+                ClientField::Id
+            },
+            client_source: prefill.client_source,
+            client_error: None,
+            groups,
+            presets,
+            scope_list: ListState::default(),
+            scopes: prefill.scopes,
+            product: prefill.product,
+            expiry_idx: 0,
+            copied: None,
+            opened: None,
+            code_input: Secret::default(),
+            paste_error: None,
+            expires_at: None,
+            last_poll: None,
+            rejected_clipboard: None,
+            minting: false,
+            paste_dc: None,
+            expired: false,
+            sent_code: None,
+            exchange: ExchangeState::Idle,
+            dc_queue: vec![],
+            dc_switched: None,
+            tried_other_dcs: false,
+            outcome: None,
+            org_cursor: 0,
+            save: SaveState::Preview,
+            save_cursor: 0,
+            use_keychain: false,
+            add_gitignore,
+            report: None,
+            ctx,
+        }
+    }
+
+    /// The effects to perform when the wizard starts at its first step (reauth may start later).
+    pub fn start(&mut self, now: Time) -> Vec<Effect> {
+        update::enter(self, self.step, now)
+    }
+
+    /// The scope string exactly as the console wants it.
+    pub fn scope_string(&self) -> String {
+        catalog::join(&self.scopes)
+    }
+
+    /// The product the live test will use: the chosen one, else the first the scopes grant.
+    pub fn probe_product(&self) -> Option<Product> {
+        self.product
+            .or_else(|| catalog::first_probe_product(&self.scopes))
+    }
+
+    /// A warning when the scopes cannot pass the chosen product's live test.
+    pub fn scope_warning(&self) -> Option<String> {
+        if self.scopes.is_empty() {
+            return None;
+        }
+        match self.product {
+            Some(p) => catalog::missing_for_probe(p, &self.scopes).map(|m| {
+                format!(
+                    "These scopes cannot pass the {} live test: add {m}.",
+                    p.name()
+                )
+            }),
+            None => match catalog::first_probe_product(&self.scopes) {
+                Some(_) => None,
+                None => Some(
+                    "No scope here opens an organizations endpoint: the live test will be skipped."
+                        .into(),
+                ),
+            },
+        }
+    }
+
+    /// The console where the code is generated.
+    pub fn console_url(&self) -> String {
+        self.ctx
+            .console_override
+            .clone()
+            .unwrap_or_else(|| self.dc.console_url())
+    }
+
+    /// Where the token requests go.
+    pub fn accounts_url(&self) -> String {
+        match &self.ctx.accounts_override {
+            Some(url) => url.clone(),
+            None => self.dc_switched.unwrap_or(self.dc).accounts_url(),
+        }
+    }
+
+    /// The DC to write as ZOHO_DC: only when known.
+    pub fn known_dc(&self) -> Option<Dc> {
+        match &self.ctx.accounts_override {
+            None => Some(self.dc_switched.unwrap_or(self.dc)),
+            Some(url) => Dc::from_url(url)
+                .or_else(|| {
+                    self.outcome
+                        .as_ref()
+                        .and_then(|o| Dc::from_url(&o.api_domain))
+                })
+                .or(self.ctx.dc_flag),
+        }
+    }
+
+    /// The minutes of the chosen code expiry.
+    pub fn expiry_minutes(&self) -> u32 {
+        EXPIRIES[self.expiry_idx.min(EXPIRIES.len() - 1)]
+    }
+
+    /// Time left on the code, if a countdown runs.
+    pub fn remaining(&self, now: Time) -> Option<Duration> {
+        self.expires_at.map(|at| now.until(at))
+    }
+
+    /// The organization picked on the Live test step.
+    pub fn picked_org(&self) -> Option<&Org> {
+        self.outcome
+            .as_ref()
+            .and_then(|o| o.organizations.get(self.org_cursor))
+    }
+
+    /// The option rows the Save step shows.
+    pub fn save_options(&self) -> Vec<SaveOption> {
+        let mut rows = vec![SaveOption::Keychain];
+        if self.ctx.gitignore == Gitignore::NotIgnored {
+            rows.push(SaveOption::Gitignore);
+        }
+        rows
+    }
+
+    /// The env updates the Save step will write, in order.
+    pub fn env_updates(&self) -> Vec<(String, EnvValue)> {
+        let mut out: Vec<(String, EnvValue)> = vec![];
+        let plain = |k: &str, v: String| (k.to_string(), EnvValue::Plain(v));
+        out.push(plain("ZOHO_CLIENT_ID", self.client_id.clone()));
+        let refresh = self
+            .outcome
+            .as_ref()
+            .and_then(|o| o.refresh_token.clone())
+            .unwrap_or_default();
+        if self.use_keychain {
+            out.push(("ZOHO_CLIENT_SECRET".into(), EnvValue::Remove));
+            out.push(("ZOHO_REFRESH_TOKEN".into(), EnvValue::Remove));
+            out.push(plain("ZOHO_SECRET_STORE", "keychain".into()));
+        } else {
+            out.push((
+                "ZOHO_CLIENT_SECRET".into(),
+                EnvValue::Secret(self.client_secret.clone()),
+            ));
+            out.push(("ZOHO_REFRESH_TOKEN".into(), EnvValue::Secret(refresh)));
+        }
+        if let Some(dc) = self.known_dc() {
+            out.push(plain("ZOHO_DC", dc.code().into()));
+        }
+        out.push(plain("ZOHO_ACCOUNTS_URL", self.accounts_url()));
+        if let Some(o) = &self.outcome {
+            out.push(plain("ZOHO_API_DOMAIN", o.api_domain.clone()));
+            let scopes = if o.scopes.is_empty() {
+                &self.scopes
+            } else {
+                &o.scopes
+            };
+            out.push(plain("ZOHO_SCOPES", catalog::join(scopes)));
+        }
+        if let Some(org) = self.picked_org() {
+            out.push(plain("ZOHO_ORGANIZATION_ID", org.id.clone()));
+        }
+        out
+    }
+
+    /// The old value of an env key, if the file has it.
+    pub fn env_old(&self, key: &str) -> Option<&Secret> {
+        self.ctx
+            .env_existing
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The Scopes step's rows after filtering.
+    pub fn scope_rows(&self) -> Vec<ScopeRow> {
+        let q = self.scope_list.filter.to_ascii_lowercase();
+        let hit = |s: &str| q.is_empty() || s.to_ascii_lowercase().contains(&q);
+        let mut rows = vec![];
+        for (i, p) in self.presets.iter().enumerate() {
+            if hit(&p.name) || p.scopes.iter().any(|s| hit(s)) {
+                rows.push(ScopeRow::Preset(i));
+            }
+        }
+        for (gi, g) in self.groups.iter().enumerate() {
+            for (si, s) in g.scopes.iter().enumerate() {
+                if hit(&s.name) || hit(&s.description) || hit(&g.name) {
+                    rows.push(ScopeRow::Scope(gi, si));
+                }
+            }
+        }
+        rows
+    }
+
+    /// The data centers after filtering.
+    pub fn dc_rows(&self) -> Vec<Dc> {
+        let q = self.dc_list.filter.to_ascii_lowercase();
+        Dc::ALL
+            .into_iter()
+            .filter(|dc| {
+                q.is_empty()
+                    || dc.name().to_ascii_lowercase().contains(&q)
+                    || dc.code().contains(&q)
+                    || dc.accounts_url().contains(&q)
+            })
+            .collect()
+    }
+
+    /// True when printable keys are text (a field or a filter has focus): `q` does not quit.
+    pub fn typing(&self) -> bool {
+        match self.step {
+            Step::DataCenter => self.dc_list.filtering,
+            Step::Scopes => self.scope_list.filtering,
+            Step::Client => true,
+            Step::PasteCode => !self.expired,
+            Step::GenerateCode | Step::Exchange | Step::LiveTest | Step::Save | Step::Done => false,
+        }
+    }
+
+    /// Whether a preset's scopes are all selected.
+    pub fn preset_selected(&self, i: usize) -> bool {
+        let p = &self.presets[i];
+        !p.scopes.is_empty() && p.scopes.iter().all(|s| self.scopes.contains(s))
+    }
+}
+
+/// A row of the Scopes list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRow {
+    /// Index into `presets`.
+    Preset(usize),
+    /// Group index, scope index.
+    Scope(usize, usize),
+}
