@@ -1,1 +1,904 @@
-//! TODO
+//! Pure views of the wizard: `draw(frame, &Wizard, now)`. No mutation, no IO, no clock here;
+//! the countdown is `expires_at - now`. Secrets appear only masked.
+
+mod theme;
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::wizard::{
+    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, SaveOption, SaveState,
+    ScopeRow, Step, Time, Wizard, can_try_other_dcs, fix_step,
+};
+pub use theme::Palette;
+
+/// The smallest terminal the wizard draws in.
+pub const MIN_COLS: u16 = 80;
+pub const MIN_ROWS: u16 = 24;
+
+const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+
+/// Draws the whole wizard.
+pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
+    let area = frame.area();
+    let p = Palette::new(w.ctx.theme);
+    if area.width < MIN_COLS || area.height < MIN_ROWS {
+        draw_too_small(frame, area, &p);
+        return;
+    }
+    let [header, progress, body, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let mut title = vec![
+        Span::styled(" zoho-auth setup ", p.title()),
+        Span::raw(format!("  step {}/9 · {}", w.step.number(), w.step.title())),
+    ];
+    if w.ctx.sandbox {
+        title.push(Span::styled("   SANDBOX: simulated Zoho", p.warn()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(title)), header);
+    frame.render_widget(Paragraph::new(progress_line(w, &p)), progress);
+
+    let block = Block::bordered()
+        .title(format!(" {}. {} ", w.step.number(), w.step.title()))
+        .border_style(p.dim());
+    let inner = block.inner(body);
+    frame.render_widget(block, body);
+    let mut lines: Vec<Line> = vec![];
+    if let Some(b) = &w.banner {
+        lines.push(Line::from(Span::styled(
+            format!("{} ({})", b.message, b.code.as_str()),
+            p.warn(),
+        )));
+        if !b.fix.is_empty() {
+            lines.push(Line::from(format!("Fix: {}", b.fix)));
+        }
+        lines.push(Line::raw(""));
+    }
+    let body_lines = match w.step {
+        Step::DataCenter => view_data_center(w, &p, inner.height as usize - lines.len()),
+        Step::Client => view_client(w, &p),
+        Step::Scopes => view_scopes(w, &p, inner.height as usize - lines.len()),
+        Step::GenerateCode => view_generate(w, &p),
+        Step::PasteCode => view_paste(w, &p, now),
+        Step::Exchange => view_exchange(w, &p, now),
+        Step::LiveTest => view_live_test(w, &p),
+        Step::Save => view_save(w, &p),
+        Step::Done => view_done(w, &p),
+    };
+    lines.extend(body_lines);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    frame.render_widget(Paragraph::new(hint_line(w, &p, now)), hints);
+}
+
+fn draw_too_small(frame: &mut Frame, area: Rect, p: &Palette) {
+    let text = vec![
+        Line::from(Span::styled("zoho-auth needs a larger terminal.", p.bold())),
+        Line::raw(format!(
+            "Now {}x{}; make it at least {MIN_COLS}x{MIN_ROWS}. The wizard resumes where it was.",
+            area.width, area.height
+        )),
+        Line::raw("Ctrl+C quits."),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}
+
+fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
+    let short = |s: Step| match s {
+        Step::DataCenter => "DC",
+        Step::Client => "Client",
+        Step::Scopes => "Scopes",
+        Step::GenerateCode => "Code",
+        Step::PasteCode => "Paste",
+        Step::Exchange => "Exchange",
+        Step::LiveTest => "Test",
+        Step::Save => "Save",
+        Step::Done => "Done",
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (i, s) in Step::ALL.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" › ", p.dim()));
+        }
+        let style = if s == w.step {
+            p.current()
+        } else if s.number() < w.step.number() {
+            p.ok()
+        } else {
+            p.dim()
+        };
+        spans.push(Span::styled(short(s), style));
+    }
+    Line::from(spans)
+}
+
+/// The key-hint bar of the current screen.
+pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
+    let quit = ("q", "quit");
+    match w.step {
+        Step::DataCenter if w.dc_list.filtering => vec![
+            ("type", "filter"),
+            ("↑↓", "move"),
+            ("Enter", "keep filter"),
+            ("Esc", "clear"),
+            ("Ctrl+C", "quit"),
+        ],
+        Step::DataCenter => vec![
+            ("↑↓/jk", "move"),
+            ("Enter", "choose"),
+            ("/", "filter"),
+            quit,
+        ],
+        Step::Client => vec![
+            ("Tab", "next field"),
+            ("Enter", "continue"),
+            ("Ctrl+U", "clear"),
+            ("Esc", "back"),
+            ("Ctrl+C", "quit"),
+        ],
+        Step::Scopes if w.scope_list.filtering => vec![
+            ("type", "filter"),
+            ("↑↓", "move"),
+            ("Enter", "keep filter"),
+            ("Esc", "clear"),
+            ("Ctrl+C", "quit"),
+        ],
+        Step::Scopes => vec![
+            ("↑↓/jk", "move"),
+            ("Space", "toggle"),
+            ("/", "filter"),
+            ("p", "product"),
+            ("Enter", "continue"),
+            ("Esc", "back"),
+            quit,
+        ],
+        Step::GenerateCode => {
+            let mut h = vec![("←→", "expiry"), ("Enter", "start countdown")];
+            if w.ctx.sandbox {
+                h.push(("m", "mint code"));
+            }
+            h.extend([("c", "copy"), ("o", "open console"), ("Esc", "back"), quit]);
+            h
+        }
+        Step::PasteCode if w.expired || w.expires_at.is_some_and(|at| now >= at) => {
+            vec![("Enter/r", "new code, same scopes"), ("Esc", "back"), quit]
+        }
+        Step::PasteCode => vec![
+            ("paste", "code or URL"),
+            ("Enter", "send typed code"),
+            ("Esc", "back"),
+            ("Ctrl+C", "quit"),
+        ],
+        Step::Exchange => match &w.exchange {
+            ExchangeState::Failed { .. } => {
+                let mut h = vec![("Enter", "fix it")];
+                if can_try_other_dcs(w) {
+                    h.push(("d", "try other DCs"));
+                }
+                h.extend([
+                    ("g", "new code"),
+                    ("s", "scopes"),
+                    ("c", "client"),
+                    ("Esc", "back"),
+                    quit,
+                ]);
+                h
+            }
+            ExchangeState::Idle | ExchangeState::Running { .. } => {
+                vec![("Esc", "cancel"), quit]
+            }
+        },
+        Step::LiveTest => vec![
+            ("↑↓/jk", "organization"),
+            ("Enter", "continue"),
+            ("Esc", "new code"),
+            quit,
+        ],
+        Step::Save => match w.save {
+            SaveState::Preview => vec![
+                ("↑↓/jk", "move"),
+                ("Space", "toggle"),
+                ("Enter", "write"),
+                ("Esc", "back"),
+                quit,
+            ],
+            SaveState::Writing => vec![("Ctrl+C", "quit")],
+            SaveState::Failed(_) => vec![("Enter", "retry"), ("Esc", "back"), quit],
+        },
+        Step::Done => vec![("Enter/q", "quit")],
+    }
+}
+
+fn hint_line(w: &Wizard, p: &Palette, now: Time) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (k, what)) in hints(w, now).into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled("  ", p.dim()));
+        }
+        spans.push(Span::styled(k, p.key()));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    Line::from(spans)
+}
+
+/// Keeps `cursor` visible in a window of `height` rows over `len` rows; returns the first row.
+fn scroll(cursor: usize, len: usize, height: usize) -> usize {
+    if len <= height || height == 0 {
+        0
+    } else {
+        cursor.saturating_sub(height / 2).min(len - height)
+    }
+}
+
+fn filter_line(list: &crate::wizard::ListState, p: &Palette) -> Option<Line<'static>> {
+    if list.filtering {
+        Some(Line::from(vec![
+            Span::styled("/ ", p.key()),
+            Span::raw(list.filter.clone()),
+            Span::styled("▏", p.key()),
+        ]))
+    } else if !list.filter.is_empty() {
+        Some(Line::from(vec![
+            Span::styled("filter: ", p.dim()),
+            Span::raw(list.filter.clone()),
+            Span::styled("  (Esc clears)", p.dim()),
+        ]))
+    } else {
+        None
+    }
+}
+
+fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::raw(
+        "Where does your Zoho account live? A code only works in its own data center.",
+    )];
+    let note = match w.dc_source {
+        Some(DcSource::EnvFile) => "Preselected from your env file.",
+        Some(DcSource::TimeZone) => "Preselected from your time zone.",
+        Some(DcSource::Flag) => "Preselected from --dc.",
+        None => "Not sure? It is the domain you sign in at: zoho.com, zoho.eu, zoho.in, ...",
+    };
+    lines.push(Line::styled(note, p.dim()));
+    if let Some(url) = &w.ctx.accounts_override {
+        lines.push(Line::styled(
+            format!("Requests go to {url} (--accounts-url)."),
+            p.warn(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    if let Some(f) = filter_line(&w.dc_list, p) {
+        lines.push(f);
+    }
+    let rows = w.dc_rows();
+    if rows.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "No data center matches \"{}\". Backspace edits the filter, Esc clears it.",
+                w.dc_list.filter
+            ),
+            p.warn(),
+        ));
+        return lines;
+    }
+    let room = height.saturating_sub(lines.len());
+    let first = scroll(w.dc_list.cursor, rows.len(), room);
+    for (i, dc) in rows.iter().enumerate().skip(first).take(room) {
+        let here = i == w.dc_list.cursor;
+        let style = if here { p.current() } else { Style::default() };
+        let host = dc.accounts_url().trim_start_matches("https://").to_string();
+        lines.push(Line::from(vec![
+            Span::styled(if here { " › " } else { "   " }, p.key()),
+            Span::styled(format!("{:<16} {:<4} {host}", dc.name(), dc.code()), style),
+        ]));
+    }
+    lines
+}
+
+fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
+    let host = w
+        .ctx
+        .console_override
+        .clone()
+        .unwrap_or_else(|| w.dc.console_host());
+    let mut lines = vec![
+        Line::raw("Your Self Client's id and secret."),
+        Line::styled(
+            format!("In {host}: Self Client → Client Secret tab (create a Self Client first)."),
+            p.dim(),
+        ),
+    ];
+    if let Some(src) = &w.client_source {
+        lines.push(Line::styled(format!("Filled in from {src}."), p.ok()));
+    }
+    lines.push(Line::raw(""));
+    let field = |label: &str, value: String, focused: bool| {
+        let style = if focused {
+            p.current()
+        } else {
+            Style::default()
+        };
+        Line::from(vec![
+            Span::styled(if focused { " › " } else { "   " }, p.key()),
+            Span::raw(format!("{label:<15}")),
+            Span::styled(format!("{value}{}", if focused { "▏" } else { "" }), style),
+        ])
+    };
+    lines.push(field(
+        "Client ID",
+        w.client_id.clone(),
+        w.client_field == ClientField::Id,
+    ));
+    lines.push(field(
+        "Client secret",
+        w.client_secret.masked(),
+        w.client_field == ClientField::Secret,
+    ));
+    lines.push(Line::raw(""));
+    if let Some(e) = &w.client_error {
+        lines.push(Line::styled(e.clone(), p.error()));
+    }
+    lines.push(Line::styled(
+        "Tip: paste a downloaded self_client.json here to fill in both.",
+        p.dim(),
+    ));
+    lines.push(Line::styled(
+        "The secret is never shown; nothing is sent before the code exchange.",
+        p.dim(),
+    ));
+    lines
+}
+
+fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![];
+    if let Some(f) = filter_line(&w.scope_list, p) {
+        lines.push(f);
+    }
+    let rows = w.scope_rows();
+    // Footer: 1 blank + scope string (up to 2 lines) + live test line.
+    let footer = 4;
+    let room = height.saturating_sub(lines.len() + footer);
+    if rows.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "No scope matches \"{}\". Backspace edits the filter, Esc clears it.",
+                w.scope_list.filter
+            ),
+            p.warn(),
+        ));
+    } else {
+        // Group headers are drawn above the first row of each group.
+        let mut drawn: Vec<(Option<usize>, Line<'static>)> = vec![];
+        let mut last_group: Option<Option<usize>> = None;
+        for (i, row) in rows.iter().enumerate() {
+            let group = match row {
+                ScopeRow::Preset(_) => None,
+                ScopeRow::Scope(g, _) => Some(*g),
+            };
+            if last_group != Some(group) {
+                let name = group.map_or("Presets".to_string(), |g| w.groups[g].name.clone());
+                drawn.push((None, Line::styled(name, p.bold())));
+                last_group = Some(group);
+            }
+            let here = i == w.scope_list.cursor;
+            let (checked, name, desc) = match row {
+                ScopeRow::Preset(i) => (
+                    w.preset_selected(*i),
+                    w.presets[*i].name.clone(),
+                    w.presets[*i].scopes.join(","),
+                ),
+                ScopeRow::Scope(g, s) => {
+                    let info = &w.groups[*g].scopes[*s];
+                    (
+                        w.scopes.contains(&info.name),
+                        info.name.clone(),
+                        info.description.clone(),
+                    )
+                }
+            };
+            let style = if here { p.current() } else { Style::default() };
+            let mut desc = desc;
+            if desc.chars().count() > 38 {
+                desc = desc.chars().take(37).collect::<String>() + "…";
+            }
+            drawn.push((
+                Some(i),
+                Line::from(vec![
+                    Span::styled(if here { " › " } else { "   " }, p.key()),
+                    Span::styled(if checked { "[x] " } else { "[ ] " }, p.ok()),
+                    Span::styled(format!("{name:<31}"), style),
+                    Span::styled(format!(" {desc}"), p.dim()),
+                ]),
+            ));
+        }
+        let cursor_line = drawn
+            .iter()
+            .position(|(i, _)| *i == Some(w.scope_list.cursor))
+            .unwrap_or(0);
+        let first = scroll(cursor_line, drawn.len(), room);
+        lines.extend(drawn.into_iter().skip(first).take(room).map(|(_, l)| l));
+    }
+    while lines.len() < height.saturating_sub(footer) {
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::raw(""));
+    if w.scopes.is_empty() {
+        lines.push(Line::styled(
+            "Nothing selected yet: Space picks, Enter takes the row under the cursor.",
+            p.dim(),
+        ));
+    } else {
+        lines.push(Line::from(vec![
+            Span::styled("Scope string: ", p.dim()),
+            Span::styled(w.scope_string(), p.bold()),
+        ]));
+    }
+    let product = match w.probe_product() {
+        Some(pr) if w.product.is_some() => format!("Live test: {} (p changes it)", pr.name()),
+        Some(pr) => format!(
+            "Live test: {} (from the scopes; p picks another)",
+            pr.name()
+        ),
+        None => "Live test: none (p picks a product)".to_string(),
+    };
+    match w.scope_warning() {
+        Some(warn) => lines.push(Line::styled(format!("⚠ {warn}"), p.warn())),
+        None => lines.push(Line::styled(product, p.dim())),
+    }
+    lines
+}
+
+fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
+    let copy_note = match w.copied {
+        Some(CopyOutcome::System) => Span::styled("✓ copied to the clipboard", p.ok()),
+        Some(CopyOutcome::Osc52) => {
+            Span::styled("✓ sent to your terminal's clipboard (OSC 52)", p.ok())
+        }
+        Some(CopyOutcome::Unavailable) => Span::styled(
+            "no clipboard here: select the line below and copy it by hand",
+            p.warn(),
+        ),
+        None => Span::styled("copying…", p.dim()),
+    };
+    let url = w.console_url();
+    let open_note = match (w.ctx.can_open_browser, w.opened) {
+        (_, Some(true)) => Span::styled("✓ opened in your browser", p.ok()),
+        (true, Some(false)) => Span::styled("the browser did not open: copy the address", p.warn()),
+        (true, None) => Span::styled("o opens it", p.dim()),
+        (false, _) => Span::styled(
+            "no browser here (SSH or no display): open it yourself",
+            p.dim(),
+        ),
+    };
+    let mut expiry = vec![Span::raw("3. The expiry you pick in the console: ")];
+    for (i, m) in EXPIRIES.iter().enumerate() {
+        let label = format!(" {m} min ");
+        if i == w.expiry_idx {
+            expiry.push(Span::styled(format!("[{label}]"), p.current()));
+        } else {
+            expiry.push(Span::raw(format!(" {label} ")));
+        }
+    }
+    let mut lines = vec![
+        Line::from(vec![Span::raw("1. Scope string  "), copy_note]),
+        Line::from(vec![
+            Span::raw("   "),
+            Span::styled(w.scope_string(), p.bold()),
+        ]),
+        Line::from(vec![
+            Span::raw("2. API console   "),
+            Span::styled(url, p.bold()),
+        ]),
+        Line::from(vec![Span::raw("   "), open_note]),
+        Line::styled(
+            "   Self Client → Generate Code: paste the scopes, pick the expiry, add a",
+            p.dim(),
+        ),
+        Line::styled("   description, CREATE. Copy the code it shows.", p.dim()),
+        Line::from(expiry),
+        Line::raw(""),
+    ];
+    if w.ctx.sandbox {
+        lines.push(Line::styled(
+            "Sandbox: press m and the simulated console mints the code for you.",
+            p.ok(),
+        ));
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled(
+        "⚠ Zoho keeps at most 20 refresh tokens per user per client. The new one evicts",
+        p.warn(),
+    ));
+    lines.push(Line::styled(
+        "  the oldest, which may be the one production uses.",
+        p.warn(),
+    ));
+    lines
+}
+
+fn mmss(d: Duration) -> String {
+    let s = d.as_secs() + u64::from(d.subsec_millis() > 0);
+    format!("{:02}:{:02}", s / 60, s % 60)
+}
+
+fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
+    let left = w.remaining(now).unwrap_or_default();
+    let style = if left < Duration::from_secs(20) {
+        p.error()
+    } else if left < Duration::from_secs(60) {
+        p.warn()
+    } else {
+        p.ok()
+    };
+    let clock = Span::styled(
+        format!(" {} ", mmss(left)),
+        style.add_modifier(ratatui::style::Modifier::BOLD),
+    );
+    let expired = w.expired || w.expires_at.is_some_and(|at| now >= at);
+    if expired {
+        return vec![
+            Line::from(vec![Span::raw("Time left "), clock]),
+            Line::raw(""),
+            Line::styled(
+                "The code has expired. It was not sent: Zoho would refuse it.",
+                p.error(),
+            ),
+            Line::raw(""),
+            Line::raw("Press Enter to generate a new one with the same scopes:"),
+            Line::styled(format!("   {}", w.scope_string()), p.bold()),
+            Line::styled(
+                "Tip: pick a longer expiry (up to 10 min) in the console.",
+                p.dim(),
+            ),
+        ];
+    }
+    let mut lines = vec![
+        Line::from(vec![Span::raw("Time left "), clock]),
+        Line::raw(""),
+        Line::raw("Paste the code from the console (Ctrl+Shift+V, or right-click → Paste)."),
+        Line::styled(
+            "A bare code, the whole redirect URL or a self_client.json body all work.",
+            p.dim(),
+        ),
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("Code  "),
+            Span::styled(
+                if w.code_input.is_empty() {
+                    "(waiting)".to_string()
+                } else {
+                    w.code_input.masked()
+                },
+                p.current(),
+            ),
+        ]),
+        Line::raw(""),
+    ];
+    if let Some(e) = &w.paste_error {
+        lines.push(Line::styled(format!("✗ {e}"), p.error()));
+    }
+    if w.minting {
+        lines.push(Line::styled("The sandbox is minting a code…", p.dim()));
+    } else if w.ctx.can_read_clipboard {
+        lines.push(Line::styled(
+            "Watching the clipboard: a copied code is taken by itself.",
+            p.dim(),
+        ));
+    }
+    if let Some(dc) = w.paste_dc {
+        lines.push(Line::styled(
+            format!(
+                "The redirect says the code is from {} ({}).",
+                dc.name(),
+                dc.code()
+            ),
+            p.warn(),
+        ));
+    }
+    lines
+}
+
+fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
+    match &w.exchange {
+        ExchangeState::Running { dc, since } => {
+            let frame = SPINNER[((now.0.saturating_sub(since.0)) / 250) as usize % SPINNER.len()];
+            let target = match &w.ctx.accounts_override {
+                Some(url) => url.clone(),
+                None => dc.accounts_url(),
+            };
+            let mut lines = vec![
+                Line::from(vec![
+                    Span::styled(format!("{frame} "), p.key()),
+                    Span::raw(format!("Exchanging the code at {target}…")),
+                ]),
+                Line::raw(""),
+            ];
+            match w.probe_product() {
+                Some(pr) => lines.push(Line::styled(
+                    format!("Then a live test: {}'s organizations endpoint.", pr.name()),
+                    p.dim(),
+                )),
+                None => lines.push(Line::styled(
+                    "No live test: the scopes open no organizations endpoint.",
+                    p.dim(),
+                )),
+            }
+            if !w.dc_queue.is_empty() || w.tried_other_dcs {
+                lines.push(Line::styled(
+                    format!("Trying the code in {} ({}).", dc.name(), dc.code()),
+                    p.warn(),
+                ));
+            }
+            lines
+        }
+        ExchangeState::Failed { diagnosis, .. } => {
+            let mut lines = vec![
+                Line::styled(format!("✗ {}", diagnosis.code.as_str()), p.error()),
+                Line::raw(""),
+                Line::raw(diagnosis.message.clone()),
+            ];
+            if !diagnosis.fix.is_empty() {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(vec![
+                    Span::styled("Fix: ", p.bold()),
+                    Span::raw(diagnosis.fix.clone()),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            if can_try_other_dcs(w) {
+                lines.push(Line::styled(
+                    "The code was sent before it expired, so it may belong to another data",
+                    p.warn(),
+                ));
+                lines.push(Line::styled(
+                    "center: press d to try the same code in the others.",
+                    p.warn(),
+                ));
+            } else if w.tried_other_dcs {
+                lines.push(Line::styled(
+                    "No data center accepted the code: it is used or expired. Make a new one.",
+                    p.warn(),
+                ));
+            }
+            lines.push(Line::from(vec![
+                Span::styled("Enter", p.key()),
+                Span::raw(format!(
+                    " goes to the step that fixes it: {}.",
+                    fix_step(diagnosis.code).title()
+                )),
+            ]));
+            lines
+        }
+        ExchangeState::Idle => vec![Line::raw("Nothing sent.")],
+    }
+}
+
+fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
+    let Some(o) = &w.outcome else {
+        return vec![Line::raw("No token yet.")];
+    };
+    let mut lines = vec![];
+    match o.product {
+        Some(pr) => lines.push(Line::styled(
+            format!(
+                "✓ Token verified. {} answered with {} organization{}.",
+                pr.name(),
+                o.organizations.len(),
+                if o.organizations.len() == 1 { "" } else { "s" }
+            ),
+            p.ok(),
+        )),
+        None => lines.push(Line::styled(
+            "✓ Code exchanged. No live test: the scopes open no organizations endpoint.",
+            p.ok(),
+        )),
+    }
+    lines.push(Line::raw(format!("API domain: {}", o.api_domain)));
+    if o.refresh_token.is_none() {
+        lines.push(Line::styled(
+            "⚠ Zoho sent no refresh token: the token dies in an hour.",
+            p.warn(),
+        ));
+    }
+    if let Some(dc) = o.dc_mismatch {
+        lines.push(Line::styled(
+            format!(
+                "⚠ Zoho's api_domain is in {} ({}), not in {}: the account lives there.",
+                dc.name(),
+                dc.code(),
+                w.dc.name()
+            ),
+            p.warn(),
+        ));
+    }
+    if let Some(dc) = w.dc_switched {
+        lines.push(Line::styled(
+            format!(
+                "The code worked in {} ({}); that is saved.",
+                dc.name(),
+                dc.code()
+            ),
+            p.warn(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    if o.organizations.is_empty() {
+        lines.push(Line::raw("Enter continues to the preview of the env file."));
+        return lines;
+    }
+    lines.push(Line::raw(
+        "Pick the organization to save as ZOHO_ORGANIZATION_ID:",
+    ));
+    for (i, org) in o.organizations.iter().enumerate() {
+        let here = i == w.org_cursor;
+        let style = if here { p.current() } else { Style::default() };
+        lines.push(Line::from(vec![
+            Span::styled(if here { " › (•) " } else { "   ( ) " }, p.key()),
+            Span::styled(format!("{:<32} {:<14}", org.name, org.id), style),
+            Span::styled(if org.is_default { " default" } else { "" }, p.dim()),
+        ]));
+    }
+    lines
+}
+
+fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(vec![
+        Span::raw("Changes to "),
+        Span::styled(w.ctx.env_path.clone(), p.bold()),
+        Span::styled("  (the old file is kept as .env.bak)", p.dim()),
+    ])];
+    for (key, value) in w.env_updates() {
+        let old = w.env_old(&key);
+        let (mark, shown, style) = match &value {
+            EnvValue::Plain(v) => {
+                let same = old.is_some_and(|o| o.expose() == v);
+                (
+                    if same {
+                        "="
+                    } else if old.is_some() {
+                        "~"
+                    } else {
+                        "+"
+                    },
+                    v.clone(),
+                    same,
+                )
+            }
+            EnvValue::Secret(s) => {
+                let same = old.is_some_and(|o| o == s);
+                (
+                    if same {
+                        "="
+                    } else if old.is_some() {
+                        "~"
+                    } else {
+                        "+"
+                    },
+                    s.masked(),
+                    same,
+                )
+            }
+            EnvValue::Remove => {
+                if old.is_none() {
+                    continue;
+                }
+                ("-", "(removed: kept in the keychain)".to_string(), false)
+            }
+        };
+        let mut shown = shown;
+        if shown.chars().count() > 50 {
+            shown = shown.chars().take(49).collect::<String>() + "…";
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {mark} "), if style { p.dim() } else { p.ok() }),
+            Span::raw(format!("{key:<22} ")),
+            Span::styled(shown, if style { p.dim() } else { Style::default() }),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    for (i, opt) in w.save_options().into_iter().enumerate() {
+        let here = i == w.save_cursor;
+        let (on, text) = match opt {
+            SaveOption::Keychain => (
+                w.use_keychain,
+                "Store the secrets in the OS keychain, not in the file".to_string(),
+            ),
+            SaveOption::Gitignore => (
+                w.add_gitignore,
+                "Add the env file to .gitignore (git does not ignore it yet)".to_string(),
+            ),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(if here { " › " } else { "   " }, p.key()),
+            Span::styled(if on { "[x] " } else { "[ ] " }, p.ok()),
+            Span::styled(text, if here { p.current() } else { Style::default() }),
+        ]));
+    }
+    if !w.ctx.shadowing.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "⚠ Exported in your shell, these win over the file: {}. Unset them.",
+                w.ctx.shadowing.join(", ")
+            ),
+            p.warn(),
+        ));
+    }
+    match &w.save {
+        SaveState::Preview => {}
+        SaveState::Writing => lines.push(Line::styled("Writing…", p.dim())),
+        SaveState::Failed(e) => {
+            lines.push(Line::styled(format!("✗ The write failed: {e}"), p.error()));
+            lines.push(Line::styled(
+                "Nothing was changed. Fix the cause, then Enter retries.",
+                p.error(),
+            ));
+        }
+    }
+    lines
+}
+
+fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
+    let mut lines = vec![];
+    match &w.report {
+        Some(r) => {
+            lines.push(Line::styled(format!("✓ Written to {}", r.env_path), p.ok()));
+            lines.push(Line::styled(format!("  {}", r.keys.join(", ")), p.dim()));
+            if let Some(b) = &r.backup {
+                lines.push(Line::styled(
+                    format!("  Previous file kept as {b}"),
+                    p.dim(),
+                ));
+            }
+            if r.keychain {
+                lines.push(Line::styled(
+                    "  The client secret and refresh token are in the OS keychain.",
+                    p.dim(),
+                ));
+            }
+            if r.gitignore_added {
+                lines.push(Line::styled("  Added to .gitignore.", p.dim()));
+            }
+        }
+        None => lines.push(Line::raw("Nothing was written.")),
+    }
+    let api = w
+        .outcome
+        .as_ref()
+        .map(|o| o.api_domain.clone())
+        .unwrap_or_else(|| w.dc.api_domain());
+    let path = w
+        .outcome
+        .as_ref()
+        .and_then(|o| o.product)
+        .map_or("/books/v3/organizations", |pr| pr.probe_path());
+    lines.extend([
+        Line::raw(""),
+        Line::styled("Use it:", p.bold()),
+        Line::from(vec![
+            Span::styled("  zoho-auth token", p.key()),
+            Span::raw("   prints a fresh access token (cached for the hour)"),
+        ]),
+        Line::from(vec![
+            Span::styled("  zoho-auth check", p.key()),
+            Span::raw("   live-tests the saved token again"),
+        ]),
+        Line::raw(""),
+        Line::styled(
+            "  curl -H \"Authorization: Zoho-oauthtoken $(zoho-auth token)\" \\".to_string(),
+            p.key(),
+        ),
+        Line::styled(format!("       {api}{path}"), p.key()),
+        Line::raw(""),
+        Line::styled("When Zoho says 57 or 401 later: zoho-auth reauth.", p.dim()),
+    ]);
+    lines
+}

@@ -1,0 +1,261 @@
+//! Snapshots of every wizard screen at 80x24 with a fixed `now`. Secrets never appear.
+
+#[path = "wizard_support/mod.rs"]
+mod support;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use support::*;
+use zoho_auth::auth::diagnosis::Code;
+use zoho_auth::auth::{Dc, Secret};
+use zoho_auth::wizard::{CopyOutcome, Key, Msg, Prefill, Time, Wizard, update};
+
+fn render(w: &Wizard, now: Time, cols: u16, rows: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+    term.draw(|f| zoho_auth::ui::draw(f, w, now)).unwrap();
+    let text = term.backend().to_string();
+    for secret in [SECRET, CODE, ACCESS, REFRESH] {
+        assert!(!text.contains(secret), "a secret is on screen:\n{text}");
+        assert!(
+            !text.contains(&secret[5..25]),
+            "part of a secret is on screen:\n{text}"
+        );
+    }
+    text
+}
+
+fn snap(name: &str, w: &Wizard, secs: u64) {
+    insta::assert_snapshot!(name, render(w, t(secs), 80, 24));
+}
+
+#[test]
+fn step1_data_center() {
+    snap("step1_data_center", &fresh(), 0);
+}
+
+#[test]
+fn step1_data_center_no_filter_match() {
+    let mut w = fresh();
+    typed(&mut w, "/mars", 0);
+    snap("step1_data_center_no_match", &w, 0);
+}
+
+#[test]
+fn step2_client() {
+    let mut w = at_client();
+    paste(&mut w, ID, 0);
+    typed(&mut w, &SECRET[..12], 0);
+    snap("step2_client", &w, 0);
+}
+
+#[test]
+fn step2_client_bad_id() {
+    let mut w = at_client();
+    typed(&mut w, "my-client", 0);
+    key(&mut w, Key::Enter, 0);
+    snap("step2_client_bad_id", &w, 0);
+}
+
+#[test]
+fn step3_scopes() {
+    let mut w = at_scopes();
+    key(&mut w, Key::Char(' '), 0);
+    key(&mut w, Key::Down, 0);
+    snap("step3_scopes", &w, 0);
+}
+
+#[test]
+fn step3_scopes_no_filter_match() {
+    let mut w = at_scopes();
+    typed(&mut w, "/payroll", 0);
+    snap("step3_scopes_no_match", &w, 0);
+}
+
+#[test]
+fn step3_scopes_probe_warning() {
+    let mut w = at_scopes();
+    typed(&mut w, "/invoices", 0);
+    key(&mut w, Key::Enter, 0);
+    key(&mut w, Key::Char(' '), 0);
+    key(&mut w, Key::Char('p'), 0);
+    snap("step3_scopes_probe_warning", &w, 0);
+}
+
+#[test]
+fn step4_generate_code() {
+    let mut w = at_generate();
+    update(&mut w, Msg::Copied(CopyOutcome::System));
+    snap("step4_generate_code", &w, 0);
+}
+
+#[test]
+fn step4_generate_code_no_clipboard() {
+    let mut w = at_generate();
+    update(&mut w, Msg::Copied(CopyOutcome::Unavailable));
+    snap("step4_generate_code_no_clipboard", &w, 0);
+}
+
+#[test]
+fn step4_generate_code_sandbox() {
+    let prefill = Prefill {
+        client_id: Some(ID.into()),
+        client_secret: Some(Secret::new(SECRET)),
+        client_source: Some("the sandbox".into()),
+        scopes: vec!["ZohoBooks.fullaccess.all".into()],
+        start_at: zoho_auth::wizard::Step::GenerateCode,
+        ..Prefill::default()
+    };
+    let mut c = ctx();
+    c.sandbox = true;
+    c.accounts_override = Some("http://127.0.0.1:8470".into());
+    c.console_override = Some("http://127.0.0.1:8470/".into());
+    let mut w = Wizard::new(prefill, c);
+    w.start(t(0));
+    update(&mut w, Msg::Copied(CopyOutcome::Osc52));
+    snap("step4_generate_code_sandbox", &w, 0);
+}
+
+#[test]
+fn step5_paste_code() {
+    // Started at 10 s with 3 minutes: 2:30 left at 40 s.
+    snap("step5_paste_code", &at_paste(), 40);
+}
+
+#[test]
+fn step5_paste_code_last_seconds() {
+    snap("step5_paste_code_last_seconds", &at_paste(), 175);
+}
+
+#[test]
+fn step5_paste_code_wrong_kind() {
+    let mut w = at_paste();
+    paste(&mut w, SECRET, 60);
+    snap("step5_paste_code_wrong_kind", &w, 61);
+}
+
+#[test]
+fn step5_paste_code_expired() {
+    let mut w = at_paste();
+    update(&mut w, Msg::Tick { now: t(190) });
+    snap("step5_paste_code_expired", &w, 190);
+}
+
+#[test]
+fn step6_exchange_running() {
+    snap("step6_exchange_running", &at_exchange(), 41);
+}
+
+#[test]
+fn step6_exchange_invalid_code() {
+    let mut w = at_exchange();
+    update(
+        &mut w,
+        Msg::Exchanged {
+            attempt: 1,
+            result: Err(diag(Code::InvalidCode)),
+        },
+    );
+    snap("step6_exchange_invalid_code", &w, 42);
+}
+
+#[test]
+fn step6_exchange_scope_missing_57() {
+    let mut w = at_exchange();
+    update(
+        &mut w,
+        Msg::Exchanged {
+            attempt: 1,
+            result: Err(diag(Code::ScopeMissing)),
+        },
+    );
+    snap("step6_exchange_scope_missing", &w, 42);
+}
+
+#[test]
+fn step7_live_test() {
+    snap("step7_live_test", &at_live_test(), 45);
+}
+
+#[test]
+fn step7_live_test_other_dc() {
+    let mut w = at_exchange();
+    let mut o = outcome();
+    o.dc_mismatch = Some(Dc::In);
+    o.api_domain = "https://www.zohoapis.in".into();
+    update(
+        &mut w,
+        Msg::Exchanged {
+            attempt: 1,
+            result: Ok(o),
+        },
+    );
+    snap("step7_live_test_dc_mismatch", &w, 45);
+}
+
+#[test]
+fn step8_save() {
+    let mut w = at_save();
+    w.ctx.shadowing = vec!["ZOHO_REFRESH_TOKEN".into()];
+    snap("step8_save", &w, 50);
+}
+
+#[test]
+fn step8_save_write_failed() {
+    let mut w = at_save();
+    key(&mut w, Key::Enter, 55);
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Err("cannot write /home/dev/app/.env: Permission denied (os error 13)".into()),
+        },
+    );
+    snap("step8_save_write_failed", &w, 56);
+}
+
+#[test]
+fn step9_done() {
+    snap("step9_done", &at_done(), 60);
+}
+
+#[test]
+fn terminal_too_small() {
+    insta::assert_snapshot!("too_small", render(&fresh(), t(0), 60, 15));
+}
+
+#[test]
+fn no_color_draws_no_colour_at_all() {
+    let mut w = at_paste();
+    w.ctx.theme.color = false;
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    term.draw(|f| zoho_auth::ui::draw(f, &w, t(175))).unwrap();
+    for cell in term.backend().buffer().content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+}
+
+#[test]
+fn the_countdown_turns_yellow_then_red() {
+    use ratatui::style::Color;
+    let w = at_paste();
+    let colour_at = |secs| {
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|f| zoho_auth::ui::draw(f, &w, t(secs))).unwrap();
+        let buf = term.backend().buffer().clone();
+        let text = term.backend().to_string();
+        let row = text.lines().position(|l| l.contains("Time left")).unwrap();
+        let col = text
+            .lines()
+            .nth(row)
+            .unwrap()
+            .chars()
+            .position(|c| c == ':')
+            .unwrap();
+        buf[(col as u16, row as u16)].fg
+    };
+    assert_eq!(colour_at(40), Color::Green);
+    assert_eq!(colour_at(140), Color::Yellow);
+    assert_eq!(colour_at(175), Color::Red);
+}

@@ -1,0 +1,208 @@
+//! Fixtures shared by the wizard's transition and snapshot tests. No IO here.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use zoho_auth::auth::diagnosis::{Code, Diagnosis};
+use zoho_auth::auth::{Dc, Product, Secret};
+use zoho_auth::wizard::{
+    Context, DcSource, Gitignore, Key, Msg, Org, Outcome, Prefill, Step, Theme, Time, Wizard,
+    WriteReport, update,
+};
+
+pub const ID: &str = "1000.0SQKHCOMCQOBELBGMDTL9K1904GNIX";
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789";
+pub const CODE: &str = "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210";
+pub const ACCESS: &str = "1000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+pub const REFRESH: &str = "1000.cccccccccccccccccccccccccccccccc.dddddddddddddddddddddddddddddddd";
+
+/// Seconds on the wizard's clock.
+pub fn t(secs: u64) -> Time {
+    Time::from_secs(secs)
+}
+
+pub fn ctx() -> Context {
+    Context {
+        env_path: "/home/dev/app/.env".into(),
+        env_existing: vec![("ZOHO_CLIENT_ID".into(), Secret::new(ID))],
+        gitignore: Gitignore::NotIgnored,
+        shadowing: vec![],
+        can_open_browser: false,
+        can_read_clipboard: true,
+        sandbox: false,
+        accounts_override: None,
+        console_override: None,
+        dc_flag: None,
+        theme: Theme { color: true },
+    }
+}
+
+/// A first-time setup: the DC preselected from the time zone, nothing else known.
+pub fn fresh() -> Wizard {
+    let prefill = Prefill {
+        dc: Some((Dc::Eu, DcSource::TimeZone)),
+        ..Prefill::default()
+    };
+    Wizard::new(prefill, ctx())
+}
+
+pub fn key(w: &mut Wizard, k: Key, secs: u64) -> Vec<zoho_auth::wizard::Effect> {
+    update(
+        w,
+        Msg::Key {
+            key: k,
+            now: t(secs),
+        },
+    )
+}
+
+pub fn typed(w: &mut Wizard, text: &str, secs: u64) {
+    for c in text.chars() {
+        key(w, Key::Char(c), secs);
+    }
+}
+
+pub fn paste(w: &mut Wizard, text: &str, secs: u64) -> Vec<zoho_auth::wizard::Effect> {
+    update(
+        w,
+        Msg::Paste {
+            text: text.into(),
+            now: t(secs),
+        },
+    )
+}
+
+pub fn at_client() -> Wizard {
+    let mut w = fresh();
+    key(&mut w, Key::Enter, 0);
+    assert_eq!(w.step, Step::Client);
+    w
+}
+
+pub fn at_scopes() -> Wizard {
+    let mut w = at_client();
+    paste(&mut w, ID, 0);
+    paste(&mut w, SECRET, 0);
+    key(&mut w, Key::Enter, 0);
+    assert_eq!(w.step, Step::Scopes);
+    w
+}
+
+pub fn at_generate() -> Wizard {
+    let mut w = at_scopes();
+    key(&mut w, Key::Enter, 0);
+    assert_eq!(w.step, Step::GenerateCode);
+    w
+}
+
+/// On the Paste step; the 3-minute countdown started at t=10s.
+pub fn at_paste() -> Wizard {
+    let mut w = at_generate();
+    key(&mut w, Key::Enter, 10);
+    assert_eq!(w.step, Step::PasteCode);
+    w
+}
+
+/// The code was pasted at t=40s; the exchange runs.
+pub fn at_exchange() -> Wizard {
+    let mut w = at_paste();
+    paste(&mut w, CODE, 40);
+    assert_eq!(w.step, Step::Exchange);
+    w
+}
+
+pub fn outcome() -> Outcome {
+    Outcome {
+        access_token: Secret::new(ACCESS),
+        refresh_token: Some(Secret::new(REFRESH)),
+        scopes: vec!["ZohoBooks.fullaccess.all".into()],
+        api_domain: "https://www.zohoapis.eu".into(),
+        product: Some(Product::Books),
+        organizations: vec![
+            Org {
+                id: "10234695".into(),
+                name: "Zillum".into(),
+                is_default: false,
+            },
+            Org {
+                id: "20234696".into(),
+                name: "Zillum GmbH".into(),
+                is_default: true,
+            },
+        ],
+        dc_mismatch: None,
+    }
+}
+
+pub fn diag(code: Code) -> Diagnosis {
+    match code {
+        Code::InvalidCode => Diagnosis::new(
+            code,
+            "Zoho refused the code: it expired, was already used, or belongs to another data center.",
+            "Generate a new code and paste it within its time.",
+        ),
+        Code::ScopeMissing => Diagnosis::new(
+            code,
+            "Zoho Books answered code 57: the token lacks a scope the organizations endpoint needs.",
+            "Add ZohoBooks.settings.READ (or ZohoBooks.fullaccess.all) and make a new code.",
+        ),
+        _ => Diagnosis::new(code, format!("{} happened.", code.as_str()), "Do the fix."),
+    }
+}
+
+pub fn at_live_test() -> Wizard {
+    let mut w = at_exchange();
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Exchanged {
+            attempt,
+            result: Ok(outcome()),
+        },
+    );
+    assert_eq!(w.step, Step::LiveTest);
+    w
+}
+
+pub fn at_save() -> Wizard {
+    let mut w = at_live_test();
+    key(&mut w, Key::Enter, 50);
+    assert_eq!(w.step, Step::Save);
+    w
+}
+
+pub fn report() -> WriteReport {
+    WriteReport {
+        env_path: "/home/dev/app/.env".into(),
+        keys: vec![
+            "ZOHO_CLIENT_ID".into(),
+            "ZOHO_CLIENT_SECRET".into(),
+            "ZOHO_REFRESH_TOKEN".into(),
+            "ZOHO_DC".into(),
+            "ZOHO_ACCOUNTS_URL".into(),
+            "ZOHO_API_DOMAIN".into(),
+            "ZOHO_SCOPES".into(),
+            "ZOHO_ORGANIZATION_ID".into(),
+        ],
+        backup: Some("/home/dev/app/.env.bak".into()),
+        keychain: false,
+        gitignore_added: true,
+    }
+}
+
+pub fn at_done() -> Wizard {
+    let mut w = at_save();
+    key(&mut w, Key::Enter, 55);
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Ok(report()),
+        },
+    );
+    assert_eq!(w.step, Step::Done);
+    w
+}
+
+pub const SECOND: Duration = Duration::from_secs(1);
