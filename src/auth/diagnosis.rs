@@ -3,6 +3,10 @@
 
 use serde::Serialize;
 
+use super::Product;
+use super::client::{ApiRefusal, AuthError, GrantError};
+use super::scopes;
+
 /// The contract's diagnosis codes, plus the grant errors `exchange` can meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,4 +142,193 @@ mod tests {
         );
         assert_eq!(Code::NotOrgMember.as_str(), "not_org_member");
     }
+}
+
+/// Where an error happened, and what is known then, to explain it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Exchanging a grant code.
+    Exchange,
+    /// Refreshing an access token.
+    Refresh,
+    /// The organizations probe.
+    Probe,
+    /// Revoking a token.
+    Revoke,
+}
+
+/// What the diagnosis may use beyond the error itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub phase: Phase,
+    pub product: Option<Product>,
+    /// The scopes the token carries (Zoho's `scope`), else the scopes requested.
+    pub scopes: &'a [String],
+    /// The accounts server the request went to, for the message.
+    pub accounts_host: &'a str,
+}
+
+/// Turns an error into what went wrong and the fix, in plain words.
+pub fn from_error(err: &AuthError, ctx: &Context<'_>) -> Diagnosis {
+    match err {
+        AuthError::Grant(grant) => from_grant(grant, ctx),
+        AuthError::Throttled => Diagnosis::new(
+            Code::RateLimited,
+            "Zoho answered \"Access Denied: too many requests\": it mints at most 10 access tokens per refresh token in 10 minutes.",
+            "Wait up to 10 minutes before trying again, and reuse each access token for its hour (`zoho-auth token` caches it).",
+        ),
+        AuthError::Network { host, detail } => Diagnosis::new(
+            Code::Network,
+            format!("Could not reach {host}: {detail}."),
+            "Check your internet connection, proxy or firewall, and the accounts URL; then try again. Nothing was changed.",
+        ),
+        AuthError::Timeout { host, seconds } => Diagnosis::new(
+            Code::Network,
+            format!("{host} did not answer within {seconds} seconds."),
+            "Try again in a moment; if it keeps happening, check your connection or Zoho's status page. Nothing was changed.",
+        ),
+        AuthError::Server {
+            host,
+            status,
+            detail,
+        } => Diagnosis::new(
+            Code::ServerError,
+            format!("{host} answered HTTP {status} with {detail}."),
+            "This is on Zoho's side or a proxy in between: try again in a few minutes. Nothing was changed.",
+        ),
+        AuthError::InsecureUrl { url } => Diagnosis::new(
+            Code::BadInput,
+            format!("Refusing to send credentials over plain http:// to {url}."),
+            "Use the https:// address (plain http is accepted only for loopback addresses such as the sandbox).",
+        ),
+        AuthError::BadUrl(what) => Diagnosis::new(
+            Code::BadInput,
+            format!("Bad URL: {what}."),
+            "Pass a full URL such as https://accounts.zoho.eu.",
+        ),
+        AuthError::Api { status, refusal } => from_refusal(*status, refusal, ctx),
+    }
+}
+
+fn from_grant(grant: &GrantError, ctx: &Context<'_>) -> Diagnosis {
+    let host = ctx.accounts_host;
+    match (grant, ctx.phase) {
+        (GrantError::InvalidCode, Phase::Refresh | Phase::Revoke) => Diagnosis::new(
+            Code::RefreshTokenRevoked,
+            format!(
+                "{host} no longer accepts the refresh token (invalid_code): it was revoked, the app was removed from Connected Apps, the password was reset, or it was the oldest of more than 20 refresh tokens for this client and Zoho deleted it."
+            ),
+            "Get a new one: run `zoho-auth reauth` (or `zoho-auth setup`).",
+        ),
+        (GrantError::InvalidCode, _) => Diagnosis::new(
+            Code::InvalidCode,
+            format!(
+                "{host} did not accept the code (invalid_code): it expired, was already used, or was generated in another data center."
+            ),
+            "Generate a new code (API console > Self Client > Generate Code) and exchange it before it expires; if you sign in to Zoho at another domain (zoho.eu, zoho.in, zohocloud.ca...), choose that data center.",
+        ),
+        (GrantError::InvalidClient, _) => Diagnosis::new(
+            Code::InvalidClient,
+            format!(
+                "{host} does not know this client id (invalid_client): the client belongs to another data center, was deleted, or is not enabled for this data center."
+            ),
+            "Check the data center; in the API console, open the client's Settings tab and enable this data center (Multi-DC), or copy the client id again.",
+        ),
+        (GrantError::InvalidClientSecret, _) => Diagnosis::new(
+            Code::InvalidClientSecret,
+            "The client secret does not match the client id (invalid_client_secret).",
+            "Copy the secret again from the API console (the client's Client Secret tab). With Multi-DC enabled without shared credentials, each data center has its own secret.",
+        ),
+        (GrantError::InvalidRedirectUri, _) => Diagnosis::new(
+            Code::InvalidRedirectUri,
+            "The redirect URI does not match the one registered for this client (invalid_redirect_uri).",
+            "Pass exactly the Authorized Redirect URI shown in the API console (--redirect-uri), character for character; a Self Client needs none.",
+        ),
+        (GrantError::Other(code), _) => Diagnosis::new(
+            Code::InvalidCode,
+            format!("{host} refused the request with error \"{code}\"."),
+            "Check the client type and the parameters; generate a new code and try again.",
+        ),
+    }
+}
+
+fn from_refusal(status: u16, refusal: &ApiRefusal, ctx: &Context<'_>) -> Diagnosis {
+    let product = ctx.product.map(|p| p.name()).unwrap_or("The Zoho API");
+    let scope_missing = |what: &str| {
+        let add = ctx
+            .product
+            .and_then(|p| scopes::missing_for_probe(p, ctx.scopes))
+            .unwrap_or("the product's settings/org scope");
+        Diagnosis::new(
+            Code::ScopeMissing,
+            format!(
+                "{product} refused the token ({what}): it does not carry the scope needed to list organizations."
+            ),
+            format!(
+                "Generate a new code with {add} added to the scopes (`zoho-auth setup` preselects it), then exchange it."
+            ),
+        )
+    };
+    let lacks_scope = ctx
+        .product
+        .is_some_and(|p| !ctx.scopes.is_empty() && !scopes::grants_probe(p, ctx.scopes));
+    match refusal {
+        ApiRefusal::ScopeMismatch => scope_missing("OAUTH_SCOPE_MISMATCH"),
+        ApiRefusal::Code57 if lacks_scope => scope_missing("code 57"),
+        ApiRefusal::Code57 | ApiRefusal::InvalidToken | ApiRefusal::Other(_) => {
+            if lacks_scope {
+                return scope_missing("invalid token");
+            }
+            Diagnosis::new(
+                Code::TokenRejected,
+                format!(
+                    "{product} rejected a freshly minted token (HTTP {status}) although it carries the needed scope. The remaining causes: your Zoho user has no role (or not enough permission) in that organization, or the organization lives in another data center than the one the token came from."
+                ),
+                "Check in Zoho that this user belongs to the organization with an admin or API-enabled role, and that you chose the data center you sign in to; then run `zoho-auth reauth`.",
+            )
+        }
+        ApiRefusal::NotAuthenticated => Diagnosis::new(
+            Code::TokenRejected,
+            format!("{product} did not see a valid Authorization header (HTTP {status})."),
+            "Send the header as `Authorization: Zoho-oauthtoken <access token>`; if a proxy strips headers, bypass it.",
+        ),
+        ApiRefusal::Forbidden => Diagnosis::new(
+            Code::NotOrgMember,
+            format!(
+                "{product} answered HTTP 403: the signed-in user is not a member of the organization, or the profile lacks API access."
+            ),
+            "Ask an admin of the organization to invite this user (or grant API access to the profile), or sign in as a member, then run `zoho-auth reauth`.",
+        ),
+        ApiRefusal::OrgMismatch => Diagnosis::new(
+            Code::NotOrgMember,
+            format!(
+                "{product} says the token is not valid for that organization (OAUTH_ORG_MISMATCH)."
+            ),
+            "Use an organization id from the list `zoho-auth check` prints, or sign in as a member of that organization.",
+        ),
+        ApiRefusal::RateLimited => Diagnosis::new(
+            Code::RateLimited,
+            format!("{product} is rate-limiting this account (HTTP {status})."),
+            "Wait a few minutes and try again; spread API calls out.",
+        ),
+    }
+}
+
+/// `wrong_dc`: the credentials work at another data center than the one configured.
+pub fn wrong_dc(configured: super::Dc, actual: super::Dc) -> Diagnosis {
+    Diagnosis::new(
+        Code::WrongDc,
+        format!(
+            "The env file says {} ({}), but Zoho placed this account in {} ({}).",
+            configured.name(),
+            configured.code(),
+            actual.name(),
+            actual.code()
+        ),
+        format!(
+            "Set ZOHO_DC={} and ZOHO_ACCOUNTS_URL={} (running `zoho-auth reauth` does it).",
+            actual.code(),
+            actual.accounts_url()
+        ),
+    )
 }

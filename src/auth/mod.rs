@@ -9,11 +9,13 @@ pub mod client;
 pub mod dc;
 pub mod diagnosis;
 pub mod envfile;
+pub mod flow;
 pub mod probe;
 pub mod product;
 pub mod scopes;
 pub mod secret;
 pub mod store;
+pub mod trace;
 
 pub use dc::Dc;
 pub use product::Product;
