@@ -364,8 +364,9 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
         lines.push(f);
     }
     let rows = w.scope_rows();
-    // Footer: 1 blank + scope string (up to 2 lines) + live test line.
-    let footer = 4;
+    // Footer: 1 blank + the scope string (wrapped, at most 6 lines) + the live test line.
+    let string_lines = (("Scope string: ".len() + w.scope_string().len()) / 78 + 1).min(6);
+    let footer = 2 + string_lines;
     let room = height.saturating_sub(lines.len() + footer);
     if rows.is_empty() {
         lines.push(Line::styled(
@@ -406,10 +407,8 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
                 }
             };
             let style = if here { p.current() } else { Style::default() };
-            let mut desc = desc;
-            if desc.chars().count() > 38 {
-                desc = desc.chars().take(37).collect::<String>() + "…";
-            }
+            let name = truncate(&name, 31);
+            let desc = truncate(&desc, 38);
             drawn.push((
                 Some(i),
                 Line::from(vec![
@@ -455,6 +454,15 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
         None => lines.push(Line::styled(product, p.dim())),
     }
     lines
+}
+
+/// `s` cut to `max` characters, with an ellipsis when cut.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() > max {
+        s.chars().take(max - 1).collect::<String>() + "…"
+    } else {
+        s.to_string()
+    }
 }
 
 fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {

@@ -1,32 +1,13 @@
 //! The wizard's view of the scope catalogue and the paste cleaner. No IO here.
 //!
-//! TEMPORARY: until `crate::auth::scopes` and `crate::auth::clean` land on `main`, this module holds
-//! a small local stand-in with the same names. After the merge its functions delegate to `auth` and
-//! the stand-in data goes away; the rest of the wizard only talks to this module.
+//! The catalogue comes from `crate::auth::scopes`. TEMPORARY: until `crate::auth::clean` lands on
+//! `main`, the paste cleaner below is a small local stand-in with the same names; then these
+//! functions delegate to it. The rest of the wizard only talks to this module.
 
+use crate::auth::scopes;
 use crate::auth::{Dc, Product, Secret};
 
-/// A product group of scopes, as the Scopes step lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub name: String,
-    pub product: Option<Product>,
-    pub scopes: Vec<ScopeInfo>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopeInfo {
-    pub name: String,
-    pub description: String,
-}
-
-/// A named selection of scopes ("Books: full access").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Preset {
-    pub name: String,
-    pub scopes: Vec<String>,
-    pub product: Option<Product>,
-}
+pub use crate::auth::scopes::{Group, Preset, ScopeInfo};
 
 /// What the paste cleaner found in a pasted code, redirect URL or `self_client.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,169 +19,34 @@ pub struct Pasted {
     pub scopes: Vec<String>,
 }
 
-fn g(name: &str, product: Option<Product>, scopes: &[(&str, &str)]) -> Group {
-    Group {
-        name: name.to_string(),
-        product,
-        scopes: scopes
-            .iter()
-            .map(|(n, d)| ScopeInfo {
-                name: n.to_string(),
-                description: d.to_string(),
-            })
-            .collect(),
-    }
-}
-
+/// The catalogue's product groups, in the order the Scopes step lists them.
 pub fn groups() -> Vec<Group> {
-    vec![
-        g(
-            "Zoho Books",
-            Some(Product::Books),
-            &[
-                ("ZohoBooks.fullaccess.all", "Everything in Books"),
-                (
-                    "ZohoBooks.settings.READ",
-                    "Organizations, items, taxes (live test)",
-                ),
-                ("ZohoBooks.contacts.ALL", "Customers and vendors"),
-                ("ZohoBooks.invoices.ALL", "Invoices"),
-                ("ZohoBooks.invoices.READ", "Read invoices"),
-                ("ZohoBooks.banking.READ", "Bank accounts and transactions"),
-            ],
-        ),
-        g(
-            "Zoho Invoice",
-            Some(Product::Invoice),
-            &[
-                ("ZohoInvoice.fullaccess.all", "Everything in Invoice"),
-                (
-                    "ZohoInvoice.settings.READ",
-                    "Organizations and items (live test)",
-                ),
-                ("ZohoInvoice.invoices.ALL", "Invoices"),
-            ],
-        ),
-        g(
-            "Zoho Inventory",
-            Some(Product::Inventory),
-            &[
-                ("ZohoInventory.FullAccess.all", "Everything in Inventory"),
-                ("ZohoInventory.settings.READ", "Organizations (live test)"),
-                ("ZohoInventory.items.ALL", "Items"),
-            ],
-        ),
-        g(
-            "Zoho Expense",
-            Some(Product::Expense),
-            &[
-                ("ZohoExpense.fullaccess.ALL", "Everything in Expense"),
-                ("ZohoExpense.orgsettings.READ", "Organizations (live test)"),
-            ],
-        ),
-        g(
-            "Zoho CRM",
-            Some(Product::Crm),
-            &[
-                ("ZohoCRM.modules.ALL", "All modules: leads, deals, ..."),
-                ("ZohoCRM.modules.leads.ALL", "Leads"),
-                ("ZohoCRM.settings.ALL", "Fields, layouts, modules"),
-                ("ZohoCRM.org.READ", "Organization details (live test)"),
-                ("ZohoCRM.users.ALL", "Users"),
-                ("ZohoCRM.coql.READ", "COQL queries"),
-            ],
-        ),
-        g(
-            "Zoho Desk",
-            Some(Product::Desk),
-            &[
-                ("Desk.basic.READ", "Organizations (live test)"),
-                ("Desk.tickets.ALL", "Tickets"),
-                ("Desk.contacts.READ", "Contacts"),
-            ],
-        ),
-    ]
+    scopes::catalogue().groups.clone()
 }
 
+/// The catalogue's presets.
 pub fn presets() -> Vec<Preset> {
-    let p = |name: &str, scopes: &[&str], product| Preset {
-        name: name.to_string(),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        product,
-    };
-    vec![
-        p(
-            "Books: full access",
-            &["ZohoBooks.fullaccess.all"],
-            Some(Product::Books),
-        ),
-        p(
-            "Books: read-only",
-            &["ZohoBooks.settings.READ", "ZohoBooks.invoices.READ"],
-            Some(Product::Books),
-        ),
-        p(
-            "CRM: leads read/write",
-            &["ZohoCRM.modules.leads.ALL", "ZohoCRM.org.READ"],
-            Some(Product::Crm),
-        ),
-        p(
-            "Desk: tickets",
-            &["Desk.tickets.ALL", "Desk.basic.READ"],
-            Some(Product::Desk),
-        ),
-    ]
+    scopes::catalogue().presets.clone()
 }
 
 /// The exact comma-separated string Zoho's console expects.
-pub fn join(scopes: &[String]) -> String {
-    scopes.join(",")
-}
-
-fn probe_scopes(product: Product) -> &'static [&'static str] {
-    match product {
-        Product::Books => &[
-            "ZohoBooks.fullaccess.all",
-            "ZohoBooks.settings.READ",
-            "ZohoBooks.settings.ALL",
-        ],
-        Product::Invoice => &[
-            "ZohoInvoice.fullaccess.all",
-            "ZohoInvoice.settings.READ",
-            "ZohoInvoice.settings.ALL",
-        ],
-        Product::Inventory => &[
-            "ZohoInventory.FullAccess.all",
-            "ZohoInventory.settings.READ",
-            "ZohoInventory.settings.ALL",
-        ],
-        Product::Expense => &["ZohoExpense.fullaccess.ALL", "ZohoExpense.orgsettings.READ"],
-        Product::Crm => &["ZohoCRM.org.READ", "ZohoCRM.org.ALL"],
-        Product::Desk => &["Desk.basic.READ", "Desk.basic.ALL"],
-    }
+pub fn join(list: &[String]) -> String {
+    scopes::join(list)
 }
 
 /// True when these scopes can pass the product's organizations probe.
-pub fn grants_probe(product: Product, scopes: &[String]) -> bool {
-    scopes.iter().any(|s| {
-        probe_scopes(product)
-            .iter()
-            .any(|p| p.eq_ignore_ascii_case(s))
-    })
+pub fn grants_probe(product: Product, list: &[String]) -> bool {
+    scopes::grants_probe(product, list)
 }
 
 /// The first product whose probe these scopes pass.
-pub fn first_probe_product(scopes: &[String]) -> Option<Product> {
-    Product::ALL.into_iter().find(|p| grants_probe(*p, scopes))
+pub fn first_probe_product(list: &[String]) -> Option<Product> {
+    scopes::first_probe_product(list)
 }
 
 /// The scope to add so the product's probe passes, when it would not.
-pub fn missing_for_probe(product: Product, scopes: &[String]) -> Option<String> {
-    if grants_probe(product, scopes) {
-        None
-    } else {
-        probe_scopes(product).get(1).map(|s| s.to_string())
-    }
+pub fn missing_for_probe(product: Product, list: &[String]) -> Option<String> {
+    scopes::missing_for_probe(product, list).map(str::to_string)
 }
 
 fn strip(raw: &str) -> String {
