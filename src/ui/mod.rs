@@ -366,7 +366,10 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
     let rows = w.scope_rows();
     // Footer: 1 blank + the scope string (wrapped, at most 6 lines) + the live test line.
     let string_lines = (("Scope string: ".len() + w.scope_string().len()) / 78 + 1).min(6);
-    let footer = 2 + string_lines;
+    let warn_lines = w
+        .scope_warning()
+        .map_or(1, |warn| (warn.chars().count() + 2) / 78 + 1);
+    let footer = 1 + string_lines + warn_lines;
     let room = height.saturating_sub(lines.len() + footer);
     if rows.is_empty() {
         lines.push(Line::styled(
