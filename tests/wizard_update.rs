@@ -85,7 +85,7 @@ fn client_is_validated_by_shape_before_anything_is_sent() {
     typed(&mut w, "hello", 0);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(w.step, Step::Client);
-    assert!(
+    assert!(w.client_error.as_deref().unwrap().starts_with("The client id does not look right"));
         w.client_error
             .as_deref()
             .unwrap()
@@ -286,7 +286,9 @@ fn the_wrong_kind_of_paste_is_named_and_not_sent() {
     assert_eq!(w.step, Step::PasteCode);
     assert_eq!(
         w.paste_error.as_deref(),
-        Some("That is a client secret, not a code. Paste the code Zoho generated.")
+        Some(
+            "That is a client secret, not a code. Paste the code the API console generated: it looks like 1000.<32 characters>.<32 characters>."
+        )
     );
     assert_eq!(paste(&mut w, ID, 20), vec![]);
     assert!(w.paste_error.as_deref().unwrap().contains("client id"));
