@@ -637,3 +637,86 @@ proptest! {
         let _ = file.get("A");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Files for `tests/dotenv_compat/check.sh`, which reads them with python-dotenv and Node dotenv.
+
+/// Values as the tool writes them into an empty file. Every loader must read them back unchanged.
+/// Not here because no quoting keeps them: `${NAME}` (python-dotenv expands it even in single
+/// quotes) and a backslash or a mix of both quote characters (Node's dotenv decodes no escapes but
+/// `\n`). Zoho's tokens, ids, URLs and scopes contain none of these.
+const COMPAT_VALUES: &[(&str, &str)] = &[
+    ("ZOHO_CLIENT_ID", "1000.ABCDEFGHIJ0123456789"),
+    ("ZOHO_CLIENT_SECRET", "0123456789abcdef0123456789abcdef0123456789"),
+    ("ZOHO_REFRESH_TOKEN", "1000.0123abcd4567.89efgh"),
+    ("ZOHO_DC", "eu"),
+    ("ZOHO_ACCOUNTS_URL", "https://accounts.zoho.eu"),
+    ("ZOHO_API_DOMAIN", "https://www.zohoapis.eu"),
+    (
+        "ZOHO_SCOPES",
+        "ZohoBooks.fullaccess.all,ZohoCRM.modules.leads.ALL,ZohoCRM.settings.READ",
+    ),
+    ("ZOHO_ORGANIZATION_ID", "60012345678"),
+    ("URL_WITH_QUERY", "http://127.0.0.1:8080/callback?a=b&c=d"),
+    ("WITH_HASH", "abc#def"),
+    ("WITH_SPACES", "  two words  "),
+    ("WITH_DOLLAR", "pa$$word$HOME"),
+    ("WITH_DOUBLE_QUOTE", "say \"hi\""),
+    ("WITH_SINGLE_QUOTE", "it's"),
+    ("NON_ASCII", "Zürich – 東京"),
+    ("EMPTY", ""),
+    ("EQUALS", "=a=b="),
+];
+
+/// Files the loaders may not read the same way whatever we write: the unterminated quote swallows
+/// the rest of the file in dotenvy and python-dotenv.
+const COMPAT_SKIP: &[&str] = &["18-unterminated-quote.expected"];
+
+/// `tests/dotenv_compat/written.env` and `manifest.json` (file -> the values every loader must
+/// read, `null` for a key that must be absent) are generated here; `BLESS=1` rewrites them.
+#[test]
+fn dotenv_compat_files_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let compat = root.join("tests/dotenv_compat");
+    let mut written = EnvFile::parse("");
+    for (k, v) in COMPAT_VALUES {
+        written.set(k, v);
+    }
+    let written_text = written.render();
+    assert_eq!(dotenvy_map_strict(&written_text).len(), COMPAT_VALUES.len());
+    for (k, v) in COMPAT_VALUES {
+        assert_eq!(dotenvy_map_strict(&written_text).get(*k).map(String::as_str), Some(*v));
+    }
+
+    let mut manifest = serde_json::Map::new();
+    let values: serde_json::Map<String, serde_json::Value> = COMPAT_VALUES
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+        .collect();
+    manifest.insert("tests/dotenv_compat/written.env".into(), values.into());
+    for path in fixtures() {
+        let expected = path.with_extension("expected");
+        let name = expected.file_name().unwrap().to_string_lossy().into_owned();
+        if COMPAT_SKIP.contains(&name.as_str()) {
+            continue;
+        }
+        let values: serde_json::Map<String, serde_json::Value> = STANDARD_UPDATE
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map_or(serde_json::Value::Null, Into::into)))
+            .collect();
+        manifest.insert(format!("tests/fixtures/env/{name}"), values.into());
+    }
+    let manifest_text = serde_json::to_string_pretty(&manifest).unwrap() + "\n";
+
+    let files = [
+        (compat.join("written.env"), written_text),
+        (compat.join("manifest.json"), manifest_text),
+    ];
+    for (path, text) in files {
+        if std::env::var_os("BLESS").is_some() {
+            fs::write(&path, &text).unwrap();
+        }
+        let current = fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(current, text, "{} is stale: run with BLESS=1", path.display());
+    }
+}
