@@ -129,7 +129,17 @@ fn adds_the_section_last_and_keeps_every_other_byte() {
     assert_eq!(v["Zoho"], zoho_json());
     assert_eq!(v["Logging"]["LogLevel"]["Default"], "Information");
     assert_eq!(v["Features"], json!(["a", "b"]));
-    let order = positions(&out, &["Logging", "ConnectionStrings", "AllowedHosts", "Features", "Limits", "Zoho"]);
+    let order = positions(
+        &out,
+        &[
+            "Logging",
+            "ConnectionStrings",
+            "AllowedHosts",
+            "Features",
+            "Limits",
+            "Zoho",
+        ],
+    );
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
 }
 
@@ -164,7 +174,10 @@ fn updates_an_existing_section_in_place() {
     );
     let v = parse_jsonc(&out);
     assert_eq!(v["Zoho"]["Region"], "eu");
-    assert_eq!(v["After"]["Zoho"], "a nested key of the same name is not the section");
+    assert_eq!(
+        v["After"]["Zoho"],
+        "a nested key of the same name is not the section"
+    );
 }
 
 #[test]
@@ -172,8 +185,14 @@ fn keeps_trailing_commas_comments_crlf_bom_and_tabs() {
     let original = "\u{feff}{\r\n\t\"A\": 1, // first\r\n\t\"B\": [1, 2],\r\n}\r\n";
     let (_dir, out) = merge_file(original);
     assert!(out.starts_with("\u{feff}{\r\n\t\"A\": 1, // first\r\n\t\"B\": [1, 2],\r\n\t\"Zoho\": {\r\n\t\t\"ClientId\""), "{out:?}");
-    assert!(out.ends_with("\t\t\"OrganizationId\": \"60012345678\"\r\n\t},\r\n}\r\n"), "{out:?}");
-    assert!(!out.replace("\r\n", "").contains('\n'), "only CRLF line endings");
+    assert!(
+        out.ends_with("\t\t\"OrganizationId\": \"60012345678\"\r\n\t},\r\n}\r\n"),
+        "{out:?}"
+    );
+    assert!(
+        !out.replace("\r\n", "").contains('\n'),
+        "only CRLF line endings"
+    );
     assert_eq!(parse_jsonc(&out)["Zoho"], zoho_json());
 }
 
@@ -181,7 +200,10 @@ fn keeps_trailing_commas_comments_crlf_bom_and_tabs() {
 fn comment_after_the_last_member_stays_on_its_line() {
     let original = "{\n  \"A\": \"x\" // why A\n}\n";
     let (_dir, out) = merge_file(original);
-    assert!(out.starts_with("{\n  \"A\": \"x\", // why A\n  \"Zoho\": {\n    \"ClientId\""), "{out}");
+    assert!(
+        out.starts_with("{\n  \"A\": \"x\", // why A\n  \"Zoho\": {\n    \"ClientId\""),
+        "{out}"
+    );
     assert_eq!(parse_jsonc(&out)["A"], "x");
 }
 
@@ -190,7 +212,10 @@ fn empty_root_and_empty_section() {
     let (_dir, out) = merge_file("{ }\n");
     assert_eq!(parse_jsonc(&out), json!({ "Zoho": zoho_json() }));
     let (_dir, out) = merge_file("{\n  \"Zoho\": {},\n  \"B\": 2\n}\n");
-    assert!(out.starts_with("{\n  \"Zoho\": {\n    \"ClientId\": \"1000.NEWCLIENTID\",\n"), "{out}");
+    assert!(
+        out.starts_with("{\n  \"Zoho\": {\n    \"ClientId\": \"1000.NEWCLIENTID\",\n"),
+        "{out}"
+    );
     assert!(out.ends_with("\n  },\n  \"B\": 2\n}\n"), "{out}");
     assert_eq!(parse_jsonc(&out)["Zoho"], zoho_json());
 }
@@ -201,12 +226,18 @@ fn missing_file_is_created_private() {
     let path = dir.path().join("appsettings.Development.json");
     appsettings::merge_zoho_section(&path, &section()).unwrap();
     let out = fs::read_to_string(&path).unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "Zoho": zoho_json() }));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!({ "Zoho": zoho_json() })
+    );
     assert!(!dir.path().join("appsettings.Development.json.bak").exists());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }
 
@@ -217,7 +248,10 @@ fn merging_twice_changes_nothing_the_second_time() {
     fs::remove_file(dir.path().join("appsettings.json.bak")).unwrap();
     appsettings::merge_zoho_section(&path, &section()).unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), once);
-    assert!(!dir.path().join("appsettings.json.bak").exists(), "no write when nothing changes");
+    assert!(
+        !dir.path().join("appsettings.json.bak").exists(),
+        "no write when nothing changes"
+    );
 }
 
 #[test]
@@ -251,20 +285,54 @@ fn assert_refused(original: &str, check: impl Fn(&AppSettingsError, &str)) {
     let err = appsettings::merge_zoho_section(&path, &section()).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("appsettings.json"), "{message}");
-    assert!(!message.contains("SECRET") && !message.contains("TOKEN"), "{message}");
+    assert!(
+        !message.contains("SECRET") && !message.contains("TOKEN"),
+        "{message}"
+    );
     check(&err, &message);
-    assert_eq!(fs::read_to_string(&path).unwrap(), original, "file untouched");
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no backup, no temp file");
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        original,
+        "file untouched"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no backup, no temp file"
+    );
 }
 
 #[test]
 fn invalid_json_names_the_file_and_line() {
-    assert_refused("{\n  \"A\": 1,\n  \"B\": 2\n  \"C\": 3\n}\n", |err, message| {
-        assert!(matches!(err, AppSettingsError::Invalid { line: 4, column: 3, .. }), "{err:?}");
-        assert!(message.contains("line 4"), "{message}");
-    });
+    assert_refused(
+        "{\n  \"A\": 1,\n  \"B\": 2\n  \"C\": 3\n}\n",
+        |err, message| {
+            assert!(
+                matches!(
+                    err,
+                    AppSettingsError::Invalid {
+                        line: 4,
+                        column: 3,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(message.contains("line 4"), "{message}");
+        },
+    );
     assert_refused("{ \"A\": 'single' }", |err, _| {
-        assert!(matches!(err, AppSettingsError::Invalid { line: 1, column: 8, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                AppSettingsError::Invalid {
+                    line: 1,
+                    column: 8,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     });
     assert_refused("{ \"A\": 1 /* never closed", |err, _| {
         assert!(matches!(err, AppSettingsError::Invalid { .. }), "{err:?}");
@@ -275,18 +343,33 @@ fn invalid_json_names_the_file_and_line() {
     assert_refused("{ \"A\": 1 } extra", |err, _| {
         assert!(matches!(err, AppSettingsError::Invalid { .. }), "{err:?}");
     });
-    assert_refused(&format!("{}1{}", "[".repeat(500), "]".repeat(500)), |err, _| {
-        assert!(matches!(err, AppSettingsError::NotAnObject { .. } | AppSettingsError::Invalid { .. }), "{err:?}");
-    });
+    assert_refused(
+        &format!("{}1{}", "[".repeat(500), "]".repeat(500)),
+        |err, _| {
+            assert!(
+                matches!(
+                    err,
+                    AppSettingsError::NotAnObject { .. } | AppSettingsError::Invalid { .. }
+                ),
+                "{err:?}"
+            );
+        },
+    );
 }
 
 #[test]
 fn wrong_shapes_are_refused() {
     assert_refused("[1, 2]", |err, _| {
-        assert!(matches!(err, AppSettingsError::NotAnObject { .. }), "{err:?}");
+        assert!(
+            matches!(err, AppSettingsError::NotAnObject { .. }),
+            "{err:?}"
+        );
     });
     assert_refused("{\n  \"Zoho\": \"not an object\"\n}", |err, message| {
-        assert!(matches!(err, AppSettingsError::SectionNotAnObject { line: 2, .. }), "{err:?}");
+        assert!(
+            matches!(err, AppSettingsError::SectionNotAnObject { line: 2, .. }),
+            "{err:?}"
+        );
         assert!(message.contains("line 2"), "{message}");
     });
 }
@@ -304,7 +387,10 @@ fn not_utf8_is_refused() {
 #[test]
 fn secrets_do_not_show_in_debug() {
     let debug = format!("{:?}", section());
-    assert!(!debug.contains("SECRET") && !debug.contains("TOKEN"), "{debug}");
+    assert!(
+        !debug.contains("SECRET") && !debug.contains("TOKEN"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -327,14 +413,25 @@ fn realistic_files_from_the_fixtures_folder_merge() {
             assert_eq!(&after["Zoho"][key], value, "{}: Zoho.{key}", path.display());
         }
         // Every line that holds none of our values is still there, as it was (a comma may follow).
-        let ours = ["clientid", "clientsecret", "refreshtoken", "accountsurl", "apidomain", "organizationid"];
+        let ours = [
+            "clientid",
+            "clientsecret",
+            "refreshtoken",
+            "accountsurl",
+            "apidomain",
+            "organizationid",
+        ];
         for line in original.lines() {
             let lower = line.to_lowercase();
             if ours.iter().any(|k| lower.contains(k)) {
                 continue;
             }
             let line = line.replace(',', "");
-            assert!(merged.replace(',', "").contains(&line), "{}: lost {line:?}", path.display());
+            assert!(
+                merged.replace(',', "").contains(&line),
+                "{}: lost {line:?}",
+                path.display()
+            );
         }
         count += 1;
     }

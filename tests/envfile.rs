@@ -71,7 +71,11 @@ fn fixtures_after_the_standard_update() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let input = fs::read_to_string(&path).unwrap();
         let mut file = EnvFile::parse(&input);
-        assert_eq!(file.render(), input, "{name}: parse + render is the identity");
+        assert_eq!(
+            file.render(),
+            input,
+            "{name}: parse + render is the identity"
+        );
         let before = dotenvy_map(&input);
 
         envfile::apply(&mut file, STANDARD_UPDATE);
@@ -92,7 +96,11 @@ fn fixtures_after_the_standard_update() {
             assert_eq!(reread.get(key).as_deref(), value, "{name}: {key} (EnvFile)");
             // An unterminated quote makes dotenvy swallow the rest of the file, appended lines too.
             if name != "18-unterminated-quote.env" {
-                assert_eq!(after.get(key).map(String::as_str), value, "{name}: {key} (dotenvy)");
+                assert_eq!(
+                    after.get(key).map(String::as_str),
+                    value,
+                    "{name}: {key} (dotenvy)"
+                );
             }
         }
         // Keys we did not touch read back as before.
@@ -104,7 +112,11 @@ fn fixtures_after_the_standard_update() {
         // Every untouched line is byte-identical (the last one may gain a line ending).
         let touched: BTreeSet<&str> = STANDARD_UPDATE.iter().map(|(k, _)| *k).collect();
         assert_untouched_lines_kept(&input, &output, &touched, &name);
-        assert_eq!(reread.has_bom(), input.starts_with('\u{feff}'), "{name}: BOM");
+        assert_eq!(
+            reread.has_bom(),
+            input.starts_with('\u{feff}'),
+            "{name}: BOM"
+        );
     }
 }
 
@@ -145,7 +157,10 @@ fn no_write_when_nothing_changes() {
             Change::Unchanged("ZOHO_DC".into())
         ]
     );
-    assert!(!envfile::backup_path(&path).exists(), "nothing written, no backup");
+    assert!(
+        !envfile::backup_path(&path).exists(),
+        "nothing written, no backup"
+    );
 }
 
 #[test]
@@ -155,7 +170,10 @@ fn update_creates_then_edits_with_backup() {
     let changes = envfile::update(&path, &[("ZOHO_DC", Some("eu"))]).unwrap();
     assert_eq!(changes, vec![Change::Added("ZOHO_DC".into())]);
     assert_eq!(fs::read_to_string(&path).unwrap(), "ZOHO_DC=eu\n");
-    assert!(!envfile::backup_path(&path).exists(), "no previous file, no backup");
+    assert!(
+        !envfile::backup_path(&path).exists(),
+        "no previous file, no backup"
+    );
 
     let changes = envfile::update(
         &path,
@@ -210,9 +228,17 @@ fn a_symlinked_env_file_stays_a_symlink() {
     fs::write(&real, "A=1\n").unwrap();
     std::os::unix::fs::symlink(&real, &link).unwrap();
     envfile::update(&link, &[("A", Some("2"))]).unwrap();
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(fs::read_to_string(&real).unwrap(), "A=2\n");
-    assert_eq!(fs::read_to_string(dir.path().join("real.env.bak")).unwrap(), "A=1\n");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("real.env.bak")).unwrap(),
+        "A=1\n"
+    );
 }
 
 #[test]
@@ -297,7 +323,14 @@ fn preview_masks_secrets() {
             ),
         ]
     );
-    let debug = format!("{:?}", envfile::preview(None, &[("ZOHO_CLIENT_SECRET", Some("s3cr3tvalue"))], envfile::is_secret_key));
+    let debug = format!(
+        "{:?}",
+        envfile::preview(
+            None,
+            &[("ZOHO_CLIENT_SECRET", Some("s3cr3tvalue"))],
+            envfile::is_secret_key
+        )
+    );
     assert!(!debug.contains("s3cr3tvalue"), "{debug}");
 }
 
@@ -354,7 +387,8 @@ fn gitignore_status_and_fix() {
 #[cfg(unix)]
 const OLD: &str = "# old file\nZOHO_CLIENT_ID=1000.OLD\nZOHO_REFRESH_TOKEN=1000.old.token\n";
 #[cfg(unix)]
-const NEW: &str = "# old file\nZOHO_CLIENT_ID=1000.NEW\nZOHO_REFRESH_TOKEN=1000.new.token.that.is.longer\n";
+const NEW: &str =
+    "# old file\nZOHO_CLIENT_ID=1000.NEW\nZOHO_REFRESH_TOKEN=1000.new.token.that.is.longer\n";
 #[cfg(unix)]
 const CHILD_ENV: &str = "ZOHO_AUTH_TEST_CRASH_CHILD";
 
@@ -387,7 +421,11 @@ fn wait_for(path: &Path, child: &mut std::process::Child) {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("writer exited ({status}) before {}", path.display());
         }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {}", path.display());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {}",
+            path.display()
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
@@ -417,7 +455,10 @@ fn a_killed_writer_leaves_old_or_new_file() {
             let what = format!("killed at {step} (older backup: {with_previous_backup})");
             let content = fs::read_to_string(&env).unwrap();
             let renamed = PAUSE_STEPS.iter().position(|s| *s == "renamed").unwrap();
-            let backed_up = PAUSE_STEPS.iter().position(|s| *s == "backup-written").unwrap();
+            let backed_up = PAUSE_STEPS
+                .iter()
+                .position(|s| *s == "backup-written")
+                .unwrap();
             if i >= renamed {
                 assert_eq!(content, NEW, "{what}");
                 let mode = fs::metadata(&env).unwrap().permissions().mode() & 0o777;
@@ -440,7 +481,9 @@ fn a_killed_writer_leaves_old_or_new_file() {
             for entry in fs::read_dir(dir.path()).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();
                 assert!(
-                    name == ".env" || name == ".env.bak" || (name.starts_with(".env.zoho-auth.") && name.ends_with(".tmp")),
+                    name == ".env"
+                        || name == ".env.bak"
+                        || (name.starts_with(".env.zoho-auth.") && name.ends_with(".tmp")),
                     "{what}: unexpected {name}"
                 );
             }
@@ -563,7 +606,10 @@ fn updates() -> impl Strategy<Value = Vec<(String, Option<String>)>> {
         Just("ZOHO_DC".to_string()),
         Just("ZOHO_ORGANIZATION_ID".to_string()),
     ];
-    proptest::collection::vec((update_key, proptest::option::weighted(0.8, new_value())), 0..6)
+    proptest::collection::vec(
+        (update_key, proptest::option::weighted(0.8, new_value())),
+        0..6,
+    )
 }
 
 proptest! {
@@ -647,7 +693,10 @@ proptest! {
 /// `\n`). Zoho's tokens, ids, URLs and scopes contain none of these.
 const COMPAT_VALUES: &[(&str, &str)] = &[
     ("ZOHO_CLIENT_ID", "1000.ABCDEFGHIJ0123456789"),
-    ("ZOHO_CLIENT_SECRET", "0123456789abcdef0123456789abcdef0123456789"),
+    (
+        "ZOHO_CLIENT_SECRET",
+        "0123456789abcdef0123456789abcdef0123456789",
+    ),
     ("ZOHO_REFRESH_TOKEN", "1000.0123abcd4567.89efgh"),
     ("ZOHO_DC", "eu"),
     ("ZOHO_ACCOUNTS_URL", "https://accounts.zoho.eu"),
@@ -685,7 +734,12 @@ fn dotenv_compat_files_are_current() {
     let written_text = written.render();
     assert_eq!(dotenvy_map_strict(&written_text).len(), COMPAT_VALUES.len());
     for (k, v) in COMPAT_VALUES {
-        assert_eq!(dotenvy_map_strict(&written_text).get(*k).map(String::as_str), Some(*v));
+        assert_eq!(
+            dotenvy_map_strict(&written_text)
+                .get(*k)
+                .map(String::as_str),
+            Some(*v)
+        );
     }
 
     let mut manifest = serde_json::Map::new();
@@ -717,6 +771,11 @@ fn dotenv_compat_files_are_current() {
             fs::write(&path, &text).unwrap();
         }
         let current = fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(current, text, "{} is stale: run with BLESS=1", path.display());
+        assert_eq!(
+            current,
+            text,
+            "{} is stale: run with BLESS=1",
+            path.display()
+        );
     }
 }

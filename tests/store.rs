@@ -33,7 +33,10 @@ fn save_load_delete_round_trip() {
         Some(Secret::new("1000.ccc.ddd"))
     );
     // Entries are per client id and key.
-    assert_eq!(store::load("1000.OTHER", "ZOHO_REFRESH_TOKEN").unwrap(), None);
+    assert_eq!(
+        store::load("1000.OTHER", "ZOHO_REFRESH_TOKEN").unwrap(),
+        None
+    );
     assert_eq!(
         store::load(id, "ZOHO_CLIENT_SECRET").unwrap(),
         Some(Secret::new("s3cr3t"))
@@ -51,7 +54,11 @@ fn injected_failures_are_plain_store_errors() {
     let secret = "1000.topsecret.value";
     store::save(id, key, &Secret::new(secret)).unwrap();
 
-    inject(id, key, Error::NoStorageAccess("the keychain is locked".into()));
+    inject(
+        id,
+        key,
+        Error::NoStorageAccess("the keychain is locked".into()),
+    );
     let err = store::load(id, key).unwrap_err();
     assert!(matches!(err, StoreError::Denied { .. }), "{err:?}");
     assert!(err.to_string().contains("locked"), "{err}");
@@ -62,7 +69,10 @@ fn injected_failures_are_plain_store_errors() {
     assert!(matches!(err, StoreError::Damaged { .. }), "{err:?}");
     for shown in [err.to_string(), format!("{err:?}")] {
         assert!(!shown.contains("topsecret"), "{shown}");
-        assert!(!shown.contains("116, 111, 112"), "no bytes of it either: {shown}");
+        assert!(
+            !shown.contains("116, 111, 112"),
+            "no bytes of it either: {shown}"
+        );
     }
 
     inject(id, key, Error::PlatformFailure("dbus went away".into()));
@@ -73,7 +83,10 @@ fn injected_failures_are_plain_store_errors() {
     assert_eq!(store::load(id, key).unwrap(), Some(Secret::new(secret)));
 
     inject(id, key, Error::NoStorageAccess("denied".into()));
-    assert!(matches!(store::delete(id, key), Err(StoreError::Denied { .. })));
+    assert!(matches!(
+        store::delete(id, key),
+        Err(StoreError::Denied { .. })
+    ));
     store::delete(id, key).unwrap();
 }
 
@@ -107,7 +120,10 @@ fn keychain_storage_leaves_only_non_secret_keys_in_the_file() {
         &[
             ("ZOHO_CLIENT_ID", Some("1000.KEYCHAIN")),
             ("ZOHO_DC", Some("eu")),
-            ("ZOHO_REFRESH_TOKEN", Some("ignored: secrets never go to the file")),
+            (
+                "ZOHO_REFRESH_TOKEN",
+                Some("ignored: secrets never go to the file"),
+            ),
         ],
     )
     .unwrap();
@@ -192,7 +208,10 @@ fn init_default_store_is_ok_or_unavailable_with_the_fix() {
         .find_map(|l| l.find("INIT-").map(|i| &l[i..]))
         .unwrap_or_else(|| panic!("child printed no outcome: {stdout}"));
     if let Some(message) = line.strip_prefix("INIT-ERR ") {
-        assert!(message.contains("OS keychain is not available"), "{message}");
+        assert!(
+            message.contains("OS keychain is not available"),
+            "{message}"
+        );
         assert!(message.contains("env file"), "{message}");
     } else {
         assert!(line.starts_with("INIT-OK"), "{line}");

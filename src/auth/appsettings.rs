@@ -154,7 +154,11 @@ pub fn merge_text(text: &str, values: &ZohoSection) -> Result<String, MergeError
             for (name, value) in values.members() {
                 let Some(value) = value else { continue };
                 let rendered = json_string(value);
-                match obj.members.iter().find(|m| m.key.eq_ignore_ascii_case(name)) {
+                match obj
+                    .members
+                    .iter()
+                    .find(|m| m.key.eq_ignore_ascii_case(name))
+                {
                     Some(existing) => {
                         let (start, end) = existing.value.span();
                         if text[start..end] != rendered {
@@ -374,7 +378,11 @@ fn end_of_line(text: &str, from: usize, limit: usize) -> Option<usize> {
             b'\n' => return Some(i),
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 let nl = text[i..].find('\n').map_or(text.len(), |n| i + n);
-                return Some(if nl > 0 && bytes[nl - 1] == b'\r' { nl - 1 } else { nl });
+                return Some(if nl > 0 && bytes[nl - 1] == b'\r' {
+                    nl - 1
+                } else {
+                    nl
+                });
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let close = text[i + 2..].find("*/")? + i + 2;
@@ -496,7 +504,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, MergeError> {
                         Some(b'"') => break,
                         Some(b'\\') => i += 2,
                         Some(b) if *b < 0x20 => {
-                            return Err(invalid(i, "a line break or control character inside a string"));
+                            return Err(invalid(
+                                i,
+                                "a line break or control character inside a string",
+                            ));
                         }
                         Some(_) => i += 1,
                     }
@@ -513,14 +524,20 @@ fn tokenize(text: &str) -> Result<Vec<Token>, MergeError> {
             }
             b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
                 let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || b"+-.".contains(&bytes[i])) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || b"+-.".contains(&bytes[i]))
+                {
                     i += 1;
                 }
                 let word = &text[start..i];
-                let number = (word.starts_with('-') || word.starts_with(|c: char| c.is_ascii_digit()))
+                let number = (word.starts_with('-')
+                    || word.starts_with(|c: char| c.is_ascii_digit()))
                     && serde_json::from_str::<serde_json::Number>(word).is_ok();
                 if !(number || matches!(word, "true" | "false" | "null")) {
-                    return Err(invalid(start, "expected a value (a string, number, true, false, null, object or array)"));
+                    return Err(invalid(
+                        start,
+                        "expected a value (a string, number, true, false, null, object or array)",
+                    ));
                 }
                 tokens.push(Token {
                     kind: Tok::Scalar,
@@ -588,7 +605,9 @@ impl Parser<'_> {
     }
 
     fn expect_any(&mut self, reason: &'static str) -> Result<Token, MergeError> {
-        let t = self.peek().ok_or_else(|| invalid(self.end_offset(), reason))?;
+        let t = self
+            .peek()
+            .ok_or_else(|| invalid(self.end_offset(), reason))?;
         self.pos += 1;
         Ok(t)
     }

@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use crate::auth::secret::mask;
 
 /// Keys whose values are secrets: masked in previews, and kept out of the file with keychain storage.
-pub const SECRET_KEYS: &[&str] = &["ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "ZOHO_ACCESS_TOKEN"];
+pub const SECRET_KEYS: &[&str] = &[
+    "ZOHO_CLIENT_SECRET",
+    "ZOHO_REFRESH_TOKEN",
+    "ZOHO_ACCESS_TOKEN",
+];
 
 /// Whether a key holds a secret value (see [`SECRET_KEYS`]).
 pub fn is_secret_key(key: &str) -> bool {
@@ -753,9 +757,8 @@ pub fn preview(
     is_secret: impl Fn(&str) -> bool,
 ) -> Vec<PreviewLine> {
     let mut file = old.cloned().unwrap_or_default();
-    let show = |key: &str, value: Option<String>| {
-        value.map(|v| if is_secret(key) { mask(&v) } else { v })
-    };
+    let show =
+        |key: &str, value: Option<String>| value.map(|v| if is_secret(key) { mask(&v) } else { v });
     updates
         .iter()
         .map(|&(key, value)| {
@@ -847,7 +850,10 @@ fn ignored_by_files(root: &Path, file: &Path) -> bool {
     let Some(dir) = file.parent() else {
         return false;
     };
-    let mut folders: Vec<&Path> = dir.ancestors().take_while(|d| d.starts_with(root)).collect();
+    let mut folders: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| d.starts_with(root))
+        .collect();
     folders.reverse();
     let mut ignored = false;
     for folder in folders {
@@ -976,10 +982,7 @@ mod tests {
         f.set("K", "1000.abc");
         f.set("L", "y");
         f.set("M", "v");
-        assert_eq!(
-            f.render(),
-            "export K=\"1000.abc\" # keep\nL='y'\nM=v #c\n"
-        );
+        assert_eq!(f.render(), "export K=\"1000.abc\" # keep\nL='y'\nM=v #c\n");
     }
 
     #[test]
@@ -994,12 +997,21 @@ mod tests {
 
     #[test]
     fn values_are_quoted_when_needed() {
-        assert_eq!(render_value("ZohoBooks.fullaccess.all,a", Quote::None), "ZohoBooks.fullaccess.all,a");
-        assert_eq!(render_value("https://x.zoho.eu/?a=b", Quote::None), "https://x.zoho.eu/?a=b");
+        assert_eq!(
+            render_value("ZohoBooks.fullaccess.all,a", Quote::None),
+            "ZohoBooks.fullaccess.all,a"
+        );
+        assert_eq!(
+            render_value("https://x.zoho.eu/?a=b", Quote::None),
+            "https://x.zoho.eu/?a=b"
+        );
         assert_eq!(render_value("a#b", Quote::None), "'a#b'");
         assert_eq!(render_value("a$b", Quote::Double), "'a$b'");
         assert_eq!(render_value("it's", Quote::None), "\"it's\"");
-        assert_eq!(render_value("a'\\\"$\n", Quote::None), "\"a'\\\\\\\"\\$\\n\"");
+        assert_eq!(
+            render_value("a'\\\"$\n", Quote::None),
+            "\"a'\\\\\\\"\\$\\n\""
+        );
         assert_eq!(render_value("", Quote::None), "");
         assert_eq!(render_value("", Quote::Double), "\"\"");
     }

@@ -98,7 +98,9 @@ pub fn init_default_store() -> Result<(), StoreError> {
     #[cfg(target_os = "linux")]
     {
         let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| {
-            StoreError::Unavailable(format!("no Secret Service answered on the session D-Bus: {e}"))
+            StoreError::Unavailable(format!(
+                "no Secret Service answered on the session D-Bus: {e}"
+            ))
         })?;
         keyring_core::set_default_store(store);
         Ok(())
