@@ -111,6 +111,15 @@ impl Entry {
     }
 }
 
+/// One logical line of an [`EnvFile`], as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvLine<'a> {
+    /// The key this line assigns; `None` for comments, blank lines and lines loaders reject.
+    pub key: Option<&'a str>,
+    /// The exact text, line ending included.
+    pub raw: &'a str,
+}
+
 /// A parsed env file that keeps every original byte.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EnvFile {
@@ -203,6 +212,20 @@ impl EnvFile {
         }
     }
 
+    /// The file's logical lines in order (a multi-line quoted value is one), each with the key it
+    /// assigns, if any, and its exact text including its line ending. The BOM is not part of them.
+    pub fn lines(&self) -> impl Iterator<Item = EnvLine<'_>> {
+        self.entries.iter().map(|e| EnvLine {
+            key: e.key(),
+            raw: &e.raw,
+        })
+    }
+
+    /// Whether the file starts with a UTF-8 byte order mark (kept when written).
+    pub fn has_bom(&self) -> bool {
+        self.bom
+    }
+
     /// The file's text. Lines that were not edited are byte-for-byte as they were parsed.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -215,16 +238,23 @@ impl EnvFile {
         out
     }
 
-    /// The line ending the file uses: that of its first terminated line, `\n` when it has none.
+    /// The line ending the file uses most (`\r\n` or `\n`; on a tie, the first one's); `\n` when
+    /// no line is terminated.
     fn line_ending(&self) -> &'static str {
+        let (mut crlf, mut lf, mut first) = (0usize, 0usize, None);
         for entry in &self.entries {
             match entry.terminator() {
-                "\r\n" => return "\r\n",
-                "\n" => return "\n",
-                _ => {}
+                "\r\n" => crlf += 1,
+                "\n" => lf += 1,
+                _ => continue,
             }
+            first.get_or_insert(crlf > 0);
         }
-        "\n"
+        if crlf > lf || (crlf == lf && first == Some(true)) {
+            "\r\n"
+        } else {
+            "\n"
+        }
     }
 
     fn last_index(&self, key: &str) -> Option<usize> {
