@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
-use zoho_auth::auth::envfile::{
-    self, Change, EnvError, EnvFile, GitignoreStatus, PAUSE_ENV, PAUSE_STEPS,
-};
+use zoho_auth::auth::envfile::{self, Change, EnvError, EnvFile, GitignoreStatus};
+#[cfg(unix)]
+use zoho_auth::auth::envfile::{PAUSE_ENV, PAUSE_STEPS};
 
 /// The update every fixture gets: what a successful `exchange` writes, plus removing a stale
 /// access token.
