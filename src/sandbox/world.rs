@@ -205,6 +205,17 @@ struct TokenOk<'a> {
     expires_in: u64,
 }
 
+/// Device-flow initiation response, in the order of facts §6.
+#[derive(Serialize)]
+struct DeviceCodeOk<'a> {
+    device_code: &'a str,
+    user_code: &'a str,
+    verification_url: &'a str,
+    verification_uri_complete: String,
+    expires_in: i64,
+    interval: i64,
+}
+
 /// Everything the sandbox remembers. Lives behind one mutex; no lock is held across an await.
 pub(crate) struct World {
     pub base: String,
@@ -714,15 +725,18 @@ impl World {
             }
         };
         let verification_url = format!("{}/oauth/v3/device", self.dc_url(dc));
-        let body = serde_json::json!({
-            "device_code": device_code,
-            "user_code": user_code,
-            "verification_url": verification_url,
-            "verification_uri_complete": format!("{verification_url}?user_code={user_code}"),
-            "expires_in": unit(lifetime_ms),
-            "interval": unit(self.device_interval_ms()),
-        });
-        Reply::new(200, body.to_string())
+        let body = DeviceCodeOk {
+            verification_uri_complete: format!("{verification_url}?user_code={user_code}"),
+            device_code: &device_code,
+            user_code: &user_code,
+            verification_url: &verification_url,
+            expires_in: unit(lifetime_ms),
+            interval: unit(self.device_interval_ms()),
+        };
+        Reply::new(
+            200,
+            serde_json::to_string(&body).expect("a device body always serializes"),
+        )
     }
 
     /// `POST /oauth/v3/device/token` (facts §6). Polling feedback is HTTP 400 (facts: "probably").
@@ -756,8 +770,10 @@ impl World {
             DeviceState::Pending => Reply::error_with(400, "authorization_pending"),
             DeviceState::Denied => Reply::error_with(400, "access_denied"),
             DeviceState::Approved { dc: home } if home != dc => {
-                let body = serde_json::json!({ "error": "other_dc", "dc": self.dc_url(&home) });
-                Reply::new(400, body.to_string())
+                // The next poll goes to the other DC: it is not "too soon" there.
+                device.last_poll = None;
+                let dc_url = serde_json::Value::String(self.dc_url(&home));
+                Reply::new(400, format!(r#"{{"error":"other_dc","dc":{dc_url}}}"#))
             }
             DeviceState::Approved { .. } => {
                 let device = self.devices.remove(&code).expect("present above");
