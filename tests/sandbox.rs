@@ -1647,3 +1647,79 @@ async fn the_sandbox_command_refuses_a_busy_port_with_exit_2() {
     );
     drop(busy);
 }
+
+#[tokio::test]
+async fn the_device_verification_page_approves_by_user_code() {
+    let sb = start().await;
+    let base = sb.base_url();
+    let v = device_start(&sb, &base, "online").await;
+    let user_code = v["user_code"].as_str().unwrap();
+    let r = get(v["verification_uri_complete"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("SIMULATION") && r.body.contains("ZohoBooks.fullaccess.all"));
+    assert!(r.body.contains(&format!("value=\"{user_code}\"")));
+    let r = post_form(
+        &format!("{base}/oauth/v3/device/decision"),
+        &[
+            ("user_code", &user_code.to_lowercase()),
+            ("decision", "approve"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Approved"));
+    let r = device_poll(&sb, &base, v["device_code"].as_str().unwrap()).await;
+    assert!(r.json()["access_token"].is_string(), "{}", r.body);
+    let r = post_form(
+        &format!("{base}/oauth/v3/device/decision"),
+        &[("user_code", user_code), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a used code is gone");
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn control_endpoints_reject_bad_input() {
+    let sb = start().await;
+    let b = sb.base_url();
+    for (path, body) in [
+        ("/_sandbox/config", json!({"throttle_status": 1000})),
+        ("/_sandbox/config", json!({"no_such_setting": 1})),
+        ("/_sandbox/config", json!({"user_dc": "zz"})),
+        ("/_sandbox/clock", json!({"advance_seconds": -5})),
+        ("/_sandbox/fault", json!({"path": "/x", "kind": "explode"})),
+        ("/_sandbox/fault", json!({"path": "x", "kind": "drop"})),
+        ("/_sandbox/orgs", json!({"product": "mail"})),
+        ("/_sandbox/device/approve", json!({})),
+        (
+            "/_sandbox/code",
+            json!({"scope": "ZohoBooks.fullaccess.all", "dc": "zz"}),
+        ),
+    ] {
+        let r = post_json(&format!("{b}{path}"), body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{path} {body}: {}",
+            r.body
+        );
+        assert!(r.json()["error"].is_string(), "{path}: {}", r.body);
+    }
+    let r = post_json(
+        &format!("{b}/_sandbox/device/approve"),
+        json!({"user_code": "NOPE-NOPE"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = read(
+        http()
+            .delete(format!("{b}/_sandbox/fault"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    sb.stop().await;
+}

@@ -10,6 +10,7 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
         port: args.port,
         ..SandboxConfig::default()
     };
+    let stop = StopSignals::register();
     let sandbox = match Sandbox::start(config).await {
         Ok(sandbox) => sandbox,
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
@@ -36,7 +37,7 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
         let _ = out.write_all(instructions(&sandbox).as_bytes());
         let _ = out.flush();
     }
-    wait_for_stop().await;
+    stop.wait().await;
     sandbox.stop().await;
     eprintln!("Sandbox stopped.");
     0
@@ -85,25 +86,60 @@ Stop with Ctrl+C.
     )
 }
 
-/// Resolves on Ctrl+C or, on Unix, SIGTERM.
-async fn wait_for_stop() {
+/// Ctrl+C and, on Unix, SIGTERM: registered before the first line is printed, so a signal sent
+/// as soon as that line is read is not lost.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn register() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            StopSignals {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves on the first stop signal.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let mut this = self;
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            if this.interrupt.is_none() {
+                // Fall back to tokio's own Ctrl+C handling.
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = recv(&mut this.terminate) => {}
+                }
+                return;
+            }
+            tokio::select! {
+                _ = recv(&mut this.interrupt) => {}
+                _ = recv(&mut this.terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
