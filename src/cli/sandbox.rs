@@ -1,8 +1,145 @@
-//! `zoho-auth sandbox`: the simulated Zoho in the foreground.
+//! `zoho-auth sandbox`: the simulated Zoho in the foreground, with instructions on stdout.
+
+use std::io::Write;
 
 use super::{GlobalArgs, SandboxArgs};
+use crate::sandbox::{Sandbox, SandboxConfig};
 
-pub async fn run(_global: &GlobalArgs, _args: &SandboxArgs) -> u8 {
-    eprintln!("zoho-auth: the sandbox is not built yet");
-    1
+pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
+    let config = SandboxConfig {
+        port: args.port,
+        ..SandboxConfig::default()
+    };
+    let stop = StopSignals::register();
+    let sandbox = match Sandbox::start(config).await {
+        Ok(sandbox) => sandbox,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "zoho-auth: port {} is in use; pick another with --port (0 picks a free one)",
+                args.port
+            );
+            return 2;
+        }
+        Err(err) => {
+            eprintln!(
+                "zoho-auth: cannot listen on 127.0.0.1:{}: {err}; pick another port with --port",
+                args.port
+            );
+            return 2;
+        }
+    };
+    let base = sandbox.base_url();
+    {
+        // Write errors are ignored: a reader may close the pipe after the first line.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "Sandbox listening on {base}");
+        let _ = out.flush();
+        let _ = out.write_all(instructions(&sandbox).as_bytes());
+        let _ = out.flush();
+    }
+    stop.wait().await;
+    sandbox.stop().await;
+    eprintln!("Sandbox stopped.");
+    0
+}
+
+fn instructions(sandbox: &Sandbox) -> String {
+    let base = sandbox.base_url();
+    let me = sandbox.self_client();
+    let server = sandbox.server_client();
+    let device = sandbox.device_client();
+    let (id, secret) = (&me.client_id, &me.client_secret);
+    format!(
+        r#"SIMULATION: a simulated Zoho for trying zoho-auth offline. It is not Zoho; nothing here reaches a real account.
+
+Demo Self Client
+  client id:     {id}
+  client secret: {secret}
+Demo server-based client: {server_id} / {server_secret} (redirect URI http://localhost:8085/callback)
+Demo non-browser (device) client: {device_id} / {device_secret}
+
+Mint codes in the browser, like the API console's Self Client tab: {base}/
+
+Run the wizard (it starts a sandbox of its own):
+  zoho-auth setup --sandbox
+
+Exchange a code from this sandbox:
+  curl -s -X POST {base}/_sandbox/code -d '{{"scope":"ZohoBooks.fullaccess.all","duration_minutes":3}}'
+  ZOHO_CLIENT_SECRET={secret} zoho-auth exchange --env-file sandbox.env --accounts-url {base} --client-id {id} --code CODE_FROM_ABOVE
+
+Or with curl alone:
+  B={base}
+  CODE=$(curl -s -X POST $B/_sandbox/code -d '{{"scope":"ZohoBooks.fullaccess.all","duration_minutes":3}}' | sed 's/.*"code":"\([^"]*\)".*/\1/')
+  curl -s -X POST $B/oauth/v2/token -d client_id={id} -d client_secret={secret} -d grant_type=authorization_code -d code=$CODE
+  # again with the same code: {{"error":"invalid_code"}}, HTTP 200, as Zoho does
+  curl -s -X POST $B/oauth/v2/token -d client_id={id} -d client_secret={secret} -d grant_type=refresh_token -d refresh_token=REFRESH_TOKEN
+  curl -s $B/books/v3/organizations -H "Authorization: Zoho-oauthtoken ACCESS_TOKEN"
+  curl -s -X POST "$B/oauth/v2/token/revoke?token=REFRESH_TOKEN"
+
+Control endpoints for scripts: $B/_sandbox/stats, /_sandbox/clock, /_sandbox/fault, /_sandbox/config (see src/sandbox/mod.rs).
+Stop with Ctrl+C.
+"#,
+        server_id = server.client_id,
+        server_secret = server.client_secret,
+        device_id = device.client_id,
+        device_secret = device.client_secret,
+    )
+}
+
+/// Ctrl+C and, on Unix, SIGTERM: registered before the first line is printed, so a signal sent
+/// as soon as that line is read is not lost.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn register() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            StopSignals {}
+        }
+    }
+
+    /// Resolves on the first stop signal.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let mut this = self;
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            if this.interrupt.is_none() {
+                // Fall back to tokio's own Ctrl+C handling.
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = recv(&mut this.terminate) => {}
+                }
+                return;
+            }
+            tokio::select! {
+                _ = recv(&mut this.interrupt) => {}
+                _ = recv(&mut this.terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
