@@ -132,7 +132,6 @@ impl Session {
 }
 
 #[test]
-#[ignore = "needs `run_setup` wired for `setup` in src/cli/mod.rs"]
 fn ctrl_c_mid_way_quits_130_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join(".env");
@@ -149,7 +148,6 @@ fn ctrl_c_mid_way_quits_130_and_restores_the_terminal() {
 }
 
 #[test]
-#[ignore = "needs `run_setup` wired for `setup` in src/cli/mod.rs"]
 fn without_a_terminal_it_points_to_exchange_and_exits_2() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
         .arg("setup")
@@ -161,9 +159,6 @@ fn without_a_terminal_it_points_to_exchange_and_exits_2() {
     assert!(err.contains("zoho-auth exchange"), "{err}");
 }
 
-// The sandbox (`crate::sandbox`) is not on `main` yet, so this test cannot compile here. It passed
-// with the `sandbox` branch merged in a trial merge. When the sandbox lands, delete `#[cfg(any())]`.
-#[cfg(any())]
 mod with_sandbox {
     use super::*;
     use zoho_auth::sandbox::{Sandbox, SandboxConfig};

@@ -180,6 +180,11 @@ impl EnvFile {
                     .as_ref()
                     .expect("last_index points at an assignment");
                 let mut rendered = render_value(value, a.quote);
+                let prefix = &entry.raw[..a.value_start];
+                // `KEY= ` with nothing after the blank is a line dotenvy rejects: quote the empty value.
+                if rendered.is_empty() && prefix.ends_with([' ', '\t']) {
+                    rendered.push_str("''");
+                }
                 let rest = &entry.raw[a.value_end..];
                 if rest.starts_with('#') {
                     rendered.push(' ');

@@ -1,6 +1,12 @@
 //! The command line: argument parsing (clap) and the non-interactive commands. IO lives here.
 
+pub mod check;
+pub mod common;
+pub mod exchange;
+pub mod revoke;
 pub mod sandbox;
+pub mod scopes;
+pub mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -196,6 +202,13 @@ async fn run(cli: Cli) -> u8 {
     let global = cli.global;
     match cli.command {
         Some(Command::Sandbox(args)) => sandbox::run(&global, &args).await,
+        Some(Command::Exchange(args)) => exchange::run(&global, &args).await,
+        Some(Command::Check(args)) => check::run(&global, &args).await,
+        Some(Command::Token) => token::run(&global).await,
+        Some(Command::Revoke) => revoke::run(&global).await,
+        Some(Command::Scopes(args)) => scopes::run(&global, &args),
+        Some(Command::Setup(args)) => crate::runtime::run_setup(&global, &args).await,
+        None => crate::runtime::run_setup(&global, &SetupArgs::default()).await,
         _ => {
             eprintln!("zoho-auth: this command is not built yet");
             1

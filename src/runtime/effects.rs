@@ -194,13 +194,6 @@ async fn mint(base: Option<&str>, scope: &str, minutes: u32) -> Result<Secret, S
 }
 
 fn write_env(path: &Path, req: WriteRequest) -> Result<WriteReport, String> {
-    if !req.keychain.is_empty() {
-        // The keychain store (`auth::store`) is not in this build yet: nothing is written.
-        return Err(
-            "the OS keychain store is not available in this build; uncheck the keychain option to write the env file"
-                .into(),
-        );
-    }
     let existed = path.exists();
     let values: Vec<(String, Option<String>)> = req
         .updates
@@ -218,7 +211,18 @@ fn write_env(path: &Path, req: WriteRequest) -> Result<WriteReport, String> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_deref()))
         .collect();
-    envfile::update(path, &updates).map_err(|e| e.to_string())?;
+    let keychain = !req.keychain.is_empty();
+    if keychain {
+        let secrets: Vec<(&str, &Secret)> =
+            req.keychain.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        crate::auth::store::init_default_store()
+            .and_then(|()| {
+                crate::auth::store::save_with_keychain(path, &req.client_id, &secrets, &updates)
+            })
+            .map_err(|e| e.to_string())?;
+    } else {
+        envfile::update(path, &updates).map_err(|e| e.to_string())?;
+    }
     let mut gitignore_added = false;
     if req.add_to_gitignore {
         gitignore_added = envfile::add_to_gitignore(path).is_ok();
@@ -232,7 +236,7 @@ fn write_env(path: &Path, req: WriteRequest) -> Result<WriteReport, String> {
             .map(|(k, _)| k.clone())
             .collect(),
         backup: existed.then(|| envfile::backup_path(path).display().to_string()),
-        keychain: false,
+        keychain,
         gitignore_added,
     })
 }

@@ -66,20 +66,31 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         Some((_, Some(dc))) => Some(dc),
         None => None,
     };
-    if args.sandbox {
-        eprintln!(
-            "zoho-auth: `setup --sandbox` needs the built-in sandbox, which is not in this build yet.\n\
-             Run `zoho-auth sandbox` in another terminal and pass --accounts-url/--api-domain."
-        );
-        return 1;
-    }
+    // `--sandbox`: a simulated Zoho in this process, alive until the wizard ends, with its demo
+    // Self Client preloaded. Requests go to it whatever the flags say.
+    let sandbox = if args.sandbox {
+        match crate::sandbox::Sandbox::start(crate::sandbox::SandboxConfig::default()).await {
+            Ok(sandbox) => Some(sandbox),
+            Err(e) => {
+                eprintln!("zoho-auth: could not start the built-in sandbox on 127.0.0.1: {e}");
+                return 5;
+            }
+        }
+    } else {
+        None
+    };
+    let sandbox_base = sandbox.as_ref().map(|s| s.base_url());
+    let demo_client = sandbox.as_ref().map(|s| {
+        let demo = s.self_client();
+        (demo.client_id, Secret::new(demo.client_secret))
+    });
     let setup = Setup {
         env_path: global.env_file.clone(),
-        accounts_override: global.accounts_url.clone(),
-        api_override: global.api_domain.clone(),
+        accounts_override: sandbox_base.clone().or_else(|| global.accounts_url.clone()),
+        api_override: sandbox_base.clone().or_else(|| global.api_domain.clone()),
         dc_flag,
         ssh: std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some(),
-        sandbox: None,
+        sandbox: sandbox_base,
     };
     let existing = match envfile::load(&setup.env_path) {
         Ok(file) => file,
@@ -88,8 +99,12 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
             return 2;
         }
     };
-    let (prefill, ctx) = prepare(&setup, existing.as_ref(), None);
-    run_wizard(Wizard::new(prefill, ctx), setup).await
+    let (prefill, ctx) = prepare(&setup, existing.as_ref(), demo_client);
+    let code = run_wizard(Wizard::new(prefill, ctx), setup).await;
+    if let Some(sandbox) = sandbox {
+        sandbox.stop().await;
+    }
+    code
 }
 
 /// The prefill and context of a first-time setup: DC from the env file, `--dc` or the time zone;

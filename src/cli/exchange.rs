@@ -1,0 +1,435 @@
+//! `zoho-auth exchange`: a code (bare, a whole redirect URL, or a self_client.json) for tokens,
+//! live-tested, then written to the env file. Shapes are checked before anything is sent; the env
+//! file is written only after the exchange and the live test succeeded.
+
+use serde::Serialize;
+
+use crate::auth::appsettings::{self, ZohoSection};
+use crate::auth::cache::{Cached, TokenCache};
+use crate::auth::client::Credentials;
+use crate::auth::diagnosis::{Code, Diagnosis};
+use crate::auth::envfile::{self, Change};
+use crate::auth::flow::{self, Target, Verified};
+use crate::auth::probe::{Organization, default_organization};
+use crate::auth::{Dc, Secret, clean, scopes, store};
+
+use super::common::{
+    SECRET_STORE_KEY, bad_input, client, dc_flag, load_env, lookup, now_unix, print_diagnosis,
+    product_flag, read_stdin,
+};
+use super::{ExchangeArgs, GlobalArgs};
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    ok: bool,
+    dc: Option<&'static str>,
+    api_domain: &'a str,
+    product: Option<&'static str>,
+    organizations: &'a [Organization],
+    organization_id: Option<&'a str>,
+    scopes: &'a [String],
+    env_file: String,
+    secret_store: &'static str,
+    changed: Vec<String>,
+}
+
+pub async fn run(global: &GlobalArgs, args: &ExchangeArgs) -> u8 {
+    match exchange(global, args).await {
+        Ok(()) => 0,
+        Err(d) => {
+            print_diagnosis(&d);
+            d.exit_code()
+        }
+    }
+}
+
+/// The inputs of an exchange once cleaned and validated; nothing has been sent yet.
+struct Inputs {
+    creds: Credentials,
+    code: Secret,
+    target: Target,
+    requested_scopes: Vec<String>,
+}
+
+fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis> {
+    let stdin_fields = [args.code.as_deref(), args.client.client_secret.as_deref()]
+        .iter()
+        .filter(|v| **v == Some("-"))
+        .count();
+    if stdin_fields > 1 {
+        return Err(bad_input(
+            "Only one value can be read from stdin.",
+            "Pass the client secret through ZOHO_CLIENT_SECRET or the env file, and the code with --code -.",
+        ));
+    }
+    let env = load_env(&global.env_file)?;
+
+    let json = match &args.self_client_json {
+        Some(path) => {
+            let text = std::fs::read(path).map_err(|e| {
+                bad_input(
+                    format!("Could not read {}: {e}.", path.display()),
+                    "Pass the self_client.json you downloaded from the API console.",
+                )
+            })?;
+            let text = String::from_utf8(text).map_err(|_| {
+                bad_input(
+                    format!("{} is not UTF-8 text.", path.display()),
+                    "Pass the self_client.json file as downloaded.",
+                )
+            })?;
+            Some(clean::clean_code_paste(&text).map_err(|e| {
+                bad_input(
+                    format!("{}: {e}", path.display()),
+                    "Download self_client.json again from the API console (Self Client > Generate Code > Download).",
+                )
+            })?)
+        }
+        None => None,
+    };
+
+    let pasted = match args.code.as_deref() {
+        Some("-") => Some(read_stdin("code")?),
+        Some(code) => Some(code.to_string()),
+        None => None,
+    };
+    let pasted = pasted
+        .map(|raw| {
+            clean::clean_code_paste(&raw).map_err(|e| {
+                bad_input(
+                    format!("--code: {e}"),
+                    "Pass the code from the API console, or the whole URL Zoho redirected to.",
+                )
+            })
+        })
+        .transpose()?;
+    let Some(code_source) = pasted.as_ref().or(json.as_ref()) else {
+        return Err(bad_input(
+            "No code given.",
+            "Pass --code CODE (or --code - to read it from stdin), or --self-client-json FILE.",
+        ));
+    };
+
+    let client_id = args
+        .client
+        .client_id
+        .clone()
+        .or_else(|| code_source.client_id.clone())
+        .or_else(|| json.as_ref().and_then(|j| j.client_id.clone()))
+        .or_else(|| lookup("ZOHO_CLIENT_ID", env.as_ref()))
+        .ok_or_else(|| {
+            Diagnosis::new(
+                Code::MissingCredentials,
+                "No client id given.",
+                "Pass --client-id, set ZOHO_CLIENT_ID, or put it in the env file.",
+            )
+        })?;
+    let client_id = clean::clean_client_id(&client_id).map_err(|e| {
+        bad_input(
+            e.to_string(),
+            "Copy the Client ID again from the API console.",
+        )
+    })?;
+
+    let secret_raw = match args.client.client_secret.as_deref() {
+        Some("-") => Some(read_stdin("client secret")?),
+        Some(value) => {
+            eprintln!(
+                "zoho-auth: warning: a secret on the command line is visible to other users (ps); prefer --client-secret - or ZOHO_CLIENT_SECRET."
+            );
+            Some(value.to_string())
+        }
+        None => None,
+    };
+    let secret = secret_raw
+        .or_else(|| {
+            code_source
+                .client_secret
+                .as_ref()
+                .or(json.as_ref().and_then(|j| j.client_secret.as_ref()))
+                .map(|s| s.expose().to_string())
+        })
+        .or_else(|| lookup("ZOHO_CLIENT_SECRET", env.as_ref()))
+        .ok_or_else(|| {
+            Diagnosis::new(
+                Code::MissingCredentials,
+                "No client secret given.",
+                "Pass --client-secret - and type it on stdin, set ZOHO_CLIENT_SECRET, or put it in the env file.",
+            )
+        })?;
+    let client_secret = clean::clean_client_secret(&secret).map_err(|e| {
+        bad_input(
+            e.to_string(),
+            "Copy the Client Secret again from the API console.",
+        )
+    })?;
+
+    // Where the code must be exchanged: an explicit override wins; then the data center Zoho named
+    // in the redirect; then --dc; then the env file.
+    let flag_dc = dc_flag(global)?;
+    let redirect_dc = Dc::from_redirect(
+        code_source.location.as_deref(),
+        code_source.accounts_server.as_deref(),
+    );
+    let env_dc = lookup("ZOHO_DC", env.as_ref()).and_then(|c| Dc::from_code(&c));
+    let accounts = global
+        .accounts_url
+        .clone()
+        .or_else(|| {
+            code_source
+                .accounts_server
+                .clone()
+                .filter(|_| redirect_dc.is_some())
+        })
+        .or_else(|| flag_dc.map(Dc::accounts_url))
+        .or_else(|| lookup("ZOHO_ACCOUNTS_URL", env.as_ref()))
+        .or_else(|| env_dc.map(Dc::accounts_url))
+        .unwrap_or_else(|| Dc::Us.accounts_url());
+    let target = Target::from_urls(
+        &accounts,
+        global.api_domain.as_deref(),
+        flag_dc.or(redirect_dc).or(env_dc),
+    )?;
+
+    let requested_scopes = args
+        .client
+        .scopes
+        .as_deref()
+        .map(scopes::parse_list)
+        .or_else(|| code_source.scopes.clone())
+        .unwrap_or_default();
+
+    Ok(Inputs {
+        creds: Credentials {
+            client_id,
+            client_secret,
+        },
+        code: code_source.code.clone(),
+        target,
+        requested_scopes,
+    })
+}
+
+async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagnosis> {
+    let product = product_flag(args.client.product.as_deref())?;
+    let inputs = resolve(global, args)?;
+    let client = client(global)?;
+    eprintln!(
+        "zoho-auth: exchanging the code at {} ...",
+        inputs.target.accounts_str()
+    );
+    let verified = flow::exchange_and_verify(
+        &client,
+        &inputs.target,
+        &inputs.creds,
+        &inputs.code,
+        args.redirect_uri.as_deref(),
+        &inputs.requested_scopes,
+        product,
+        !args.client.no_test,
+    )
+    .await?;
+    if let Some(actual) = verified.dc_mismatch {
+        eprintln!(
+            "zoho-auth: note: Zoho placed this account in {} ({}); the env file records that data center.",
+            actual.name(),
+            actual.code()
+        );
+    }
+    report_probe(&verified, args.client.no_test);
+    save(global, args, &inputs, &verified, &client).await
+}
+
+fn report_probe(verified: &Verified, skipped: bool) {
+    match (verified.product, skipped) {
+        (_, true) => eprintln!("zoho-auth: live test skipped (--no-test)."),
+        (None, false) => eprintln!(
+            "zoho-auth: no live test: these scopes grant no product's organizations endpoint (pass --product to choose one)."
+        ),
+        (Some(product), false) => {
+            eprintln!(
+                "zoho-auth: live test passed: {} lists {} organization(s).",
+                product.name(),
+                verified.organizations.len()
+            );
+            for org in &verified.organizations {
+                let mark = if org.is_default { " (default)" } else { "" };
+                eprintln!("  {}  {}{mark}", org.id, org.name);
+            }
+        }
+    }
+}
+
+async fn save(
+    global: &GlobalArgs,
+    args: &ExchangeArgs,
+    inputs: &Inputs,
+    verified: &Verified,
+    client: &crate::auth::client::Client,
+) -> Result<(), Diagnosis> {
+    let tokens = &verified.tokens;
+    let Some(refresh) = tokens.refresh_token.as_ref() else {
+        return Err(Diagnosis::new(
+            Code::InvalidCode,
+            "Zoho returned no refresh token.",
+            "Generate a new code with offline access.",
+        ));
+    };
+    let scopes_written = if tokens.scopes.is_empty() {
+        scopes::join(&inputs.requested_scopes)
+    } else {
+        scopes::join(&scopes::parse_list(&tokens.scopes.join(",")))
+    };
+    let org = default_organization(&verified.organizations).map(|o| o.id.clone());
+    let dc_code = verified.dc.or(inputs.target.dc).map(Dc::code);
+    let accounts = inputs.target.accounts_str();
+
+    let mut updates: Vec<(&str, Option<&str>)> = vec![
+        ("ZOHO_CLIENT_ID", Some(inputs.creds.client_id.as_str())),
+        ("ZOHO_ACCOUNTS_URL", Some(accounts.as_str())),
+        ("ZOHO_API_DOMAIN", Some(tokens.api_domain.as_str())),
+        ("ZOHO_SCOPES", Some(scopes_written.as_str())),
+    ];
+    if let Some(dc) = dc_code {
+        updates.push(("ZOHO_DC", Some(dc)));
+    }
+    if let Some(org) = org.as_deref() {
+        updates.push(("ZOHO_ORGANIZATION_ID", Some(org)));
+    }
+    let mut use_keychain = false;
+    let mut written = None;
+    if args.keychain {
+        let secrets = [
+            ("ZOHO_CLIENT_SECRET", &inputs.creds.client_secret),
+            ("ZOHO_REFRESH_TOKEN", refresh),
+        ];
+        match store::init_default_store().and_then(|()| {
+            store::save_with_keychain(
+                &global.env_file,
+                &inputs.creds.client_id,
+                &secrets,
+                &updates,
+            )
+        }) {
+            Ok(changes) => {
+                use_keychain = true;
+                written = Some(Ok(changes));
+            }
+            Err(store::StoreError::EnvFile(e)) => written = Some(Err(e)),
+            Err(e) => eprintln!(
+                "zoho-auth: the OS keychain is not available ({e}); the secrets go to the env file instead."
+            ),
+        }
+    }
+    if !use_keychain {
+        updates.push((
+            "ZOHO_CLIENT_SECRET",
+            Some(inputs.creds.client_secret.expose()),
+        ));
+        updates.push(("ZOHO_REFRESH_TOKEN", Some(refresh.expose())));
+        if load_env(&global.env_file)?
+            .as_ref()
+            .and_then(|e| e.get(SECRET_STORE_KEY))
+            .is_some()
+        {
+            updates.push((SECRET_STORE_KEY, None));
+        }
+    }
+
+    let written = written.unwrap_or_else(|| envfile::update(&global.env_file, &updates));
+    let changes = match written {
+        Ok(changes) => changes,
+        Err(e) => {
+            // The new refresh token cannot be saved: revoke it rather than leave an orphan that
+            // counts against Zoho's 20 refresh tokens per client.
+            let _ = flow::revoke(client, &inputs.target, refresh).await;
+            return Err(bad_input(
+                format!("{e} The new refresh token was not saved and has been revoked."),
+                "Fix the problem and exchange a new code.",
+            ));
+        }
+    };
+    print_changes(&global.env_file, &changes);
+
+    if let Some(path) = &args.appsettings {
+        let section = ZohoSection {
+            client_id: inputs.creds.client_id.clone(),
+            client_secret: inputs.creds.client_secret.clone(),
+            refresh_token: refresh.clone(),
+            accounts_url: accounts.clone(),
+            api_domain: tokens.api_domain.clone(),
+            organization_id: org.clone(),
+        };
+        appsettings::merge_zoho_section(path, &section).map_err(|e| {
+            bad_input(
+                e.to_string(),
+                "Fix the file (it must be JSON, comments allowed) and run the exchange again with a new code; the env file was written.",
+            )
+        })?;
+        eprintln!(
+            "zoho-auth: merged the Zoho section into {} (backup beside it).",
+            path.display()
+        );
+    }
+
+    if let Some(cache) = TokenCache::from_env() {
+        let key = TokenCache::key(&accounts, &inputs.creds.client_id, refresh);
+        let _ = cache.write(
+            &key,
+            &Cached {
+                access_token: tokens.access_token.clone(),
+                api_domain: tokens.api_domain.clone(),
+                expires_at: now_unix() + tokens.expires_in.as_secs(),
+            },
+        );
+    }
+
+    if global.json {
+        let summary = Summary {
+            ok: true,
+            dc: dc_code,
+            api_domain: &tokens.api_domain,
+            product: verified.product.map(|p| p.code()),
+            organizations: &verified.organizations,
+            organization_id: org.as_deref(),
+            scopes: &tokens.scopes,
+            env_file: global.env_file.display().to_string(),
+            secret_store: if use_keychain { "keychain" } else { "env_file" },
+            changed: changes
+                .iter()
+                .filter(|c| c.is_change())
+                .map(|c| c.key().to_string())
+                .collect(),
+        };
+        println!(
+            "{}",
+            serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into())
+        );
+    }
+    Ok(())
+}
+
+/// Reports which keys changed, on stderr.
+pub fn print_changes(path: &std::path::Path, changes: &[Change]) {
+    let list = |pick: fn(&Change) -> bool| {
+        changes
+            .iter()
+            .filter(|c| pick(c))
+            .map(Change::key)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let added = list(|c| matches!(c, Change::Added(_)));
+    let updated = list(|c| matches!(c, Change::Updated(_)));
+    let removed = list(|c| matches!(c, Change::Removed(_)));
+    if added.is_empty() && updated.is_empty() && removed.is_empty() {
+        eprintln!("zoho-auth: {} already up to date.", path.display());
+        return;
+    }
+    eprintln!("zoho-auth: wrote {}:", path.display());
+    for (what, keys) in [("added", added), ("updated", updated), ("removed", removed)] {
+        if !keys.is_empty() {
+            eprintln!("  {what}: {keys}");
+        }
+    }
+}

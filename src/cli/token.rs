@@ -1,0 +1,65 @@
+//! `zoho-auth token`: prints a valid access token and one newline on stdout. A cached token with
+//! more than 5 minutes left is reused without any request; otherwise one process refreshes under a
+//! file lock while concurrent callers wait and then reuse its token.
+
+use crate::auth::cache::{Cached, TokenCache};
+use crate::auth::diagnosis::Diagnosis;
+use crate::auth::flow;
+
+use super::GlobalArgs;
+use super::common::{client, load_configured, now_unix, print_diagnosis};
+
+pub async fn run(global: &GlobalArgs) -> u8 {
+    match token(global).await {
+        Ok(token) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", token.expose());
+            let _ = out.flush();
+            0
+        }
+        Err(d) => {
+            print_diagnosis(&d);
+            d.exit_code()
+        }
+    }
+}
+
+async fn token(global: &GlobalArgs) -> Result<crate::auth::Secret, Diagnosis> {
+    let cfg = load_configured(global)?;
+    let accounts = cfg.target.accounts_str();
+    let key = TokenCache::key(&accounts, &cfg.creds.client_id, &cfg.refresh_token);
+    let cache = TokenCache::from_env();
+    if let Some(hit) = cache.as_ref().and_then(|c| c.read(&key, now_unix())) {
+        return Ok(hit.access_token);
+    }
+    // Take the lock, then look again: another process may have refreshed while we waited.
+    let guard = match &cache {
+        Some(c) => {
+            let c = c.clone();
+            let k = key.clone();
+            tokio::task::spawn_blocking(move || c.lock(&k))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+        None => None,
+    };
+    if let Some(hit) = cache.as_ref().and_then(|c| c.read(&key, now_unix())) {
+        return Ok(hit.access_token);
+    }
+    let client = client(global)?;
+    let tokens = flow::refresh(&client, &cfg.target, &cfg.creds, &cfg.refresh_token).await?;
+    if let Some(cache) = &cache {
+        let _ = cache.write(
+            &key,
+            &Cached {
+                access_token: tokens.access_token.clone(),
+                api_domain: tokens.api_domain.clone(),
+                expires_at: now_unix() + tokens.expires_in.as_secs(),
+            },
+        );
+    }
+    drop(guard);
+    Ok(tokens.access_token)
+}
