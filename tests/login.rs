@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use support::World;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::watch;
-use zoho_auth::sandbox::SandboxConfig;
+use zoho_auth::sandbox::{Fault, FaultKind, SandboxConfig};
 
 const SCOPES: &str = "ZohoBooks.fullaccess.all";
 /// The cap on any single wait. Reaching it is a failure, never part of a passing run.
@@ -186,7 +186,7 @@ async fn device_world(millis: bool) -> World {
 async fn browser_sign_in_writes_the_env_file() {
     let _port = PORT_8085.lock().await;
     let w = World::start().await;
-    let mut run = login_browser(&w, &[]);
+    let mut run = login_browser(&w, &["-v"]);
     let url = run.auth_url().await;
     let page = browser()
         .get(format!("{url}&_sandbox_auto=approve"))
@@ -220,10 +220,18 @@ async fn browser_sign_in_writes_the_env_file() {
         end.stderr
     );
 
-    assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
+    let refresh = w
+        .env_get("ZOHO_REFRESH_TOKEN")
+        .expect("refresh token written");
     assert_eq!(
         w.env_get("ZOHO_CLIENT_ID").as_deref(),
         Some(w.sandbox.server_client().client_id.as_str())
+    );
+    // Secrets stay out of the messages, even with -v.
+    assert!(!end.stderr.contains(&refresh));
+    assert!(
+        !end.stderr
+            .contains(&w.sandbox.server_client().client_secret)
     );
     assert_eq!(w.env_get("ZOHO_ACCOUNTS_URL"), Some(w.base()));
     assert_eq!(w.env_get("ZOHO_SCOPES").as_deref(), Some(SCOPES));
@@ -435,7 +443,7 @@ async fn usage_errors_exit_2() {
 #[tokio::test]
 async fn device_sign_in_never_polls_faster_than_the_interval() {
     let w = device_world(false).await;
-    let mut run = login_device(&w, &[]);
+    let mut run = login_device(&w, &["-v"]);
     let code = run.user_code().await;
     let url = run
         .line("with the verification URL", |l| l.starts_with("http"))
@@ -453,10 +461,22 @@ async fn device_sign_in_never_polls_faster_than_the_interval() {
     let end = run.end().await;
     let elapsed = elapsed_before_end.elapsed();
     assert_eq!(end.code, 0, "{}", end.stderr);
-    assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
+    let refresh = w
+        .env_get("ZOHO_REFRESH_TOKEN")
+        .expect("refresh token written");
     assert_eq!(
         w.env_get("ZOHO_CLIENT_ID").as_deref(),
         Some(w.sandbox.device_client().client_id.as_str())
+    );
+    assert!(!end.stderr.contains(&refresh));
+    assert!(
+        !end.stderr
+            .contains(&w.sandbox.device_client().client_secret)
+    );
+    assert!(
+        end.stderr.contains("POST"),
+        "-v traces the polls: {}",
+        end.stderr
     );
     // The sandbox answers slow_down to any poll closer than the interval: none was served.
     assert!(!end.stderr.contains("poll less often"), "{}", end.stderr);
@@ -467,6 +487,22 @@ async fn device_sign_in_never_polls_faster_than_the_interval() {
         polls <= elapsed.as_secs() + 1,
         "{polls} polls in {elapsed:?}"
     );
+}
+
+#[tokio::test]
+async fn device_polling_rides_out_a_server_error() {
+    let w = device_world(false).await;
+    w.sandbox
+        .control()
+        .inject_fault(Fault::new("/oauth/v3/device/token", FaultKind::Html503, 1));
+    let mut run = login_device(&w, &["--no-test"]);
+    let code = run.user_code().await;
+    let control = w.sandbox.control();
+    assert!(wait_until(|| control.stats().faults_served == 1).await);
+    control.approve_device(&code);
+    let end = run.end().await;
+    assert_eq!(end.code, 0, "{}", end.stderr);
+    assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
 }
 
 #[tokio::test]

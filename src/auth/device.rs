@@ -1,7 +1,8 @@
 //! The device flow for "Non-browser" clients (facts §6): ask for a user code, then poll until the
 //! person approves it on the verification page. Never polls sooner than Zoho's interval; each
 //! `slow_down` doubles it; `other_dc` moves polling to the account's data center; the device code's
-//! `expires_in` is the deadline. `interval` and `expires_in` are read as seconds or milliseconds.
+//! `expires_in` is the deadline; up to 3 network or server failures in a row are polled through.
+//! `interval` and `expires_in` are read as seconds or milliseconds.
 //! No terminal IO here: progress goes to the caller's observer.
 
 use std::time::Duration;
@@ -295,6 +296,7 @@ pub async fn poll_until(
 ) -> Result<DeviceGrant, DeviceError> {
     let mut accounts = code.accounts.clone();
     let mut interval = code.interval;
+    let mut failures = 0;
     loop {
         let next = Instant::now() + interval;
         if next >= code.expires_at {
@@ -304,7 +306,15 @@ pub async fn poll_until(
             });
         }
         tokio::time::sleep_until(next).await;
-        match poll_once(client, &accounts, creds, code).await? {
+        let answer = match poll_once(client, &accounts, creds, code).await {
+            Err(DeviceError::Request(e)) if is_transient(&e) && failures < MAX_TRANSIENT => {
+                failures += 1;
+                continue;
+            }
+            other => other?,
+        };
+        failures = 0;
+        match answer {
             Poll::Granted(tokens) => {
                 return Ok(DeviceGrant {
                     tokens: *tokens,
@@ -326,6 +336,19 @@ pub async fn poll_until(
                 }
             }
         }
+    }
+}
+
+/// Consecutive network or server failures a poll may meet before polling gives up: polling
+/// asks again anyway, and a device code lives minutes.
+const MAX_TRANSIENT: u32 = 3;
+
+/// A failure worth polling through: no answer, or a server error (not a refusal).
+fn is_transient(e: &AuthError) -> bool {
+    match e {
+        AuthError::Network { .. } | AuthError::Timeout { .. } => true,
+        AuthError::Server { status, .. } => *status >= 500,
+        _ => false,
     }
 }
 
