@@ -3,7 +3,10 @@
 //! (HTTP through `auth`, clipboard, browser, timers, file writes).
 
 mod effects;
+mod reauth;
 mod terminal;
+
+pub use reauth::run_reauth;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -44,6 +47,8 @@ pub(crate) struct Setup {
     pub ssh: bool,
     /// The sandbox's base URL when `--sandbox` runs one.
     pub sandbox: Option<String>,
+    /// `zoho-auth reauth`: the configured grant to check, refresh-verify against and revoke.
+    pub reauth: Option<std::sync::Arc<reauth::Grant>>,
 }
 
 /// `zoho-auth`, `zoho-auth setup`, `zoho-auth setup --sandbox`: the interactive wizard.
@@ -89,8 +94,9 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         accounts_override: sandbox_base.clone().or_else(|| global.accounts_url.clone()),
         api_override: sandbox_base.clone().or_else(|| global.api_domain.clone()),
         dc_flag,
-        ssh: std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some(),
+        ssh: ssh(),
         sandbox: sandbox_base,
+        reauth: None,
     };
     let existing = match envfile::load(&setup.env_path) {
         Ok(file) => file,
@@ -179,6 +185,11 @@ pub(crate) fn prepare(
         },
     };
     (prefill, ctx)
+}
+
+/// Running over SSH: the clipboard is the local terminal's, and no browser opens here.
+fn ssh() -> bool {
+    std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some()
 }
 
 /// A browser can be launched: not over SSH, and on Linux only with a display.
