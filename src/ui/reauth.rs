@@ -44,12 +44,14 @@ fn next_sentence(w: &Wizard, r: &Reauth, step: Step) -> String {
     let dc = format!("{} ({})", w.dc.name(), w.dc.code());
     match (step, r.code()) {
         (Step::GenerateCode, _) => {
-            format!("only a new code: the data center {dc}, the client and the scopes are kept.")
+            format!(
+                "only a new code is needed; the data center {dc}, the client and the scopes are kept."
+            )
         }
         (Step::Scopes, Some(Code::ScopeMissing)) => {
-            let product = w.probe_product().map_or("the product", |p| p.name());
-            match w
-                .probe_product()
+            let probe = r.product.or_else(|| w.probe_product());
+            let product = probe.map_or("the product", |p| p.name());
+            match probe
                 .and_then(|p| crate::wizard::catalog::missing_for_probe(p, &w.scopes))
             {
                 Some(scope) => format!(
@@ -144,7 +146,7 @@ fn stage_lines(w: &Wizard, r: &Reauth, p: &Palette, now: Time) -> Vec<Line<'stat
     let refresh = state(refreshing, refreshing && !testing);
     let test = state(testing, testing);
     let test_text = match product {
-        Some(pr) => format!("Live test: {}'s organizations endpoint", pr.name()),
+        Some(pr) => format!("Live test: the organizations endpoint of {}", pr.name()),
         None if r.result.is_some() && !failed => {
             "Live test: none (no scope opens an organizations endpoint)".into()
         }
@@ -207,8 +209,13 @@ pub(super) fn view_diagnose(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'sta
     let Some(r) = &w.reauth else {
         return vec![Line::raw("Nothing to diagnose.")];
     };
+    let verb = if r.result.is_some() {
+        "Checked "
+    } else {
+        "Checking "
+    };
     let mut lines = vec![Line::from(vec![
-        Span::raw("Checking "),
+        Span::raw(verb),
         Span::styled(w.ctx.env_path.clone(), p.bold()),
         Span::raw(" as `zoho-auth check` does. Nothing is changed."),
     ])];
@@ -240,8 +247,12 @@ pub(super) fn view_diagnose(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'sta
     }
     lines.push(Line::styled(format!("✗ {}", d.code.as_str()), p.error()));
     lines.push(Line::raw(d.message.clone()));
-    // A fix that says "run zoho-auth reauth" is this very screen: the next step replaces it.
-    if !d.fix.is_empty() && !d.fix.contains("reauth") {
+    // A fix that says "run zoho-auth reauth" (or setup) is this very screen, and the retry advice
+    // replaces Zoho's "try again": the lines below say what happens next.
+    let own_fix = d.fix.contains("reauth")
+        || d.code == Code::MissingCredentials
+        || retry_advice(d.code).is_some();
+    if !d.fix.is_empty() && !own_fix {
         lines.push(Line::from(vec![
             Span::styled("Fix: ", p.bold()),
             Span::raw(d.fix.clone()),
@@ -289,16 +300,14 @@ pub(super) fn entry_note(w: &Wizard, p: &Palette) -> Option<Line<'static>> {
     }
     let code = r.code()?;
     let text = match (w.step, &r.added_scope) {
-        (Step::Scopes, Some(scope)) => format!(
-            "Reauth ({}): [+] {scope} was added; the current scopes stay selected.",
-            code.as_str()
-        ),
-        (Step::GenerateCode, _) => format!(
-            "Reauth ({}): only a new code is needed; everything else is kept.",
-            code.as_str()
-        ),
+        (Step::Scopes, Some(scope)) => {
+            format!("Reauth: [+] {scope} added; your scopes stay selected.")
+        }
+        (Step::GenerateCode, _) => {
+            format!("Reauth ({}): only a new code is needed.", code.as_str())
+        }
         (Step::Client, _) if code == Code::InvalidClientSecret => format!(
-            "Reauth ({}): paste the client secret again; the id is kept.",
+            "Reauth ({}): paste the secret again; the id is kept.",
             code.as_str()
         ),
         _ => format!(
@@ -306,7 +315,8 @@ pub(super) fn entry_note(w: &Wizard, p: &Palette) -> Option<Line<'static>> {
             code.as_str()
         ),
     };
-    Some(Line::styled(text, p.warn()))
+    // One row: the steps below count on it.
+    Some(Line::styled(super::truncate(&text, 78), p.warn()))
 }
 
 /// The revoke offer on the Done step.

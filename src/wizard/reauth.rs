@@ -36,7 +36,7 @@ pub fn retry_advice(code: Code) -> Option<&'static str> {
             Some("Retry in a few minutes: this is on Zoho's side or a proxy's (status.zoho.com).")
         }
         Code::RateLimited => Some(
-            "Retry in 10 minutes: Zoho mints at most 10 access tokens per refresh token per 10 minutes, and every try counts.",
+            "Retry in 10 minutes, once Zoho's window has passed: every try before that counts against it.",
         ),
         Code::Ok
         | Code::MissingCredentials
