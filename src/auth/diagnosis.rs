@@ -212,11 +212,8 @@ pub fn from_error_text(text: &str) -> Option<Code> {
         }
     }
     // Books-family `{"code":57,...}` / `{"code":14,...}`.
-    if let Some(n) = json_number_after(&lower, "\"code\"") {
-        match n {
-            57 | 14 => return Some(Code::TokenRejected),
-            _ => {}
-        }
+    if let Some(57 | 14) = json_number_after(&lower, "\"code\"") {
+        return Some(Code::TokenRejected);
     }
     if word("57") && (word("code") || word("error")) {
         return Some(Code::TokenRejected);
