@@ -64,6 +64,25 @@ impl Target {
     }
 }
 
+/// The diagnosis of an error met in `phase` against `target`.
+fn diagnose(
+    err: &AuthError,
+    phase: Phase,
+    target: &Target,
+    product: Option<Product>,
+    scopes: &[String],
+) -> Diagnosis {
+    diagnosis::from_error(
+        err,
+        &Context {
+            phase,
+            product,
+            scopes,
+            accounts_host: &target.host(),
+        },
+    )
+}
+
 fn bad_url(err: &AuthError) -> Diagnosis {
     diagnosis::from_error(
         err,
@@ -109,21 +128,10 @@ pub async fn exchange_and_verify(
     product: Option<Product>,
     live_test: bool,
 ) -> Result<Verified, Diagnosis> {
-    let host = target.host();
     let tokens = client
         .exchange_code(&target.accounts, creds, code, redirect_uri)
         .await
-        .map_err(|e| {
-            diagnosis::from_error(
-                &e,
-                &Context {
-                    phase: Phase::Exchange,
-                    product,
-                    scopes: requested_scopes,
-                    accounts_host: &host,
-                },
-            )
-        })?;
+        .map_err(|e| diagnose(&e, Phase::Exchange, target, product, requested_scopes))?;
     if tokens.refresh_token.is_none() {
         return Err(Diagnosis::new(
             Code::InvalidCode,
@@ -178,18 +186,12 @@ async fn probe_with(
     access: &Secret,
     scopes: &[String],
 ) -> Result<Vec<Organization>, Diagnosis> {
-    let host = target.host();
-    let ctx = Context {
-        phase: Phase::Probe,
-        product: Some(product),
-        scopes,
-        accounts_host: &host,
-    };
-    let base = probe::probe_base(product, api_domain, target.api_override.as_ref())
-        .map_err(|e| diagnosis::from_error(&e, &ctx))?;
+    let fail = |e: AuthError| diagnose(&e, Phase::Probe, target, Some(product), scopes);
+    let base =
+        probe::probe_base(product, api_domain, target.api_override.as_ref()).map_err(fail)?;
     probe::probe(client, product, &base, access)
         .await
-        .map_err(|e| diagnosis::from_error(&e, &ctx))
+        .map_err(fail)
 }
 
 /// Refreshes an access token, with the diagnosis of a refusal.
@@ -199,37 +201,18 @@ pub async fn refresh(
     creds: &Credentials,
     refresh_token: &Secret,
 ) -> Result<TokenSet, Diagnosis> {
-    let host = target.host();
     client
         .refresh(&target.accounts, creds, refresh_token)
         .await
-        .map_err(|e| {
-            diagnosis::from_error(
-                &e,
-                &Context {
-                    phase: Phase::Refresh,
-                    product: None,
-                    scopes: &[],
-                    accounts_host: &host,
-                },
-            )
-        })
+        .map_err(|e| diagnose(&e, Phase::Refresh, target, None, &[]))
 }
 
 /// Revokes a token at Zoho. `Ok(false)`: Zoho did not know it (already revoked).
 pub async fn revoke(client: &Client, target: &Target, token: &Secret) -> Result<bool, Diagnosis> {
-    let host = target.host();
-    client.revoke(&target.accounts, token).await.map_err(|e| {
-        diagnosis::from_error(
-            &e,
-            &Context {
-                phase: Phase::Revoke,
-                product: None,
-                scopes: &[],
-                accounts_host: &host,
-            },
-        )
-    })
+    client
+        .revoke(&target.accounts, token)
+        .await
+        .map_err(|e| diagnose(&e, Phase::Revoke, target, None, &[]))
 }
 
 /// What `check` found: the diagnosis and what is known of the account.

@@ -376,11 +376,12 @@ async fn save(
         let key = TokenCache::key(&accounts, &inputs.creds.client_id, refresh);
         let _ = cache.write(
             &key,
-            &Cached {
-                access_token: tokens.access_token.clone(),
-                api_domain: tokens.api_domain.clone(),
-                expires_at: now_unix() + tokens.expires_in.as_secs(),
-            },
+            &Cached::new(
+                &tokens.access_token,
+                &tokens.api_domain,
+                tokens.expires_in,
+                now_unix(),
+            ),
         );
     }
 
