@@ -27,6 +27,10 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str], dir: &Path, cache: &Path) -> Session {
+        Session::spawn(env!("CARGO_BIN_EXE_zoho-auth"), args, dir, cache)
+    }
+
+    fn spawn(program: &str, args: &[&str], dir: &Path, cache: &Path) -> Session {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 24,
@@ -35,7 +39,7 @@ impl Session {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_zoho-auth"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.cwd(dir);
         for var in [
@@ -435,6 +439,30 @@ fn a_server_failure_says_nothing_changed_and_retries() {
     s.wait_for("refresh_token_revoked");
     s.key("q");
     assert_eq!(s.wait_exit(), 3);
+    assert_eq!(b.files(), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_error_text_can_come_on_stdin_while_keys_come_from_the_terminal() {
+    let b = Broken::revoked();
+    let before = b.files();
+    let base = b.world.base();
+    let script = format!(
+        "printf '%s' '{{\"error\":\"invalid_code\"}}' | exec '{}' reauth --from-error - --env-file '{}' --accounts-url {base} --api-domain {base}",
+        env!("CARGO_BIN_EXE_zoho-auth"),
+        b.env().display()
+    );
+    let mut s = Session::spawn(
+        "/bin/sh",
+        &["-c", &script],
+        b.world.dir.path(),
+        &b.world.cache_dir(),
+    );
+    s.wait_for("The live check confirms the error you gave (refresh_token_revoked)");
+    s.key("q");
+    assert_eq!(s.wait_exit(), 3);
+    s.assert_restored();
     assert_eq!(b.files(), before);
 }
 
