@@ -256,6 +256,7 @@ fn after_a_server_side_revoke_one_new_code_writes_a_verified_token() {
     s.key("\r");
     assert_eq!(s.wait_exit(), 0);
     s.assert_restored();
+    s.wait_for("verified (exchange, refresh, live test), was written to");
     assert_eq!((s.keys, s.pastes), (5, 1));
 
     // A new refresh token, verified by a refresh before it was written.
@@ -421,6 +422,8 @@ fn quitting_on_the_diagnosis_exits_with_its_class_and_changes_nothing() {
     s.key("q");
     assert_eq!(s.wait_exit(), 3);
     s.assert_restored();
+    // The diagnosis outlives the screen.
+    s.wait_for("(refresh_token_revoked). Nothing was changed.");
     assert_eq!(b.files(), before);
 }
 

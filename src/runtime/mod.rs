@@ -243,6 +243,11 @@ fn map_key(ev: KeyEvent) -> Option<Key> {
 
 /// Runs the wizard in the terminal until it quits; returns the exit code.
 pub(crate) async fn run_wizard(mut w: Wizard, setup: Setup) -> u8 {
+    run_wizard_on(&mut w, setup).await
+}
+
+/// `run_wizard`, leaving the final state with the caller (reauth prints a summary from it).
+pub(crate) async fn run_wizard_on(w: &mut Wizard, setup: Setup) -> u8 {
     let mut term = match terminal::Term::enter() {
         Ok(t) => t,
         Err(e) => {
@@ -250,7 +255,7 @@ pub(crate) async fn run_wizard(mut w: Wizard, setup: Setup) -> u8 {
             return 1;
         }
     };
-    let code = event_loop(&mut w, &setup, &mut term).await;
+    let code = event_loop(w, &setup, &mut term).await;
     drop(term);
     match code {
         Ok(code) => code,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Setup, prepare, run_wizard, ssh};
+use super::{Setup, prepare, run_wizard_on, ssh};
 use crate::auth::cache::TokenCache;
 use crate::auth::client::Client;
 use crate::auth::diagnosis::{self, Code, Diagnosis};
@@ -15,7 +15,7 @@ use crate::auth::flow;
 use crate::auth::{Dc, Product, Secret, envfile};
 use crate::cli::common::{self, Configured};
 use crate::cli::{GlobalArgs, ReauthArgs};
-use crate::wizard::{CheckResult, DcSource, Msg, ReauthStart, Seed, Wizard};
+use crate::wizard::{CheckResult, DcSource, Msg, ReauthStart, RevokeState, Seed, Wizard};
 
 /// The grant as configured before reauth, or why it could not be read.
 pub(crate) struct Grant {
@@ -129,8 +129,43 @@ pub async fn run_reauth(global: &GlobalArgs, args: &ReauthArgs) -> u8 {
         reauth: Some(Arc::new(Grant { configured })),
         ..setup
     };
-    let w = Wizard::reauth(prefill, ctx, ReauthStart { seed, keychain });
-    run_wizard(w, setup).await
+    let mut w = Wizard::reauth(prefill, ctx, ReauthStart { seed, keychain });
+    let code = run_wizard_on(&mut w, setup).await;
+    print_summary(&w);
+    code
+}
+
+/// After the terminal is restored: what reauth found and did, so it outlives the screen.
+fn print_summary(w: &Wizard) {
+    let Some(r) = &w.reauth else { return };
+    if let Some(report) = &w.report {
+        eprintln!(
+            "zoho-auth reauth: a new refresh token, verified (exchange, refresh, live test), was written to {}.",
+            report.env_path
+        );
+        if let Some(backup) = &report.backup {
+            eprintln!("  The previous file is kept as {backup}.");
+        }
+        match &r.revoke {
+            RevokeState::Revoked { .. } => eprintln!("  The old refresh token is revoked."),
+            RevokeState::Offered | RevokeState::Failed(_) => match &report.backup {
+                Some(backup) => eprintln!(
+                    "  The old refresh token still works; once nothing uses it, `zoho-auth revoke --env-file {backup}` revokes it."
+                ),
+                None => eprintln!("  The old refresh token still works."),
+            },
+            RevokeState::Unavailable | RevokeState::Running => {}
+        }
+        return;
+    }
+    if let Some(res) = &r.result {
+        let d = &res.diagnosis;
+        eprintln!(
+            "zoho-auth reauth: {} ({}). Nothing was changed.",
+            d.message.trim_end_matches('.'),
+            d.code.as_str()
+        );
+    }
 }
 
 fn seed_of(text: &str) -> Seed {
