@@ -139,6 +139,19 @@ pub async fn exchange_and_verify(
             "For a server-based client, request the code with access_type=offline and prompt=consent (`zoho-auth login --browser` does); a Self Client code always gives one.",
         ));
     }
+    verify(client, target, tokens, requested_scopes, product, live_test).await
+}
+
+/// The second half of [`exchange_and_verify`], for tokens obtained another way (the device flow):
+/// picks the product, notes a data-center mismatch and (unless `live_test` is false) probes.
+pub async fn verify(
+    client: &Client,
+    target: &Target,
+    tokens: TokenSet,
+    requested_scopes: &[String],
+    product: Option<Product>,
+    live_test: bool,
+) -> Result<Verified, Diagnosis> {
     let scopes = effective_scopes(&tokens, requested_scopes);
     let product = product.or_else(|| scopes::first_probe_product(&scopes));
     let account_dc = Dc::from_url(&tokens.api_domain);

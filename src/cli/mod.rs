@@ -3,6 +3,7 @@
 pub mod check;
 pub mod common;
 pub mod exchange;
+pub mod login;
 pub mod revoke;
 pub mod sandbox;
 pub mod scopes;
@@ -201,6 +202,7 @@ async fn run(cli: Cli) -> u8 {
     match cli.command {
         Some(Command::Sandbox(args)) => sandbox::run(&global, &args).await,
         Some(Command::Exchange(args)) => exchange::run(&global, &args).await,
+        Some(Command::Login(args)) => login::run(&global, &args).await,
         Some(Command::Check(args)) => check::run(&global, &args).await,
         Some(Command::Token) => token::run(&global).await,
         Some(Command::Revoke) => revoke::run(&global).await,
