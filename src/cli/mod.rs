@@ -210,9 +210,5 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Setup(args)) => crate::runtime::run_setup(&global, &args).await,
         Some(Command::Reauth(args)) => crate::runtime::run_reauth(&global, &args).await,
         None => crate::runtime::run_setup(&global, &SetupArgs::default()).await,
-        _ => {
-            eprintln!("zoho-auth: this command is not built yet");
-            1
-        }
     }
 }
