@@ -268,6 +268,15 @@ impl CheckReport {
     }
 }
 
+/// The stage a running `check` has reached, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckStage {
+    /// Refreshing an access token at the accounts server.
+    Refreshing,
+    /// Calling the product's organizations endpoint.
+    Testing(Product),
+}
+
 /// Refresh, then live-test: the health check of a configured grant. `configured_scopes` come from
 /// `ZOHO_SCOPES` and are used when Zoho does not say which scopes the token carries.
 pub async fn check(
@@ -278,6 +287,29 @@ pub async fn check(
     configured_scopes: &[String],
     product: Option<Product>,
 ) -> CheckReport {
+    check_with_progress(
+        client,
+        target,
+        creds,
+        refresh_token,
+        configured_scopes,
+        product,
+        &|_| {},
+    )
+    .await
+}
+
+/// `check`, calling `progress` as each stage starts.
+pub async fn check_with_progress(
+    client: &Client,
+    target: &Target,
+    creds: &Credentials,
+    refresh_token: &Secret,
+    configured_scopes: &[String],
+    product: Option<Product>,
+    progress: &(dyn Fn(CheckStage) + Send + Sync),
+) -> CheckReport {
+    progress(CheckStage::Refreshing);
     let tokens = match refresh(client, target, creds, refresh_token).await {
         Ok(t) => t,
         Err(d) => {
@@ -306,6 +338,7 @@ pub async fn check(
             "Pass --product to test one (books, invoice, inventory, expense, crm, desk).".into();
         return report;
     };
+    progress(CheckStage::Testing(product));
     match probe_with(
         client,
         target,
