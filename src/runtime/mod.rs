@@ -174,7 +174,7 @@ pub(crate) fn prepare(
         env_existing,
         gitignore,
         shadowing,
-        can_open_browser: can_open_browser(setup.ssh),
+        can_open_browser: crate::platform::can_open_browser(),
         can_read_clipboard: !setup.ssh,
         sandbox: setup.sandbox.is_some(),
         accounts_override: setup.accounts_override.clone(),
@@ -184,25 +184,16 @@ pub(crate) fn prepare(
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         },
     };
+    let prefill = Prefill {
+        start_at: wizard::setup_start(&prefill, &ctx),
+        ..prefill
+    };
     (prefill, ctx)
 }
 
 /// Running over SSH: the clipboard is the local terminal's, and no browser opens here.
 fn ssh() -> bool {
     std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some()
-}
-
-/// A browser can be launched: not over SSH, and on Linux only with a display.
-fn can_open_browser(ssh: bool) -> bool {
-    if ssh {
-        return false;
-    }
-    if cfg!(target_os = "linux") {
-        let set = |k| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-        set("DISPLAY") || set("WAYLAND_DISPLAY")
-    } else {
-        true
-    }
 }
 
 /// `TZ`, else the zone `/etc/localtime` links to.
