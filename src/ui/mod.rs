@@ -229,15 +229,15 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             ("Ctrl+C", "quit"),
         ],
         Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin {
-            SignInState::Waiting { .. } => {
+            SignInState::Waiting { url, device, .. } => {
                 let mut h = vec![("Esc", "cancel")];
-                if w.step == Step::BrowserSignIn {
-                    h.push(("c", "copy URL"));
-                } else {
-                    h.push(("c", "copy code"));
+                match (url, device) {
+                    (Some(_), _) => h.push(("c", "copy URL")),
+                    (None, Some(_)) => h.push(("c", "copy code")),
+                    (None, None) => {}
                 }
-                if w.ctx.can_open_browser {
-                    h.push(("o", "open again"));
+                if w.ctx.can_open_browser && (url.is_some() || device.is_some()) {
+                    h.push(("o", "open in browser"));
                 }
                 h.push(quit);
                 h
@@ -492,7 +492,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     }
     match (w.sign_in, w.ctx.can_open_browser) {
         (SignIn::Browser, false) => lines.extend(signin::headless_lines(w, p)),
-        (SignIn::SelfClient | SignIn::Device, _) | (SignIn::Browser, true) => {
+        (SignIn::SelfClient, _) => {
             lines.push(Line::styled(
                 "Tip: paste a downloaded self_client.json here to fill in both.",
                 p.dim(),
@@ -502,6 +502,10 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                 p.dim(),
             ));
         }
+        (SignIn::Device, _) | (SignIn::Browser, true) => lines.push(Line::styled(
+            "The secret is never shown; nothing is sent before you continue.",
+            p.dim(),
+        )),
     }
     lines
 }

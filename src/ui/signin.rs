@@ -97,17 +97,22 @@ fn failure_text(w: &Wizard, failure: &SignInFailure) -> (String, String) {
             "The device code expired before it was approved.".into(),
             "Press Enter for a new code and approve it before the countdown ends.".into(),
         ),
-        SignInFailure::Other(d) => (
-            format!("{} ({})", d.message, d.code.as_str()),
-            d.fix.clone(),
-        ),
+        SignInFailure::Other(d) => (d.message.clone(), d.fix.clone()),
     }
 }
 
 fn failed_lines(w: &Wizard, p: &Palette, failure: &SignInFailure) -> Vec<Line<'static>> {
     let (cause, fix) = failure_text(w, failure);
+    let heading = match failure {
+        SignInFailure::Other(d) => format!("✗ The sign-in did not complete ({}).", d.code.as_str()),
+        SignInFailure::PortBusy { .. }
+        | SignInFailure::Denied
+        | SignInFailure::StateMismatch
+        | SignInFailure::TimedOut { .. }
+        | SignInFailure::Expired => "✗ The sign-in did not complete.".to_string(),
+    };
     vec![
-        Line::styled("✗ The sign-in did not complete.", p.error()),
+        Line::styled(heading, p.error()),
         Line::raw(""),
         Line::raw(cause),
         Line::raw(""),
@@ -175,11 +180,9 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
     lines.push(Line::raw(url));
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        format!("Zoho then sends the browser to {redirect}, where zoho-auth listens:"),
-        p.dim(),
-    ));
-    lines.push(Line::styled(
-        "that exact URI must be an Authorized Redirect URI of the client.",
+        format!(
+            "After Accept, Zoho sends the browser to {redirect}, where zoho-auth listens: that exact URI must be an Authorized Redirect URI of the client."
+        ),
         p.dim(),
     ));
     if !w.ctx.can_open_browser {
