@@ -681,3 +681,38 @@ fn q_quits_on_the_sign_in_steps() {
     let mut w = at_device_code();
     assert_eq!(key(&mut w, Key::Char('q'), 20), vec![Effect::Quit(130)]);
 }
+
+#[test]
+fn under_the_sandbox_the_demo_client_follows_the_sign_in() {
+    let demo = |prefix: &str| format!("{prefix}.0SQKHCOMCQOBELBGMDTL9K1904GNIX");
+    let mut c = ctx();
+    c.sandbox = true;
+    c.demo_clients = vec![
+        (
+            SignIn::SelfClient,
+            demo("1000"),
+            Secret::new("a".repeat(42)),
+        ),
+        (SignIn::Browser, demo("1003"), Secret::new("b".repeat(42))),
+        (SignIn::Device, demo("1004"), Secret::new("c".repeat(42))),
+    ];
+    let prefill = Prefill {
+        client_id: Some(demo("1000")),
+        client_secret: Some(Secret::new("a".repeat(42))),
+        start_at: Step::Client,
+        ..Prefill::default()
+    };
+    let mut w = Wizard::new(prefill, c);
+    key(&mut w, Key::Right, 0);
+    assert_eq!(w.client_id, demo("1003"));
+    key(&mut w, Key::Right, 0);
+    assert_eq!(
+        (w.client_id.clone(), w.client_secret.expose()),
+        (demo("1004"), "c".repeat(42).as_str())
+    );
+    // A client the user typed is never replaced.
+    key(&mut w, Key::Ctrl('u'), 0);
+    typed(&mut w, ID, 0);
+    key(&mut w, Key::Right, 0);
+    assert_eq!(w.client_id, ID);
+}

@@ -20,7 +20,8 @@ use crate::auth::envfile;
 use crate::auth::{Dc, Product, Secret};
 use crate::cli::{GlobalArgs, SetupArgs};
 use crate::wizard::{
-    self, Context, DcSource, Effect, Gitignore, Key, Msg, Prefill, Step, Theme, Time, Wizard,
+    self, Context, DcSource, Effect, Gitignore, Key, Msg, Prefill, SignIn, Step, Theme, Time,
+    Wizard,
 };
 
 /// The keys of the env file the wizard reads and writes.
@@ -89,6 +90,19 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         let demo = s.self_client();
         (demo.client_id, Secret::new(demo.client_secret))
     });
+    let demo_clients: Vec<(SignIn, String, Secret)> = sandbox
+        .as_ref()
+        .map(|s| {
+            [
+                (SignIn::SelfClient, s.self_client()),
+                (SignIn::Browser, s.server_client()),
+                (SignIn::Device, s.device_client()),
+            ]
+            .into_iter()
+            .map(|(m, c)| (m, c.client_id, Secret::new(c.client_secret)))
+            .collect()
+        })
+        .unwrap_or_default();
     let setup = Setup {
         env_path: global.env_file.clone(),
         accounts_override: sandbox_base.clone().or_else(|| global.accounts_url.clone()),
@@ -105,7 +119,8 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
             return 2;
         }
     };
-    let (prefill, ctx) = prepare(&setup, existing.as_ref(), demo_client);
+    let (prefill, mut ctx) = prepare(&setup, existing.as_ref(), demo_client);
+    ctx.demo_clients = demo_clients;
     let code = run_wizard(Wizard::new(prefill, ctx), setup).await;
     if let Some(sandbox) = sandbox {
         sandbox.stop().await;
@@ -180,6 +195,7 @@ pub(crate) fn prepare(
         accounts_override: setup.accounts_override.clone(),
         console_override: setup.sandbox.as_ref().map(|base| format!("{base}/")),
         dc_flag: setup.dc_flag,
+        demo_clients: vec![],
         theme: Theme {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         },

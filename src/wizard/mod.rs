@@ -512,6 +512,9 @@ pub struct Context {
     pub console_override: Option<String>,
     /// `--dc` given on the command line.
     pub dc_flag: Option<Dc>,
+    /// Under `--sandbox`: its demo client for each sign-in (id, secret), swapped in when the
+    /// sign-in changes while a demo client is filled in.
+    pub demo_clients: Vec<(SignIn, String, Secret)>,
     pub theme: Theme,
 }
 
@@ -528,6 +531,7 @@ impl Default for Context {
             accounts_override: None,
             console_override: None,
             dc_flag: None,
+            demo_clients: vec![],
             theme: Theme { color: true },
         }
     }

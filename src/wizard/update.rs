@@ -490,6 +490,18 @@ fn cycle_sign_in(w: &mut Wizard, forward: bool) {
     } else {
         (i + n - 1) % n
     }];
+    // The sandbox has a demo client of each kind: follow the choice while one is filled in.
+    let demo_filled = w
+        .ctx
+        .demo_clients
+        .iter()
+        .any(|(_, id, _)| *id == w.client_id);
+    if demo_filled
+        && let Some((_, id, secret)) = w.ctx.demo_clients.iter().find(|(m, _, _)| *m == w.sign_in)
+    {
+        w.client_id = id.clone();
+        w.client_secret = secret.clone();
+    }
     w.client_error = None;
     if !client_fields(w).contains(&w.client_field) {
         w.client_field = ClientField::Id;

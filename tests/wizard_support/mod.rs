@@ -33,6 +33,7 @@ pub fn ctx() -> Context {
         accounts_override: None,
         console_override: None,
         dc_flag: None,
+        demo_clients: vec![],
         theme: Theme { color: true },
     }
 }
