@@ -831,26 +831,16 @@ fn send_exchange_to(
 fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     let step = w.step;
     match (&w.signin, key) {
-        (SignInState::Waiting { .. } | SignInState::Idle, Key::Esc)
-        | (SignInState::Failed(_), Key::Esc) => {
+        (SignInState::Waiting { .. } | SignInState::Idle | SignInState::Failed(_), Key::Esc) => {
             let mut fx = cancel_sign_in(w);
             fx.extend(enter(w, Step::Scopes, now));
             fx
         }
         (SignInState::Waiting { url, device, .. }, Key::Char('c')) => {
-            let text = match step {
-                Step::DeviceSignIn => device.as_ref().map(|d| d.user_code.clone()),
-                Step::DataCenter
-                | Step::Diagnose
-                | Step::Client
-                | Step::Scopes
-                | Step::GenerateCode
-                | Step::PasteCode
-                | Step::BrowserSignIn
-                | Step::Exchange
-                | Step::LiveTest
-                | Step::Save
-                | Step::Done => url.clone(),
+            let text = if step == Step::DeviceSignIn {
+                device.as_ref().map(|d| d.user_code.clone())
+            } else {
+                url.clone()
             };
             match text {
                 Some(text) => {
