@@ -193,7 +193,17 @@ pub(crate) fn prepare(
         can_read_clipboard: !setup.ssh,
         sandbox: setup.sandbox.is_some(),
         accounts_override: setup.accounts_override.clone(),
-        console_override: setup.sandbox.as_ref().map(|base| format!("{base}/")),
+        // A sandbox (built-in, or a standalone one on loopback) serves its Self Client page at `/`.
+        console_override: setup
+            .sandbox
+            .clone()
+            .or_else(|| {
+                setup
+                    .accounts_override
+                    .clone()
+                    .filter(|a| url::Url::parse(a).is_ok_and(|u| crate::auth::dc::is_loopback(&u)))
+            })
+            .map(|base| format!("{}/", base.trim_end_matches('/'))),
         dc_flag: setup.dc_flag,
         demo_clients: vec![],
         theme: Theme {

@@ -1059,25 +1059,48 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .as_ref()
         .and_then(|o| o.product)
         .map_or("/books/v3/organizations", |pr| pr.probe_path());
-    lines.extend([
-        Line::raw(""),
-        Line::styled("Use it:", p.bold()),
-        Line::from(vec![
-            Span::styled("  zoho-auth token", p.key()),
-            Span::raw("   prints a fresh access token (cached for the hour)"),
-        ]),
-        Line::from(vec![
-            Span::styled("  zoho-auth check", p.key()),
-            Span::raw("   live-tests the saved token again"),
-        ]),
-        Line::raw(""),
-        Line::styled(
-            "  curl -H \"Authorization: Zoho-oauthtoken $(zoho-auth token)\" \\".to_string(),
-            p.key(),
-        ),
-        Line::styled(format!("       {api}{path}"), p.key()),
-        Line::raw(""),
-    ]);
+    // The commands must find the file that was written: name it unless it is the default, and
+    // then give each command its own line so nothing wraps.
+    let use_lines: Vec<Line> = if w.ctx.env_path == ".env" {
+        vec![
+            Line::from(vec![
+                Span::styled("  zoho-auth token", p.key()),
+                Span::raw("   prints a fresh access token (cached for the hour)"),
+            ]),
+            Line::from(vec![
+                Span::styled("  zoho-auth check", p.key()),
+                Span::raw("   live-tests the saved token again"),
+            ]),
+            Line::raw(""),
+            Line::styled(
+                "  curl -H \"Authorization: Zoho-oauthtoken $(zoho-auth token)\" \\",
+                p.key(),
+            ),
+            Line::styled(format!("       {api}{path}"), p.key()),
+        ]
+    } else {
+        let env = &w.ctx.env_path;
+        vec![
+            Line::styled(format!("  zoho-auth --env-file {env} token"), p.key()),
+            Line::raw("      prints a fresh access token (cached for the hour)"),
+            Line::styled(format!("  zoho-auth --env-file {env} check"), p.key()),
+            Line::raw("      live-tests the saved token again"),
+            Line::raw(""),
+            Line::styled(
+                format!("  TOKEN=$(zoho-auth --env-file {env} token)"),
+                p.key(),
+            ),
+            Line::styled(
+                "  curl -H \"Authorization: Zoho-oauthtoken $TOKEN\" \\",
+                p.key(),
+            ),
+            Line::styled(format!("       {api}{path}"), p.key()),
+        ]
+    };
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Use it:", p.bold()));
+    lines.extend(use_lines);
+    lines.push(Line::raw(""));
     if w.reauth.is_some() {
         lines.extend(reauth::revoke_lines(w, p));
     } else {
