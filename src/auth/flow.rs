@@ -140,7 +140,7 @@ pub async fn exchange_and_verify(
     };
     let mut organizations = Vec::new();
     if live_test && let Some(product) = product {
-        organizations = probe_with(
+        let probed = probe_with(
             client,
             target,
             &tokens.api_domain,
@@ -148,7 +148,18 @@ pub async fn exchange_and_verify(
             &tokens.access_token,
             &scopes,
         )
-        .await?;
+        .await;
+        organizations = match probed {
+            Ok(organizations) => organizations,
+            Err(diagnosis) => {
+                // The new refresh token will not be saved. Revoke it: Zoho deletes the oldest of
+                // more than 20 per client, and that may be the one in use (best effort).
+                if let Some(refresh) = &tokens.refresh_token {
+                    let _ = client.revoke(&target.accounts, refresh).await;
+                }
+                return Err(diagnosis);
+            }
+        };
     }
     Ok(Verified {
         dc: account_dc.or(target.dc),
