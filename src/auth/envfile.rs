@@ -42,10 +42,14 @@ pub const PAUSE_STEPS: &[&str] = &[
 pub enum EnvError {
     /// The file holds bytes that are not UTF-8.
     #[error(
-        "{} is not UTF-8 text, so it cannot be edited safely. Convert it to UTF-8 or choose another file with --env-file.",
+        "{} is not UTF-8 text ({at}), so it cannot be edited safely. Convert it to UTF-8 or choose another file with --env-file.",
         path.display()
     )]
-    NotUtf8 { path: PathBuf },
+    NotUtf8 {
+        path: PathBuf,
+        /// Where the first bad byte is: the line, and the key assigned there (never the value).
+        at: String,
+    },
     /// Reading or writing failed; nothing was changed.
     #[error(
         "could not {during} {}: {source}. Check that the folder exists and is writable and that the disk is not full; the existing file was left as it was.",
@@ -60,6 +64,38 @@ pub enum EnvError {
 }
 
 impl EnvError {
+    /// `bytes` (the content of `path`) are not UTF-8: says on which line, and the key of that
+    /// line when it has one, so the user can find the value without it being printed.
+    pub fn not_utf8(path: &Path, bytes: &[u8]) -> Self {
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(_) => bytes.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let before = &bytes[..valid];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // The valid start of that line; a key is a plain name before `=`.
+        let head = String::from_utf8_lossy(&before[start..]);
+        let head = head.trim_start_matches('\u{feff}').trim_start();
+        let head = head.strip_prefix("export ").unwrap_or(head);
+        let key = head.split_once('=').map(|(k, _)| k.trim()).filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        });
+        let at = match key {
+            Some(key) => format!("line {line}, in the value of {key}"),
+            None => format!("line {line}"),
+        };
+        EnvError::NotUtf8 {
+            path: path.to_path_buf(),
+            at,
+        }
+    }
+
     fn io(path: &Path, during: &'static str, source: io::Error) -> Self {
         EnvError::Io {
             path: path.to_path_buf(),
@@ -618,9 +654,7 @@ pub fn load(path: &Path) -> Result<Option<EnvFile>, EnvError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(EnvError::io(path, "read", e)),
     };
-    let text = String::from_utf8(bytes).map_err(|_| EnvError::NotUtf8 {
-        path: path.to_path_buf(),
-    })?;
+    let text = String::from_utf8(bytes).map_err(|e| EnvError::not_utf8(path, e.as_bytes()))?;
     Ok(Some(EnvFile::parse(&text)))
 }
 
