@@ -17,7 +17,7 @@ use support::World;
 #[derive(Default, Clone)]
 struct Case {
     name: String,
-    args: Vec<String>,
+    args: Vec<OsString>,
     stdin: Option<Vec<u8>>,
     env: Vec<(String, OsString)>,
     env_file: Option<Vec<u8>>,
@@ -37,7 +37,11 @@ fn case(name: &str) -> Case {
 
 impl Case {
     fn args(mut self, args: &[&str]) -> Case {
-        self.args.extend(args.iter().map(|a| a.to_string()));
+        self.args.extend(args.iter().map(OsString::from));
+        self
+    }
+    fn raw_arg(mut self, bytes: &[u8]) -> Case {
+        self.args.push(OsString::from_vec(bytes.to_vec()));
         self
     }
     fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Case {
@@ -62,8 +66,8 @@ async fn run(w: &World, c: &Case) -> Out {
     if let Some(bytes) = &c.env_file {
         std::fs::write(w.env_path(), bytes).unwrap();
     }
-    let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
-    let mut cmd = w.command(&args);
+    let mut cmd = w.command(&[]);
+    cmd.args(&c.args);
     for (k, v) in &c.env {
         cmd.env(k, v);
     }
@@ -385,6 +389,20 @@ async fn empty_huge_and_non_utf8_values_exit_2_naming_the_field() {
                     .concat(),
                 ),
             &["zoho_client_secret", "line 2", "utf-8"],
+        ),
+        (
+            base("non-UTF-8 code flag")
+                .args(&["--client-id", id, "--code"])
+                .raw_arg(b"1000.\xff\xfe")
+                .env("ZOHO_CLIENT_SECRET", secret),
+            &["--code", "utf-8"],
+        ),
+        (
+            base("non-UTF-8 client id flag with =")
+                .args(&["--code", &code])
+                .raw_arg(b"--client-id=1000.\xff")
+                .env("ZOHO_CLIENT_SECRET", secret),
+            &["--client-id", "utf-8"],
         ),
         (
             base("non-UTF-8 secret in the environment")
