@@ -302,6 +302,7 @@ async fn event_loop(
                 Msg::Tick { now: now() }
             }
             code = signals.recv() => return Ok(code),
+            () = terminal::panicked() => anyhow::bail!("a task panicked (the message is above)"),
         };
         pending = wizard::update(w, msg);
     }
