@@ -18,6 +18,7 @@ pub const ECHO: u64 = 0o10;
 pub struct Session {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
+    screens: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
     writer: Box<dyn Write + Send>,
     master: Box<dyn MasterPty + Send>,
@@ -96,8 +97,9 @@ impl Session {
             0,
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
+        let screens = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pty.master.try_clone_reader().unwrap();
-        let (sink, bytes) = (parser.clone(), raw.clone());
+        let (sink, bytes, seen) = (parser.clone(), raw.clone(), screens.clone());
         let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -105,13 +107,21 @@ impl Session {
                     break;
                 }
                 bytes.lock().unwrap().extend_from_slice(&buf[..n]);
-                sink.lock().unwrap().process(&buf[..n]);
+                let mut parser = sink.lock().unwrap();
+                parser.process(&buf[..n]);
+                // Every distinct screen, as a person could have read it.
+                let contents = parser.screen().contents();
+                let mut seen = seen.lock().unwrap();
+                if seen.last() != Some(&contents) {
+                    seen.push(contents);
+                }
             }
         });
         let writer = pty.master.take_writer().unwrap();
         Session {
             parser,
             raw,
+            screens,
             reader: Some(reader),
             writer,
             master: pty.master,
@@ -127,6 +137,11 @@ impl Session {
 
     pub fn screen(&self) -> String {
         self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Every distinct screen shown so far (after each chunk of output).
+    pub fn screens(&self) -> Vec<String> {
+        self.screens.lock().unwrap().clone()
     }
 
     /// Whether the alternate screen is shown.
