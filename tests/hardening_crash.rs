@@ -105,16 +105,30 @@ async fn exchange_killed_at_every_write_step_leaves_the_old_or_the_new_file() {
         } else {
             // The whole new file: the untouched lines first, every key, a working grant.
             assert!(now.starts_with(OLD_HEAD), "{what}:\n{now}");
-            assert_eq!(w.env_get("ZOHO_CLIENT_SECRET").unwrap(), client.client_secret);
+            assert_eq!(
+                w.env_get("ZOHO_CLIENT_SECRET").unwrap(),
+                client.client_secret
+            );
             let refresh = w.env_get("ZOHO_REFRESH_TOKEN").unwrap();
-            assert_ne!(refresh, format!("1000.{}.{}", "a".repeat(32), "b".repeat(32)));
+            assert_ne!(
+                refresh,
+                format!("1000.{}.{}", "a".repeat(32), "b".repeat(32))
+            );
             assert_eq!(mode(&w.env_path()), 0o600, "{what}");
             let check = w.run(&["check", "--json"]).await;
-            assert_eq!(check.code, 0, "{what}: the new file works: {}", check.stdout);
+            assert_eq!(
+                check.code, 0,
+                "{what}: the new file works: {}",
+                check.stdout
+            );
         }
         let bak = envfile::backup_path(&w.env_path());
         if stop >= step_index("backup-written") {
-            assert_eq!(std::fs::read_to_string(&bak).unwrap(), old, "{what}: backup");
+            assert_eq!(
+                std::fs::read_to_string(&bak).unwrap(),
+                old,
+                "{what}: backup"
+            );
             assert_eq!(mode(&bak), 0o600, "{what}: backup mode");
         } else {
             assert!(!bak.exists(), "{what}: no partial backup");
@@ -145,9 +159,7 @@ async fn revoke_killed_at_every_write_step_leaves_the_old_or_the_new_file() {
     for stop in 0..PAUSE_STEPS.len() {
         let what = format!("revoke killed at {}", PAUSE_STEPS[stop]);
         std::fs::remove_file(w.env_path()).ok();
-        let run = w
-            .exchange("ZohoBooks.fullaccess.all", &["--no-test"])
-            .await;
+        let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
         assert_eq!(run.code, 0, "{}", run.stderr);
         let old = format!("{OLD_HEAD}{}", w.env_text());
         std::fs::write(w.env_path(), &old).unwrap();
@@ -169,7 +181,11 @@ async fn revoke_killed_at_every_write_step_leaves_the_old_or_the_new_file() {
         assert!(!now.is_empty());
         let bak = envfile::backup_path(&w.env_path());
         if stop >= step_index("backup-written") {
-            assert_eq!(std::fs::read_to_string(&bak).unwrap(), old, "{what}: backup");
+            assert_eq!(
+                std::fs::read_to_string(&bak).unwrap(),
+                old,
+                "{what}: backup"
+            );
         } else {
             assert!(!bak.exists(), "{what}");
         }

@@ -72,9 +72,7 @@ async fn configured_with_stale_cache() -> World {
         ..SandboxConfig::default()
     })
     .await;
-    let run = w
-        .exchange("ZohoBooks.fullaccess.all", &["--no-test"])
-        .await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         !files(&w).1.is_empty(),
@@ -99,7 +97,6 @@ async fn token_endpoint_faults_fail_check_token_and_revoke_with_exit_5() {
             assert_failed_cleanly(&run, &what, causes);
             assert_eq!(run.stdout, "", "{what}: nothing on stdout");
             assert_eq!(files(&w), before, "{what}: env file and cache untouched");
-
         }
     }
     // After all that, the grant still works (revoke under a fault never removed the line).
@@ -196,9 +193,7 @@ async fn a_failed_live_test_revokes_the_unsaved_refresh_token_so_the_saved_one_s
         ..SandboxConfig::default()
     })
     .await;
-    let run = w
-        .exchange("ZohoBooks.fullaccess.all", &["--no-test"])
-        .await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let saved = w.env_text();
     for (fault, _) in faults().into_iter().take(3) {
@@ -296,8 +291,7 @@ mod wizard {
     use zoho_auth::wizard::{Effect, ExchangeState, Key, Msg, Step, update};
 
     fn render(w: &zoho_auth::wizard::Wizard) -> String {
-        let mut term =
-            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
         term.draw(|f| zoho_auth::ui::draw(f, w, t(5))).unwrap();
         term.backend().to_string()
     }

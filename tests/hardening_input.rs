@@ -414,7 +414,9 @@ async fn empty_huge_and_non_utf8_values_exit_2_naming_the_field() {
             base("non-UTF-8 client id in the environment, a good one in the env file")
                 .args(&["--code", &code])
                 .env("ZOHO_CLIENT_ID", b"1000.\xff".to_vec())
-                .env_file(format!("ZOHO_CLIENT_ID={id}\nZOHO_CLIENT_SECRET={secret}\n")),
+                .env_file(format!(
+                    "ZOHO_CLIENT_ID={id}\nZOHO_CLIENT_SECRET={secret}\n"
+                )),
             &["zoho_client_id", "utf-8"],
         ),
     ];
@@ -517,7 +519,10 @@ async fn values_of_the_wrong_kind_exit_2_and_send_nothing() {
 
     // `check`, `token` and `revoke` read the grant from the env file: a secret in place of the
     // refresh token, a client id in place of the secret.
-    let good = format!("ZOHO_CLIENT_ID={id}\nZOHO_CLIENT_SECRET={secret}\nZOHO_ACCOUNTS_URL={}\n", w.base());
+    let good = format!(
+        "ZOHO_CLIENT_ID={id}\nZOHO_CLIENT_SECRET={secret}\nZOHO_ACCOUNTS_URL={}\n",
+        w.base()
+    );
     for (what, file, field, value) in [
         (
             "client secret as the refresh token",
@@ -560,4 +565,43 @@ async fn values_of_the_wrong_kind_exit_2_and_send_nothing() {
     assert!(out.stderr.contains("invalid_code"), "{}", out.stderr);
     assert!(!w.env_path().exists());
     assert_eq!(w.sandbox.stats().token_requests, 1);
+}
+
+/// A quote opened and never closed makes dotenv loaders read the rest of the file as one value:
+/// credentials appended after it would be written but never loaded. The exchange refuses before
+/// the one-time code is sent, naming the line; the writer itself refuses too.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_env_file_with_an_unclosed_quote_is_refused_before_the_code_is_sent() {
+    let w = World::start().await;
+    let client = w.sandbox.self_client();
+    let code = w.sandbox.mint_code("ZohoBooks.fullaccess.all", 3);
+    let broken = "# app\nZOHO_CLIENT_ID=1000.OLD\nBROKEN=\"never closed\nLATER=1\n";
+    let c = exchange(&w, "unclosed quote")
+        .args(&["--client-id", &client.client_id, "--code", &code])
+        .env("ZOHO_CLIENT_SECRET", client.client_secret.as_str())
+        .env_file(broken);
+    assert_refused(&w, &c, "never closed", Some(&code)).await;
+    let out = run(&w, &c).await;
+    assert!(
+        out.stderr.contains("line 3, the value of BROKEN"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("code was not sent"), "{}", out.stderr);
+
+    // The writer refuses on its own, and leaves the file as it was.
+    std::fs::write(w.env_path(), broken).unwrap();
+    let err =
+        zoho_auth::auth::envfile::update(&w.env_path(), &[("ZOHO_REFRESH_TOKEN", Some(&code))])
+            .unwrap_err();
+    assert!(err.to_string().contains("never closed"), "{err}");
+    assert!(!err.to_string().contains(&code));
+    assert_eq!(std::fs::read_to_string(w.env_path()).unwrap(), broken);
+    // A key before the broken line can still be updated in place.
+    zoho_auth::auth::envfile::update(&w.env_path(), &[("ZOHO_CLIENT_ID", Some("1000.NEW"))])
+        .unwrap();
+    assert!(
+        w.env_text()
+            .contains("ZOHO_CLIENT_ID=1000.NEW\nBROKEN=\"never closed\n")
+    );
 }

@@ -101,7 +101,11 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
     let code = w.sandbox.mint_code(books, 3);
     let run = exchange(&w, &mut log, "exchange ok", &code, &["--json"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("-> POST"), "the trace runs: {}", run.stderr);
+    assert!(
+        run.stderr.contains("-> POST"),
+        "the trace runs: {}",
+        run.stderr
+    );
     let refresh = w.env_get("ZOHO_REFRESH_TOKEN").unwrap();
     let saved_env = w.env_text();
 
@@ -148,7 +152,9 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
         assert_eq!(run.code, 5, "{kind:?}: {}", run.stderr);
     }
     // The live test refuses the scopes: the unsaved refresh token is revoked (traced, masked).
-    let code = w.sandbox.mint_code("ZohoCRM.modules.ALL,ZohoCRM.org.READ", 3);
+    let code = w
+        .sandbox
+        .mint_code("ZohoCRM.modules.ALL,ZohoCRM.org.READ", 3);
     let run = exchange(
         &w,
         &mut log,
@@ -183,7 +189,11 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
     )
     .await;
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("visible to other users"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("visible to other users"),
+        "{}",
+        run.stderr
+    );
 
     // A self_client.json and an appsettings.json.
     let code = w.sandbox.mint_code(books, 3);
@@ -221,7 +231,10 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
     for (label, args) in [
         ("check", vec!["-v", "check"]),
         ("check --json", vec!["check", "-v", "--json"]),
-        ("check crm (scope missing)", vec!["-v", "check", "--product", "crm"]),
+        (
+            "check crm (scope missing)",
+            vec!["-v", "check", "--product", "crm"],
+        ),
     ] {
         run_logged(&w, &mut log, label, &args).await;
     }
@@ -232,12 +245,20 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
     w.sandbox.control().clear_faults();
     assert_eq!(run.code, 5);
     for i in 0..3 {
-        run_logged(&w, &mut log, &format!("check to the throttle {i}"), &["-v", "check"]).await;
+        run_logged(
+            &w,
+            &mut log,
+            &format!("check to the throttle {i}"),
+            &["-v", "check"],
+        )
+        .await;
     }
 
     // token: fresh, cached, under a fault. Its stdout is the token by design.
     std::fs::remove_dir_all(w.cache_dir()).ok();
-    w.sandbox.control().update_config(|c| c.throttle_limit = 100);
+    w.sandbox
+        .control()
+        .update_config(|c| c.throttle_limit = 100);
     let mut printed = Vec::new();
     for label in ["token", "token cached"] {
         let run = w.run(&["-v", "token"]).await;
@@ -255,11 +276,7 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
 
     // Values of the wrong kind in the env file.
     let good = w.env_text();
-    std::fs::write(
-        w.env_path(),
-        good.replace(&refresh, &client.client_secret),
-    )
-    .unwrap();
+    std::fs::write(w.env_path(), good.replace(&refresh, &client.client_secret)).unwrap();
     for command in ["check", "token", "revoke"] {
         let run = run_logged(
             &w,
@@ -336,7 +353,13 @@ fn the_wizard_with_v_never_shows_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let scratch = dir.path().join("scratch.env");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
-        .args(["exchange", "--no-test", "--accounts-url", &base, "--env-file"])
+        .args([
+            "exchange",
+            "--no-test",
+            "--accounts-url",
+            &base,
+            "--env-file",
+        ])
         .arg(&scratch)
         .args(["--client-id", &demo.client_id, "--code", &used])
         .env("ZOHO_CLIENT_SECRET", &demo.client_secret)
@@ -391,7 +414,10 @@ fn the_wizard_with_v_never_shows_a_secret() {
     s.key("\r");
     assert_eq!(s.wait_exit(), 0, "{}", s.screen());
     let written = std::fs::read_to_string(&env).unwrap();
-    assert!(written.contains(&demo.client_secret), "the secret was saved");
+    assert!(
+        written.contains(&demo.client_secret),
+        "the secret was saved"
+    );
 
     let mut log = Log::default();
     for (i, screen) in s.screens().into_iter().enumerate() {
@@ -403,8 +429,15 @@ fn the_wizard_with_v_never_shows_a_secret() {
         screens.iter().any(|t| t.contains("1000.****… (70 chars)")),
         "the save preview (masked refresh token) was among the screens searched"
     );
-    assert!(screens.iter().any(|t| t.contains("That is a client secret")));
-    log.add_text("raw terminal output", String::from_utf8_lossy(&s.raw()).into_owned());
+    assert!(
+        screens
+            .iter()
+            .any(|t| t.contains("That is a client secret"))
+    );
+    log.add_text(
+        "raw terminal output",
+        String::from_utf8_lossy(&s.raw()).into_owned(),
+    );
     let mut secrets = sandbox.control().issued_secrets();
     secrets.push(demo.client_secret.clone());
     assert!(secrets.contains(&fresh) && secrets.contains(&used));

@@ -67,8 +67,14 @@ fn a_panic_in_a_task_restores_the_terminal_and_exits_1() {
     assert_eq!(s.wait_exit(), 1, "{}", s.screen());
     s.assert_restored(before, "panic in a task");
     let text = String::from_utf8_lossy(&s.raw()).into_owned();
-    assert!(text.contains("ZOHO_AUTH_TEST_PANIC=task"), "the panic message is shown");
-    assert!(text.contains("internal error"), "and called an internal error");
+    assert!(
+        text.contains("ZOHO_AUTH_TEST_PANIC=task"),
+        "the panic message is shown"
+    );
+    assert!(
+        text.contains("internal error"),
+        "and called an internal error"
+    );
 }
 
 #[cfg(debug_assertions)]
