@@ -97,6 +97,26 @@ impl Executor {
                     let _ = tx.send(Msg::Written { attempt, result });
                 });
             }
+            Effect::Check { attempt, product } => {
+                let client = self.client.clone();
+                let grant = self.setup.reauth.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result =
+                        super::reauth::check(&client, grant.as_deref(), product, attempt, &tx)
+                            .await;
+                    let _ = tx.send(Msg::Checked { attempt, result });
+                });
+            }
+            Effect::RevokeOld { attempt } => {
+                let client = self.client.clone();
+                let grant = self.setup.reauth.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = super::reauth::revoke_old(&client, grant.as_deref()).await;
+                    let _ = tx.send(Msg::RevokedOld { attempt, result });
+                });
+            }
             // The event loop handles these itself.
             Effect::StartTimer { .. } | Effect::StopTimer | Effect::Quit(_) => {}
         }
@@ -155,6 +175,11 @@ async fn exchange(
         true,
     )
     .await?;
+    if setup.reauth.is_some()
+        && let Some(refresh) = &v.tokens.refresh_token
+    {
+        super::reauth::verify_refresh(client, &target, &creds, refresh).await?;
+    }
     Ok(Outcome {
         access_token: v.tokens.access_token,
         refresh_token: v.tokens.refresh_token,

@@ -3,7 +3,10 @@
 //! (HTTP through `auth`, clipboard, browser, timers, file writes).
 
 mod effects;
+mod reauth;
 mod terminal;
+
+pub use reauth::run_reauth;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -44,6 +47,8 @@ pub(crate) struct Setup {
     pub ssh: bool,
     /// The sandbox's base URL when `--sandbox` runs one.
     pub sandbox: Option<String>,
+    /// `zoho-auth reauth`: the configured grant to check, refresh-verify against and revoke.
+    pub reauth: Option<std::sync::Arc<reauth::Grant>>,
 }
 
 /// `zoho-auth`, `zoho-auth setup`, `zoho-auth setup --sandbox`: the interactive wizard.
@@ -89,8 +94,9 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         accounts_override: sandbox_base.clone().or_else(|| global.accounts_url.clone()),
         api_override: sandbox_base.clone().or_else(|| global.api_domain.clone()),
         dc_flag,
-        ssh: std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some(),
+        ssh: ssh(),
         sandbox: sandbox_base,
+        reauth: None,
     };
     let existing = match envfile::load(&setup.env_path) {
         Ok(file) => file,
@@ -181,6 +187,11 @@ pub(crate) fn prepare(
     (prefill, ctx)
 }
 
+/// Running over SSH: the clipboard is the local terminal's, and no browser opens here.
+fn ssh() -> bool {
+    std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some()
+}
+
 /// A browser can be launched: not over SSH, and on Linux only with a display.
 fn can_open_browser(ssh: bool) -> bool {
     if ssh {
@@ -232,6 +243,11 @@ fn map_key(ev: KeyEvent) -> Option<Key> {
 
 /// Runs the wizard in the terminal until it quits; returns the exit code.
 pub(crate) async fn run_wizard(mut w: Wizard, setup: Setup) -> u8 {
+    run_wizard_on(&mut w, setup).await
+}
+
+/// `run_wizard`, leaving the final state with the caller (reauth prints a summary from it).
+pub(crate) async fn run_wizard_on(w: &mut Wizard, setup: Setup) -> u8 {
     let mut term = match terminal::Term::enter() {
         Ok(t) => t,
         Err(e) => {
@@ -239,7 +255,7 @@ pub(crate) async fn run_wizard(mut w: Wizard, setup: Setup) -> u8 {
             return 1;
         }
     };
-    let code = event_loop(&mut w, &setup, &mut term).await;
+    let code = event_loop(w, &setup, &mut term).await;
     drop(term);
     match code {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! Pure views of the wizard: `draw(frame, &Wizard, now)`. No mutation, no IO, no clock here;
 //! the countdown is `expires_at - now`. Secrets appear only masked.
 
+mod reauth;
 mod theme;
 
 use std::time::Duration;
@@ -11,9 +12,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use crate::auth::diagnosis::Code;
 use crate::wizard::{
-    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, SaveOption, SaveState,
-    ScopeRow, Step, Time, Wizard, can_try_other_dcs, fix_step,
+    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, RevokeState, SaveOption,
+    SaveState, ScopeRow, Step, Time, Wizard, can_try_other_dcs, fix_step,
 };
 pub use theme::Palette;
 
@@ -39,19 +41,44 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
     ])
     .areas(area);
 
-    let mut title = vec![
-        Span::styled(" zoho-auth setup ", p.title()),
-        Span::raw(format!("  step {}/9 · {}", w.step.number(), w.step.title())),
-    ];
+    let command = if w.reauth.is_some() {
+        " zoho-auth reauth "
+    } else {
+        " zoho-auth setup "
+    };
+    let where_ = match w.step {
+        Step::Diagnose => "  diagnosis · nothing changes until a new token is verified".to_string(),
+        Step::DataCenter
+        | Step::Client
+        | Step::Scopes
+        | Step::GenerateCode
+        | Step::PasteCode
+        | Step::Exchange
+        | Step::LiveTest
+        | Step::Save
+        | Step::Done => format!("  step {}/9 · {}", w.step.number(), w.step.title()),
+    };
+    let mut title = vec![Span::styled(command, p.title()), Span::raw(where_)];
     if w.ctx.sandbox {
         title.push(Span::styled("   SANDBOX: simulated Zoho", p.warn()));
     }
     frame.render_widget(Paragraph::new(Line::from(title)), header);
     frame.render_widget(Paragraph::new(progress_line(w, &p)), progress);
 
-    let block = Block::bordered()
-        .title(format!(" {}. {} ", w.step.number(), w.step.title()))
-        .border_style(p.dim());
+    let block_title = match w.step {
+        Step::Diagnose if w.checking() => " Checking ".to_string(),
+        Step::Diagnose => " Diagnosis ".to_string(),
+        Step::DataCenter
+        | Step::Client
+        | Step::Scopes
+        | Step::GenerateCode
+        | Step::PasteCode
+        | Step::Exchange
+        | Step::LiveTest
+        | Step::Save
+        | Step::Done => format!(" {}. {} ", w.step.number(), w.step.title()),
+    };
+    let block = Block::bordered().title(block_title).border_style(p.dim());
     let inner = block.inner(body);
     frame.render_widget(block, body);
     let mut lines: Vec<Line> = vec![];
@@ -65,7 +92,11 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         }
         lines.push(Line::raw(""));
     }
+    if let Some(note) = reauth::entry_note(w, &p) {
+        lines.push(note);
+    }
     let body_lines = match w.step {
+        Step::Diagnose => reauth::view_diagnose(w, &p, now),
         Step::DataCenter => view_data_center(w, &p, inner.height as usize - lines.len()),
         Step::Client => view_client(w, &p),
         Step::Scopes => view_scopes(w, &p, inner.height as usize - lines.len()),
@@ -95,6 +126,7 @@ fn draw_too_small(frame: &mut Frame, area: Rect, p: &Palette) {
 
 fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
     let short = |s: Step| match s {
+        Step::Diagnose => "Check",
         Step::DataCenter => "DC",
         Step::Client => "Client",
         Step::Scopes => "Scopes",
@@ -106,7 +138,12 @@ fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
         Step::Done => "Done",
     };
     let mut spans = vec![Span::raw(" ")];
-    for (i, s) in Step::ALL.into_iter().enumerate() {
+    let mut steps = vec![];
+    if w.reauth.is_some() {
+        steps.push(Step::Diagnose);
+    }
+    steps.extend(Step::ALL);
+    for (i, s) in steps.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" › ", p.dim()));
         }
@@ -126,6 +163,23 @@ fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
 pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
     let quit = ("q", "quit");
     match w.step {
+        Step::Diagnose => {
+            let Some(r) = &w.reauth else {
+                return vec![quit];
+            };
+            if r.checking_since.is_some() {
+                return vec![("q", "quit (nothing changes)")];
+            }
+            match (r.next, r.code()) {
+                (Some(_), _) => vec![("Enter", "fix it"), ("r", "check again"), quit],
+                (None, Some(Code::Ok)) => vec![
+                    ("p", "test another product"),
+                    ("g", "re-issue anyway"),
+                    ("Enter/q", "quit"),
+                ],
+                (None, _) => vec![("r/Enter", "check again"), quit],
+            }
+        }
         Step::DataCenter if w.dc_list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
@@ -215,7 +269,13 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             SaveState::Writing => vec![("Ctrl+C", "quit")],
             SaveState::Failed(_) => vec![("Enter", "retry"), ("Esc", "back"), quit],
         },
-        Step::Done => vec![("Enter/q", "quit")],
+        Step::Done => match w.reauth.as_ref().map(|r| &r.revoke) {
+            Some(RevokeState::Offered | RevokeState::Failed(_)) => {
+                vec![("r", "revoke the old token"), ("Enter/q", "quit")]
+            }
+            Some(RevokeState::Unavailable | RevokeState::Running | RevokeState::Revoked { .. })
+            | None => vec![("Enter/q", "quit")],
+        },
     }
 }
 
@@ -410,13 +470,24 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
                 }
             };
             let style = if here { p.current() } else { Style::default() };
+            let added = matches!(row, ScopeRow::Scope(..))
+                && w.reauth
+                    .as_ref()
+                    .and_then(|r| r.added_scope.as_deref())
+                    .is_some_and(|s| s == name)
+                && checked;
+            let mark = match (added, checked) {
+                (true, _) => "[+] ",
+                (false, true) => "[x] ",
+                (false, false) => "[ ] ",
+            };
             let name = truncate(&name, 31);
             let desc = truncate(&desc, 38);
             drawn.push((
                 Some(i),
                 Line::from(vec![
                     Span::styled(if here { " › " } else { "   " }, p.key()),
-                    Span::styled(if checked { "[x] " } else { "[ ] " }, p.ok()),
+                    Span::styled(mark, if added { p.warn() } else { p.ok() }),
                     Span::styled(format!("{name:<31}"), style),
                     Span::styled(format!(" {desc}"), p.dim()),
                 ]),
@@ -633,9 +704,14 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
                 ]),
                 Line::raw(""),
             ];
+            let then = if w.reauth.is_some() {
+                "Then a refresh with the new token and a live test"
+            } else {
+                "Then a live test"
+            };
             match w.probe_product() {
                 Some(pr) => lines.push(Line::styled(
-                    format!("Then a live test: {}'s organizations endpoint.", pr.name()),
+                    format!("{then}: {}'s organizations endpoint.", pr.name()),
                     p.dim(),
                 )),
                 None => lines.push(Line::styled(
@@ -909,7 +985,14 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         ),
         Line::styled(format!("       {api}{path}"), p.key()),
         Line::raw(""),
-        Line::styled("When Zoho says 57 or 401 later: zoho-auth reauth.", p.dim()),
     ]);
+    if w.reauth.is_some() {
+        lines.extend(reauth::revoke_lines(w, p));
+    } else {
+        lines.push(Line::styled(
+            "When Zoho says 57 or 401 later: zoho-auth reauth.",
+            p.dim(),
+        ));
+    }
     lines
 }

@@ -3,12 +3,16 @@
 //! the effects and answers with messages tagged with the attempt id they belong to.
 
 pub mod catalog;
+mod reauth;
 mod update;
 
 use std::time::Duration;
 
-use crate::auth::diagnosis::Diagnosis;
+use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::{Dc, Product, Secret};
+
+pub use crate::auth::flow::CheckStage;
+pub use reauth::{reauth_step, retry_advice};
 
 pub use update::{
     CLIPBOARD_POLL, COUNTDOWN_TICK, SPINNER_TICK, can_try_other_dcs, fix_step, update,
@@ -36,6 +40,8 @@ impl Time {
 /// Where the user is. The order is the order of the wizard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
+    /// 0. Reauth only: the checks of `zoho-auth check` run, then their diagnosis.
+    Diagnose,
     /// 1. Pick the data center.
     DataCenter,
     /// 2. Client id and secret.
@@ -71,6 +77,7 @@ impl Step {
 
     pub fn number(self) -> usize {
         match self {
+            Step::Diagnose => 0,
             Step::DataCenter => 1,
             Step::Client => 2,
             Step::Scopes => 3,
@@ -85,6 +92,7 @@ impl Step {
 
     pub fn title(self) -> &'static str {
         match self {
+            Step::Diagnose => "Diagnosis",
             Step::DataCenter => "Data center",
             Step::Client => "Client",
             Step::Scopes => "Scopes",
@@ -202,6 +210,15 @@ pub enum Msg {
         attempt: u64,
         result: Result<WriteReport, String>,
     },
+    /// `Effect::Check` reached a stage.
+    CheckProgress { attempt: u64, stage: CheckStage },
+    /// The result of `Effect::Check`.
+    Checked { attempt: u64, result: CheckResult },
+    /// The result of `Effect::RevokeOld`: `Ok(false)` when Zoho no longer knew the token.
+    RevokedOld {
+        attempt: u64,
+        result: Result<bool, Diagnosis>,
+    },
 }
 
 /// Everything the exchange needs; the runtime adds the endpoints.
@@ -261,6 +278,15 @@ pub enum Effect {
     },
     /// Write the env file (and keychain, and .gitignore) (answer: `Msg::Written`).
     WriteEnv(WriteRequest),
+    /// Refresh and live-test the configured grant, as `zoho-auth check` does (answers:
+    /// `Msg::CheckProgress`, then `Msg::Checked`). `product: None` tests the first the scopes grant.
+    Check {
+        attempt: u64,
+        product: Option<Product>,
+    },
+    /// Revoke the refresh token the env file had before reauth saved the new one (answer:
+    /// `Msg::RevokedOld`).
+    RevokeOld { attempt: u64 },
     /// Leave the wizard with this exit code.
     Quit(u8),
 }
@@ -413,6 +439,105 @@ pub enum SaveOption {
     Gitignore,
 }
 
+/// What the check of the configured grant found (reauth).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    /// `Code::Ok` when the refresh and the live test passed.
+    pub diagnosis: Diagnosis,
+    /// The product that was (or would have been) live-tested.
+    pub product: Option<Product>,
+    /// The account's DC, from Zoho's api_domain when the refresh worked.
+    pub account_dc: Option<Dc>,
+    /// The scopes the token carries, else `ZOHO_SCOPES`.
+    pub scopes: Vec<String>,
+    /// How many organizations the live test listed.
+    pub organizations: Option<usize>,
+}
+
+/// What `--from-error` said before the live check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// The text names this diagnosis.
+    Read(Code),
+    /// The text names no error this tool knows.
+    Unrecognized,
+}
+
+/// The offer to revoke the superseded refresh token, after the new one is saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeState {
+    /// Nothing saved yet, or the old token is already dead.
+    Unavailable,
+    /// Saved: `r` revokes the old token.
+    Offered,
+    /// The revoke request runs.
+    Running,
+    /// Done; `known` is false when Zoho had already forgotten the token.
+    Revoked { known: bool },
+    /// Zoho refused or could not be reached; the new token is saved regardless.
+    Failed(Diagnosis),
+}
+
+/// The state of `zoho-auth reauth`, on top of the wizard's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reauth {
+    /// From `--from-error`.
+    pub seed: Option<Seed>,
+    /// The product the check tests (None: the first the scopes grant).
+    pub product: Option<Product>,
+    /// The stages the running (or last) check reached, in order.
+    pub stages: Vec<CheckStage>,
+    /// Set while a check runs.
+    pub checking_since: Option<Time>,
+    /// The last check's result.
+    pub result: Option<CheckResult>,
+    /// The step the diagnosis sends the user to (None: retry or nothing to fix).
+    pub next: Option<Step>,
+    /// The step reauth entered the wizard at.
+    pub entered: Option<Step>,
+    /// The scope added to make the live test pass (scope_missing).
+    pub added_scope: Option<String>,
+    pub revoke: RevokeState,
+}
+
+impl Reauth {
+    /// True unless the check showed the old refresh token is dead or absent.
+    pub fn old_token_live(&self) -> bool {
+        match self.result.as_ref().map(|r| r.diagnosis.code) {
+            Some(Code::RefreshTokenRevoked | Code::MissingCredentials | Code::BadInput) | None => {
+                false
+            }
+            Some(
+                Code::Ok
+                | Code::InvalidClient
+                | Code::InvalidClientSecret
+                | Code::RateLimited
+                | Code::ScopeMissing
+                | Code::TokenRejected
+                | Code::NotOrgMember
+                | Code::WrongDc
+                | Code::Network
+                | Code::ServerError
+                | Code::InvalidCode
+                | Code::InvalidRedirectUri,
+            ) => true,
+        }
+    }
+
+    /// The diagnosis of the last check, once it is in.
+    pub fn code(&self) -> Option<Code> {
+        self.result.as_ref().map(|r| r.diagnosis.code)
+    }
+}
+
+/// How reauth starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReauthStart {
+    pub seed: Option<Seed>,
+    /// The env file keeps the secrets in the OS keychain: save them there again.
+    pub keychain: bool,
+}
+
 /// The whole state of the wizard. Fields of every step are kept when the user goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wizard {
@@ -482,6 +607,9 @@ pub struct Wizard {
 
     // 9. Done
     pub report: Option<WriteReport>,
+
+    /// Set for `zoho-auth reauth`.
+    pub reauth: Option<Reauth>,
 }
 
 impl Wizard {
@@ -543,13 +671,50 @@ impl Wizard {
             use_keychain: false,
             add_gitignore,
             report: None,
+            reauth: None,
             ctx,
         }
     }
 
+    /// `zoho-auth reauth`: starts on the Diagnose step; `start` runs the check.
+    pub fn reauth(prefill: Prefill, ctx: Context, start: ReauthStart) -> Wizard {
+        let product = prefill.product;
+        let mut w = Wizard::new(
+            Prefill {
+                start_at: Step::Diagnose,
+                banner: None,
+                ..prefill
+            },
+            ctx,
+        );
+        w.use_keychain = start.keychain;
+        w.reauth = Some(Reauth {
+            seed: start.seed,
+            product,
+            stages: vec![],
+            checking_since: None,
+            result: None,
+            next: None,
+            entered: None,
+            added_scope: None,
+            revoke: RevokeState::Unavailable,
+        });
+        w
+    }
+
     /// The effects to perform when the wizard starts at its first step (reauth may start later).
     pub fn start(&mut self, now: Time) -> Vec<Effect> {
+        if self.step == Step::Diagnose && self.reauth.is_some() {
+            return reauth::begin_check(self, now);
+        }
         update::enter(self, self.step, now)
+    }
+
+    /// True while reauth's check runs.
+    pub fn checking(&self) -> bool {
+        self.reauth
+            .as_ref()
+            .is_some_and(|r| r.checking_since.is_some())
     }
 
     /// The scope string exactly as the console wants it.
@@ -728,6 +893,7 @@ impl Wizard {
     /// True when printable keys are text (a field or a filter has focus): `q` does not quit.
     pub fn typing(&self) -> bool {
         match self.step {
+            Step::Diagnose => false,
             Step::DataCenter => self.dc_list.filtering,
             Step::Scopes => self.scope_list.filtering,
             Step::Client => true,

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::catalog;
+use super::reauth;
 use super::{
     ClientField, EXPIRIES, Effect, ExchangeRequest, ExchangeState, Key, Msg, SaveOption, SaveState,
     ScopeRow, Step, Time, Wizard, WriteRequest,
@@ -66,6 +67,14 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             match result {
                 Ok(report) => {
                     w.report = Some(report);
+                    if let Some(r) = &mut w.reauth {
+                        // Only now, with the new token saved, may the old one go.
+                        r.revoke = if r.old_token_live() {
+                            super::RevokeState::Offered
+                        } else {
+                            super::RevokeState::Unavailable
+                        };
+                    }
                     enter(w, Step::Done, Time::default())
                 }
                 Err(e) => {
@@ -74,6 +83,9 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                 }
             }
         }
+        Msg::CheckProgress { attempt, stage } => reauth::on_progress(w, attempt, stage),
+        Msg::Checked { attempt, result } => reauth::on_checked(w, attempt, result),
+        Msg::RevokedOld { attempt, result } => reauth::on_revoked(w, attempt, result),
     }
 }
 
@@ -82,6 +94,7 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.step = step;
     let mut fx = vec![];
     let timer = match step {
+        Step::Diagnose => w.checking().then_some(SPINNER_TICK),
         Step::DataCenter | Step::Client | Step::Scopes => None,
         Step::GenerateCode => {
             w.expires_at = None;
@@ -108,7 +121,7 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     fx
 }
 
-fn set_timer(w: &mut Wizard, want: Option<Duration>) -> Option<Effect> {
+pub(super) fn set_timer(w: &mut Wizard, want: Option<Duration>) -> Option<Effect> {
     if w.timer == want {
         return None;
     }
@@ -124,9 +137,16 @@ fn on_key(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         return vec![Effect::Quit(130)];
     }
     if key == Key::Char('q') && !w.typing() {
-        return vec![Effect::Quit(if w.step == Step::Done { 0 } else { 130 })];
+        let code = match (w.step, w.reauth.as_ref().and_then(|r| r.code())) {
+            (Step::Done, _) => 0,
+            // Leaving the diagnosis: the exit code of what it found, as `check` would.
+            (Step::Diagnose, Some(code)) if !w.checking() => code.exit_code(),
+            _ => 130,
+        };
+        return vec![Effect::Quit(code)];
     }
     match w.step {
+        Step::Diagnose => reauth::key_diagnose(w, key, now),
         Step::DataCenter => key_data_center(w, key, now),
         Step::Client => key_client(w, key, now),
         Step::Scopes => key_scopes(w, key, now),
@@ -137,6 +157,7 @@ fn on_key(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         Step::Save => key_save(w, key, now),
         Step::Done => match key {
             Key::Enter => vec![Effect::Quit(0)],
+            Key::Char('r') if w.reauth.is_some() => reauth::revoke_old(w),
             Key::Char(_)
             | Key::Ctrl(_)
             | Key::Esc
@@ -610,7 +631,8 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
             }
             vec![]
         }
-        Step::DataCenter
+        Step::Diagnose
+        | Step::DataCenter
         | Step::GenerateCode
         | Step::Exchange
         | Step::LiveTest
@@ -664,7 +686,8 @@ fn on_tick(w: &mut Wizard, now: Time) -> Vec<Effect> {
             }
             fx
         }
-        Step::DataCenter
+        Step::Diagnose
+        | Step::DataCenter
         | Step::Client
         | Step::Scopes
         | Step::GenerateCode
@@ -737,10 +760,15 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
                 w.dc_switched = Some(dc);
             }
             w.dc_queue.clear();
+            // The organization the env file names, else Zoho's default.
+            let configured = w
+                .env_old("ZOHO_ORGANIZATION_ID")
+                .map(|s| s.expose().to_string());
             w.org_cursor = outcome
                 .organizations
                 .iter()
-                .position(|o| o.is_default)
+                .position(|o| Some(&o.id) == configured.as_ref())
+                .or_else(|| outcome.organizations.iter().position(|o| o.is_default))
                 .unwrap_or(0);
             w.outcome = Some(outcome);
             w.exchange = ExchangeState::Idle;
