@@ -82,8 +82,8 @@ async fn exchange_killed_at_every_write_step_leaves_the_old_or_the_new_file() {
         "a".repeat(32),
         "b".repeat(32)
     );
-    for stop in 0..PAUSE_STEPS.len() {
-        let what = format!("exchange killed at {}", PAUSE_STEPS[stop]);
+    for (stop, step) in PAUSE_STEPS.iter().enumerate() {
+        let what = format!("exchange killed at {step}");
         std::fs::write(w.env_path(), &old).unwrap();
         let _ = std::fs::remove_file(envfile::backup_path(&w.env_path()));
         let code = w.sandbox.mint_code("ZohoBooks.fullaccess.all", 3);
@@ -156,8 +156,8 @@ async fn exchange_killed_at_every_write_step_leaves_the_old_or_the_new_file() {
 async fn revoke_killed_at_every_write_step_leaves_the_old_or_the_new_file() {
     let w = World::start().await;
     let client = w.sandbox.self_client();
-    for stop in 0..PAUSE_STEPS.len() {
-        let what = format!("revoke killed at {}", PAUSE_STEPS[stop]);
+    for (stop, step) in PAUSE_STEPS.iter().enumerate() {
+        let what = format!("revoke killed at {step}");
         std::fs::remove_file(w.env_path()).ok();
         let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
         assert_eq!(run.code, 0, "{}", run.stderr);
