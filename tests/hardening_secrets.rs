@@ -444,3 +444,183 @@ fn the_wizard_with_v_never_shows_a_secret() {
     log.assert_clean(&secrets);
     rt.block_on(sandbox.stop());
 }
+
+/// Runs `cmd` with stderr read line by line; `on_line` may act on each line (approve a device
+/// code, play the browser). Returns the whole run once the process ended.
+async fn run_interactive(mut cmd: tokio::process::Command, mut on_line: impl FnMut(&str)) -> Run {
+    use tokio::io::AsyncBufReadExt;
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let out_task = tokio::spawn(async move {
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
+            .await
+            .ok();
+        text
+    });
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = String::new();
+    let read_all = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            on_line(&line);
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), read_all)
+        .await
+        .expect("the command ended");
+    let status = child.wait().await.unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out_task.await.unwrap(),
+        stderr,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_with_v_never_prints_a_secret() {
+    let w = World::with_config(SandboxConfig {
+        device_interval: std::time::Duration::from_secs(1),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let base = w.base();
+    let books = "ZohoBooks.fullaccess.all";
+    let mut log = Log::default();
+
+    // The device flow, approved and then denied.
+    for approve in [true, false] {
+        let device = w.sandbox.device_client();
+        let mut cmd = w.command(&[
+            "-v",
+            "login",
+            "--device",
+            "--accounts-url",
+            &base,
+            "--client-id",
+            &device.client_id,
+            "--scopes",
+            books,
+        ]);
+        cmd.env("ZOHO_CLIENT_SECRET", &device.client_secret);
+        let control = w.sandbox.control();
+        let run = run_interactive(cmd, |line| {
+            if let Some((_, code)) = line.rsplit_once("enter the code: ") {
+                let code = code.trim();
+                if approve {
+                    control.approve_device(code);
+                } else {
+                    control.deny_device(code);
+                }
+            }
+        })
+        .await;
+        assert_eq!(run.code, if approve { 0 } else { 3 }, "{}", run.stderr);
+        log.add(&format!("login --device (approve: {approve})"), &run);
+    }
+
+    // The browser flow: the test plays the browser, and what the browser shows is output too.
+    let server = w.sandbox.server_client();
+    let mut cmd = w.command(&[
+        "login",
+        "--verbose",
+        "--browser",
+        "--no-open",
+        "--accounts-url",
+        &base,
+        "--client-id",
+        &server.client_id,
+        "--scopes",
+        books,
+    ]);
+    cmd.env("ZOHO_CLIENT_SECRET", &server.client_secret);
+    let pages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = pages.clone();
+    let run = run_interactive(cmd, move |line| {
+        if line.starts_with("http") && line.contains("/oauth/v2/auth?") {
+            let url = format!("{line}&_sandbox_auto=approve");
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+                sink.lock().unwrap().push(page);
+            });
+        }
+    })
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("-> POST"), "{}", run.stderr);
+    log.add("login --browser", &run);
+    for (i, page) in pages.lock().unwrap().iter().enumerate() {
+        log.add_text(&format!("browser page {i}"), page.clone());
+    }
+
+    let mut secrets = w.sandbox.control().issued_secrets();
+    for c in [w.sandbox.server_client(), w.sandbox.device_client()] {
+        secrets.push(c.client_secret);
+    }
+    log.assert_clean(&secrets);
+}
+
+/// `reauth` with `-v` in a pseudo-terminal, given an error text that quotes the dead refresh
+/// token (as a pasted log line may): neither it nor any new secret is shown.
+#[test]
+fn reauth_with_v_never_shows_a_secret() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let w = rt.block_on(World::start());
+    let books = "ZohoBooks.fullaccess.all";
+    let run = rt.block_on(w.exchange(books, &[]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let old = w.env_get("ZOHO_REFRESH_TOKEN").unwrap();
+    w.sandbox.control().revoke(&old);
+    let base = w.base();
+    let error_text =
+        format!("POST /oauth/v2/token refresh_token={old} -> {{\"error\":\"invalid_code\"}}");
+    let env = w.env_path();
+    let mut s = pty::Session::start(
+        &[
+            "reauth",
+            "-v",
+            "--from-error",
+            &error_text,
+            "--env-file",
+            env.to_str().unwrap(),
+            "--accounts-url",
+            &base,
+            "--api-domain",
+            &base,
+        ],
+        w.dir.path(),
+        &[],
+    );
+    s.wait_for("refresh_token_revoked");
+    s.key("\r");
+    s.wait_for("only a new code is needed");
+    s.key("\r");
+    s.wait_for("Time left");
+    let code = w.sandbox.mint_code(books, 3);
+    s.paste(&code);
+    s.wait_for("Token verified");
+    s.key("\r");
+    s.wait_for("Changes to");
+    s.key("\r");
+    s.wait_for("Written to");
+    s.key("\r");
+    assert_eq!(s.wait_exit(), 0, "{}", s.screen());
+    assert_ne!(w.env_get("ZOHO_REFRESH_TOKEN").unwrap(), old);
+
+    let mut log = Log::default();
+    for (i, screen) in s.screens().into_iter().enumerate() {
+        log.add_text(&format!("screen {i}"), screen);
+    }
+    log.add_text(
+        "raw terminal output",
+        String::from_utf8_lossy(&s.raw()).into_owned(),
+    );
+    let mut secrets = w.sandbox.control().issued_secrets();
+    secrets.push(w.sandbox.self_client().client_secret);
+    log.assert_clean(&secrets);
+    rt.block_on(w.sandbox.stop());
+}
