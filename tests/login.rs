@@ -18,10 +18,6 @@ const SCOPES: &str = "ZohoBooks.fullaccess.all";
 /// The cap on any single wait. Reaching it is a failure, never part of a passing run.
 const CAP: Duration = Duration::from_secs(60);
 
-/// The sandbox's server client accepts only `http://localhost:8085/callback`: tests that complete a
-/// consent there take turns on the port.
-static PORT_8085: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// A running `zoho-auth`, its stderr collected line by line.
 struct Running {
     child: tokio::process::Child,
@@ -184,7 +180,7 @@ async fn device_world(millis: bool) -> World {
 
 #[tokio::test]
 async fn browser_sign_in_writes_the_env_file() {
-    let _port = PORT_8085.lock().await;
+    let _port = support::lock_port_8085();
     let w = World::start().await;
     let mut run = login_browser(&w, &["-v"]);
     let url = run.auth_url().await;
@@ -242,7 +238,7 @@ async fn browser_sign_in_writes_the_env_file() {
 
 #[tokio::test]
 async fn browser_sign_in_exchanges_at_the_accounts_server_of_the_redirect() {
-    let _port = PORT_8085.lock().await;
+    let _port = support::lock_port_8085();
     let w = World::start().await;
     assert!(w.sandbox.control().set_user_dc("eu"));
     let mut run = login_browser(&w, &["--no-test"]);
@@ -263,7 +259,7 @@ async fn browser_sign_in_exchanges_at_the_accounts_server_of_the_redirect() {
 
 #[tokio::test]
 async fn browser_denied_exits_3_and_writes_nothing() {
-    let _port = PORT_8085.lock().await;
+    let _port = support::lock_port_8085();
     let w = World::start().await;
     let mut run = login_browser(&w, &[]);
     let url = run.auth_url().await;

@@ -384,6 +384,9 @@ fn a_failing_live_test_leaves_every_file_byte_identical() {
             ));
             s.paste(&b.mint());
             s.wait_for("server_error");
+            // The new token was exchanged but will not be saved: it is revoked, not left to
+            // count against Zoho's 20 per client. The old one is left alone.
+            assert_eq!(b.world.sandbox.stats().revokes, 1);
             s.key("q");
         },
         130,
@@ -402,6 +405,7 @@ fn a_new_token_that_does_not_refresh_is_not_written() {
             s.paste(&b.mint());
             s.wait_for("refreshing it failed");
             s.wait_for("rate_limited");
+            assert_eq!(b.world.sandbox.stats().revokes, 1);
             s.key("q");
         },
         130,

@@ -378,6 +378,8 @@ fn through_to_done(w: &mut Wizard) {
             code: Secret::new(CODE),
             scopes: vec![BOOKS.into()],
             product: Some(Product::Books),
+            redirect_uri: None,
+            accounts: None,
         }))
     );
     let attempt = w.attempt;

@@ -20,7 +20,8 @@ use crate::auth::envfile;
 use crate::auth::{Dc, Product, Secret};
 use crate::cli::{GlobalArgs, SetupArgs};
 use crate::wizard::{
-    self, Context, DcSource, Effect, Gitignore, Key, Msg, Prefill, Step, Theme, Time, Wizard,
+    self, Context, DcSource, Effect, Gitignore, Key, Msg, Prefill, SignIn, Step, Theme, Time,
+    Wizard,
 };
 
 /// The keys of the env file the wizard reads and writes.
@@ -89,6 +90,19 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         let demo = s.self_client();
         (demo.client_id, Secret::new(demo.client_secret))
     });
+    let demo_clients: Vec<(SignIn, String, Secret)> = sandbox
+        .as_ref()
+        .map(|s| {
+            [
+                (SignIn::SelfClient, s.self_client()),
+                (SignIn::Browser, s.server_client()),
+                (SignIn::Device, s.device_client()),
+            ]
+            .into_iter()
+            .map(|(m, c)| (m, c.client_id, Secret::new(c.client_secret)))
+            .collect()
+        })
+        .unwrap_or_default();
     let setup = Setup {
         env_path: global.env_file.clone(),
         accounts_override: sandbox_base.clone().or_else(|| global.accounts_url.clone()),
@@ -105,7 +119,8 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
             return 2;
         }
     };
-    let (prefill, ctx) = prepare(&setup, existing.as_ref(), demo_client);
+    let (prefill, mut ctx) = prepare(&setup, existing.as_ref(), demo_client);
+    ctx.demo_clients = demo_clients;
     let code = run_wizard(Wizard::new(prefill, ctx), setup).await;
     if let Some(sandbox) = sandbox {
         sandbox.stop().await;
@@ -174,15 +189,20 @@ pub(crate) fn prepare(
         env_existing,
         gitignore,
         shadowing,
-        can_open_browser: can_open_browser(setup.ssh),
+        can_open_browser: crate::platform::can_open_browser(),
         can_read_clipboard: !setup.ssh,
         sandbox: setup.sandbox.is_some(),
         accounts_override: setup.accounts_override.clone(),
         console_override: setup.sandbox.as_ref().map(|base| format!("{base}/")),
         dc_flag: setup.dc_flag,
+        demo_clients: vec![],
         theme: Theme {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         },
+    };
+    let prefill = Prefill {
+        start_at: wizard::setup_start(&prefill, &ctx),
+        ..prefill
     };
     (prefill, ctx)
 }
@@ -190,19 +210,6 @@ pub(crate) fn prepare(
 /// Running over SSH: the clipboard is the local terminal's, and no browser opens here.
 fn ssh() -> bool {
     std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some()
-}
-
-/// A browser can be launched: not over SSH, and on Linux only with a display.
-fn can_open_browser(ssh: bool) -> bool {
-    if ssh {
-        return false;
-    }
-    if cfg!(target_os = "linux") {
-        let set = |k| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-        set("DISPLAY") || set("WAYLAND_DISPLAY")
-    } else {
-        true
-    }
 }
 
 /// `TZ`, else the zone `/etc/localtime` links to.

@@ -2,6 +2,7 @@
 //! the countdown is `expires_at - now`. Secrets appear only masked.
 
 mod reauth;
+mod signin;
 mod theme;
 
 use std::time::Duration;
@@ -10,12 +11,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::auth::diagnosis::Code;
 use crate::wizard::{
     ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, RevokeState, SaveOption,
-    SaveState, ScopeRow, Step, Time, Wizard, can_try_other_dcs, fix_step,
+    SaveState, ScopeRow, SignIn, SignInState, Step, Time, Wizard, can_try_other_dcs, fix_step,
 };
 pub use theme::Palette;
 
@@ -46,6 +47,12 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
     } else {
         " zoho-auth setup "
     };
+    let path = w.path();
+    // The step's place on the chosen path (a browser or device sign-in is one step, not two).
+    let place = path
+        .iter()
+        .position(|s| *s == w.step)
+        .map_or(w.step.number(), |i| i + 1);
     let where_ = match w.step {
         Step::Diagnose => "  diagnosis · nothing changes until a new token is verified".to_string(),
         Step::DataCenter
@@ -53,10 +60,12 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         | Step::Scopes
         | Step::GenerateCode
         | Step::PasteCode
+        | Step::BrowserSignIn
+        | Step::DeviceSignIn
         | Step::Exchange
         | Step::LiveTest
         | Step::Save
-        | Step::Done => format!("  step {}/9 · {}", w.step.number(), w.step.title()),
+        | Step::Done => format!("  step {place}/{} · {}", path.len(), w.step.title()),
     };
     let mut title = vec![Span::styled(command, p.title()), Span::raw(where_)];
     if w.ctx.sandbox {
@@ -73,12 +82,26 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         | Step::Scopes
         | Step::GenerateCode
         | Step::PasteCode
+        | Step::BrowserSignIn
+        | Step::DeviceSignIn
         | Step::Exchange
         | Step::LiveTest
         | Step::Save
-        | Step::Done => format!(" {}. {} ", w.step.number(), w.step.title()),
+        | Step::Done => format!(" {place}. {} ", w.step.title()),
     };
-    let block = Block::bordered().title(block_title).border_style(p.dim());
+    // The sign-in URL wraps over whole rows, with no border to catch in a selection.
+    let borders = match (w.step, &w.signin) {
+        (Step::BrowserSignIn, SignInState::Waiting { url: Some(_), .. }) => {
+            Borders::TOP | Borders::BOTTOM
+        }
+        (_, SignInState::Waiting { .. } | SignInState::Idle | SignInState::Failed(_)) => {
+            Borders::ALL
+        }
+    };
+    let block = Block::new()
+        .borders(borders)
+        .title(block_title)
+        .border_style(p.dim());
     let inner = block.inner(body);
     frame.render_widget(block, body);
     let mut lines: Vec<Line> = vec![];
@@ -102,6 +125,8 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         Step::Scopes => view_scopes(w, &p, inner.height as usize - lines.len()),
         Step::GenerateCode => view_generate(w, &p),
         Step::PasteCode => view_paste(w, &p, now),
+        Step::BrowserSignIn => signin::view_browser(w, &p, now),
+        Step::DeviceSignIn => signin::view_device(w, &p, now),
         Step::Exchange => view_exchange(w, &p, now),
         Step::LiveTest => view_live_test(w, &p),
         Step::Save => view_save(w, &p),
@@ -132,6 +157,8 @@ fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
         Step::Scopes => "Scopes",
         Step::GenerateCode => "Code",
         Step::PasteCode => "Paste",
+        Step::BrowserSignIn => "Sign in",
+        Step::DeviceSignIn => "Device",
         Step::Exchange => "Exchange",
         Step::LiveTest => "Test",
         Step::Save => "Save",
@@ -142,7 +169,7 @@ fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
     if w.reauth.is_some() {
         steps.push(Step::Diagnose);
     }
-    steps.extend(Step::ALL);
+    steps.extend(w.path());
     for (i, s) in steps.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" › ", p.dim()));
@@ -195,11 +222,33 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
         ],
         Step::Client => vec![
             ("Tab", "next field"),
+            ("←→", "sign-in"),
             ("Enter", "continue"),
             ("Ctrl+U", "clear"),
             ("Esc", "back"),
             ("Ctrl+C", "quit"),
         ],
+        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin {
+            SignInState::Waiting { url, device, .. } => {
+                let mut h = vec![("Esc", "cancel")];
+                match (url, device) {
+                    (Some(_), _) => h.push(("c", "copy URL")),
+                    (None, Some(_)) => h.push(("c", "copy code")),
+                    (None, None) => {}
+                }
+                if w.ctx.can_open_browser && (url.is_some() || device.is_some()) {
+                    h.push(("o", "open in browser"));
+                }
+                h.push(quit);
+                h
+            }
+            SignInState::Failed(_) | SignInState::Idle => vec![
+                ("Enter/r", "try again"),
+                ("c", "client"),
+                ("Esc", "back to scopes"),
+                quit,
+            ],
+        },
         Step::Scopes if w.scope_list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
@@ -239,8 +288,12 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 if can_try_other_dcs(w) {
                     h.push(("d", "try other DCs"));
                 }
+                let again = match w.sign_in {
+                    SignIn::SelfClient => ("g", "new code"),
+                    SignIn::Browser | SignIn::Device => ("g", "sign in again"),
+                };
                 h.extend([
-                    ("g", "new code"),
+                    again,
                     ("s", "scopes"),
                     ("c", "client"),
                     ("Esc", "back"),
@@ -255,7 +308,10 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
         Step::LiveTest => vec![
             ("↑↓/jk", "organization"),
             ("Enter", "continue"),
-            ("Esc", "new code"),
+            match w.sign_in {
+                SignIn::SelfClient => ("Esc", "new code"),
+                SignIn::Browser | SignIn::Device => ("Esc", "sign in again"),
+            },
             quit,
         ],
         Step::Save => match w.save {
@@ -330,8 +386,13 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
     };
     lines.push(Line::styled(note, p.dim()));
     if let Some(url) = &w.ctx.accounts_override {
+        let why = if w.ctx.sandbox {
+            "the built-in sandbox"
+        } else {
+            "--accounts-url"
+        };
         lines.push(Line::styled(
-            format!("Requests go to {url} (--accounts-url)."),
+            format!("Requests go to {url} ({why})."),
             p.warn(),
         ));
     }
@@ -370,13 +431,24 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .console_override
         .clone()
         .unwrap_or_else(|| w.dc.console_host());
-    let mut lines = vec![
-        Line::raw("Your Self Client's id and secret."),
-        Line::styled(
+    let mut lines = signin::choice_lines(w, p);
+    lines.push(Line::raw(""));
+    let (what, where_) = match w.sign_in {
+        SignIn::SelfClient => (
+            "Your Self Client's id and secret.",
             format!("In {host}: Self Client → Client Secret tab (create a Self Client first)."),
-            p.dim(),
         ),
-    ];
+        SignIn::Browser => (
+            "Your server-based client's id and secret.",
+            format!("In {host}: the client's Client Secret tab (a Server-based Application)."),
+        ),
+        SignIn::Device => (
+            "Your non-browser client's id and secret.",
+            format!("In {host}: the client's Client Secret tab (a Non-browser Application)."),
+        ),
+    };
+    lines.push(Line::raw(what));
+    lines.push(Line::styled(where_, p.dim()));
     if let Some(src) = &w.client_source {
         lines.push(Line::styled(format!("Filled in from {src}."), p.ok()));
     }
@@ -403,18 +475,38 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         w.client_secret.masked(),
         w.client_field == ClientField::Secret,
     ));
+    if w.sign_in == SignIn::Browser {
+        lines.push(field(
+            "Redirect URI",
+            w.redirect_uri.clone(),
+            w.client_field == ClientField::RedirectUri,
+        ));
+        lines.push(Line::styled(
+            "   Register exactly this Authorized Redirect URI in the API console.",
+            p.warn(),
+        ));
+    }
     lines.push(Line::raw(""));
     if let Some(e) = &w.client_error {
         lines.push(Line::styled(e.clone(), p.error()));
     }
-    lines.push(Line::styled(
-        "Tip: paste a downloaded self_client.json here to fill in both.",
-        p.dim(),
-    ));
-    lines.push(Line::styled(
-        "The secret is never shown; nothing is sent before the code exchange.",
-        p.dim(),
-    ));
+    match (w.sign_in, w.ctx.can_open_browser) {
+        (SignIn::Browser, false) => lines.extend(signin::headless_lines(w, p)),
+        (SignIn::SelfClient, _) => {
+            lines.push(Line::styled(
+                "Tip: paste a downloaded self_client.json here to fill in both.",
+                p.dim(),
+            ));
+            lines.push(Line::styled(
+                "The secret is never shown; nothing is sent before the code exchange.",
+                p.dim(),
+            ));
+        }
+        (SignIn::Device, _) | (SignIn::Browser, true) => lines.push(Line::styled(
+            "The secret is never shown; nothing is sent before you continue.",
+            p.dim(),
+        )),
+    }
     lines
 }
 
@@ -607,7 +699,7 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     lines
 }
 
-fn mmss(d: Duration) -> String {
+pub(crate) fn mmss(d: Duration) -> String {
     let s = d.as_secs() + u64::from(d.subsec_millis() > 0);
     format!("{:02}:{:02}", s / 60, s % 60)
 }

@@ -82,6 +82,11 @@ fn next_sentence(w: &Wizard, r: &Reauth, step: Step) -> String {
                 .into()
         }
         (Step::Client, _) => "fix the client id and secret; the rest is kept.".into(),
+        (Step::BrowserSignIn | Step::DeviceSignIn, _) => {
+            format!(
+                "only a new sign-in is needed; the data center {dc}, the client and the scopes are kept."
+            )
+        }
         (
             Step::Diagnose
             | Step::PasteCode

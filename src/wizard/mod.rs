@@ -14,8 +14,10 @@ use crate::auth::{Dc, Product, Secret};
 pub use crate::auth::flow::CheckStage;
 pub use reauth::{reauth_step, retry_advice};
 
+pub use crate::auth::loopback::DEFAULT_REDIRECT_URI;
 pub use update::{
-    CLIPBOARD_POLL, COUNTDOWN_TICK, SPINNER_TICK, can_try_other_dcs, fix_step, update,
+    CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TICK, can_try_other_dcs, fix_step,
+    setup_start, update,
 };
 
 /// A point on the runtime's monotonic clock, in milliseconds since the wizard started.
@@ -52,6 +54,10 @@ pub enum Step {
     GenerateCode,
     /// 5. Paste the code while the countdown runs.
     PasteCode,
+    /// 4–5 of a server-based client: sign in in a browser; a local listener gets the code.
+    BrowserSignIn,
+    /// 4–5 of a non-browser client: enter a user code on any device while the runtime polls.
+    DeviceSignIn,
     /// 6. The code is being exchanged (spinner), or the exchange failed.
     Exchange,
     /// 7. The live test passed: pick an organization.
@@ -83,6 +89,7 @@ impl Step {
             Step::Scopes => 3,
             Step::GenerateCode => 4,
             Step::PasteCode => 5,
+            Step::BrowserSignIn | Step::DeviceSignIn => 4,
             Step::Exchange => 6,
             Step::LiveTest => 7,
             Step::Save => 8,
@@ -98,6 +105,8 @@ impl Step {
             Step::Scopes => "Scopes",
             Step::GenerateCode => "Generate code",
             Step::PasteCode => "Paste code",
+            Step::BrowserSignIn => "Sign in",
+            Step::DeviceSignIn => "Device code",
             Step::Exchange => "Exchange",
             Step::LiveTest => "Live test",
             Step::Save => "Save",
@@ -219,6 +228,114 @@ pub enum Msg {
         attempt: u64,
         result: Result<bool, Diagnosis>,
     },
+    /// `Effect::StartBrowserSignIn` listens: the authorization URL to open.
+    SignInUrl { attempt: u64, url: String },
+    /// The end of `Effect::StartBrowserSignIn`: the redirect's code, or why none came.
+    SignInCallback {
+        attempt: u64,
+        result: Result<SignedIn, SignInFailure>,
+    },
+    /// `Effect::StartDeviceSignIn` got its user code, or failed to.
+    DeviceStarted {
+        attempt: u64,
+        result: Result<DeviceCodeInfo, SignInFailure>,
+    },
+    /// `Effect::StartDeviceSignIn` polled: a note, the approval, or the end. After `Approved` the
+    /// same attempt answers with `Msg::Exchanged`.
+    DevicePolled { attempt: u64, event: DeviceEvent },
+}
+
+/// How the client signs in (chosen on the Client step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignIn {
+    /// A Self Client: generate a code in the API console and paste it.
+    SelfClient,
+    /// A server-based client: a browser sign-in redirected to a local listener.
+    Browser,
+    /// A non-browser client: the device flow.
+    Device,
+}
+
+impl SignIn {
+    pub const ALL: [SignIn; 3] = [SignIn::SelfClient, SignIn::Browser, SignIn::Device];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SignIn::SelfClient => "Self Client: paste a code",
+            SignIn::Browser => "Server-based client: sign in with a browser",
+            SignIn::Device => "Non-browser client: device code",
+        }
+    }
+}
+
+/// What the browser's redirect brought back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub code: Secret,
+    /// The accounts server to exchange the code at (the redirect's trusted `accounts-server`,
+    /// else where the sign-in started).
+    pub accounts: String,
+    /// The data center the redirect names, when it names one.
+    pub dc: Option<Dc>,
+}
+
+/// What the device flow shows the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCodeInfo {
+    pub user_code: String,
+    pub verification_url: String,
+    /// The verification page with the code filled in, when Zoho gives it.
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: Duration,
+    pub interval: Duration,
+}
+
+/// Progress of the device flow's polling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// Zoho answered `slow_down`: polls are now this far apart.
+    SlowDown { interval: Duration },
+    /// Zoho answered `other_dc`: polling moved to this accounts server.
+    MovedTo { accounts: String },
+    /// The person approved; the live test runs (answer: `Msg::Exchanged`).
+    Approved { accounts: String },
+    /// Denied, expired, or refused.
+    Failed(SignInFailure),
+}
+
+/// Why a browser or device sign-in produced no tokens. The views word the cause and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// The listener could not bind the redirect URI's address.
+    PortBusy { addr: String, detail: String },
+    /// The person refused consent (`access_denied`).
+    Denied,
+    /// The redirect carried another `state`: not this sign-in, or forged.
+    StateMismatch,
+    /// No redirect arrived in time.
+    TimedOut { seconds: u64 },
+    /// The device code expired before it was approved.
+    Expired,
+    /// Anything else (Zoho refused, network), with its diagnosis.
+    Other(Diagnosis),
+}
+
+/// The browser or device sign-in on its step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInState {
+    /// Nothing runs.
+    Idle,
+    /// Started at `since`; the URL (browser) or the code (device) once the runtime has it.
+    Waiting {
+        since: Time,
+        /// The listener's timeout, or the device code's expiry once known.
+        deadline: Option<Time>,
+        url: Option<String>,
+        device: Option<DeviceCodeInfo>,
+        notes: Vec<DeviceEvent>,
+    },
+    /// The sign-in failed; nothing was exchanged.
+    Failed(SignInFailure),
 }
 
 /// Everything the exchange needs; the runtime adds the endpoints.
@@ -231,6 +348,10 @@ pub struct ExchangeRequest {
     pub code: Secret,
     pub scopes: Vec<String>,
     pub product: Option<Product>,
+    /// The redirect URI the code was issued for (browser sign-in); sent with the exchange.
+    pub redirect_uri: Option<String>,
+    /// Where to exchange, when the sign-in said (browser sign-in); else the DC's or the override.
+    pub accounts: Option<String>,
 }
 
 /// A value to write for one env key.
@@ -287,6 +408,29 @@ pub enum Effect {
     /// Revoke the refresh token the env file had before reauth saved the new one (answer:
     /// `Msg::RevokedOld`).
     RevokeOld { attempt: u64 },
+    /// Listen on the redirect URI and wait for the browser sign-in (answers: `Msg::SignInUrl`,
+    /// then `Msg::SignInCallback`).
+    StartBrowserSignIn {
+        attempt: u64,
+        accounts: String,
+        client_id: String,
+        scopes: Vec<String>,
+        redirect_uri: String,
+        timeout: Duration,
+    },
+    /// Ask for a device code and poll until it is approved, then live-test the tokens (answers:
+    /// `Msg::DeviceStarted`, `Msg::DevicePolled`, then `Msg::Exchanged`).
+    StartDeviceSignIn {
+        attempt: u64,
+        accounts: String,
+        dc: Dc,
+        client_id: String,
+        client_secret: Secret,
+        scopes: Vec<String>,
+        product: Option<Product>,
+    },
+    /// Stop the running sign-in (the listener's port is freed, the polling ends).
+    CancelSignIn,
     /// Leave the wizard with this exit code.
     Quit(u8),
 }
@@ -368,6 +512,9 @@ pub struct Context {
     pub console_override: Option<String>,
     /// `--dc` given on the command line.
     pub dc_flag: Option<Dc>,
+    /// Under `--sandbox`: its demo client for each sign-in (id, secret), swapped in when the
+    /// sign-in changes while a demo client is filled in.
+    pub demo_clients: Vec<(SignIn, String, Secret)>,
     pub theme: Theme,
 }
 
@@ -384,6 +531,7 @@ impl Default for Context {
             accounts_override: None,
             console_override: None,
             dc_flag: None,
+            demo_clients: vec![],
             theme: Theme { color: true },
         }
     }
@@ -397,11 +545,13 @@ pub struct ListState {
     pub filtering: bool,
 }
 
-/// The two fields of the Client step.
+/// The fields of the Client step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientField {
     Id,
     Secret,
+    /// The redirect URI (server-based client only).
+    RedirectUri,
 }
 
 /// The code expiries Zoho's console offers, in minutes.
@@ -560,6 +710,9 @@ pub struct Wizard {
     pub client_field: ClientField,
     pub client_source: Option<String>,
     pub client_error: Option<String>,
+    pub sign_in: SignIn,
+    /// The redirect URI of a server-based client, as typed (validated on Enter).
+    pub redirect_uri: String,
 
     // 3. Scopes
     pub groups: Vec<catalog::Group>,
@@ -585,6 +738,12 @@ pub struct Wizard {
     pub expired: bool,
     /// The code that was sent last (kept to try it in the other DCs after `invalid_code`).
     pub sent_code: Option<Secret>,
+
+    // 4–5 of a server-based or non-browser client.
+    pub signin: SignInState,
+    /// The accounts server the sign-in ended at (the redirect's, or the device flow's after
+    /// `other_dc`): the exchange went there, and it is what is saved.
+    pub sign_in_accounts: Option<String>,
 
     // 6. Exchange
     pub exchange: ExchangeState,
@@ -643,6 +802,8 @@ impl Wizard {
             },
             client_source: prefill.client_source,
             client_error: None,
+            sign_in: SignIn::SelfClient,
+            redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
             groups,
             presets,
             scope_list: ListState::default(),
@@ -660,6 +821,8 @@ impl Wizard {
             paste_dc: None,
             expired: false,
             sent_code: None,
+            signin: SignInState::Idle,
+            sign_in_accounts: None,
             exchange: ExchangeState::Idle,
             dc_queue: vec![],
             dc_switched: None,
@@ -717,6 +880,35 @@ impl Wizard {
             .is_some_and(|r| r.checking_since.is_some())
     }
 
+    /// The step where the code (or the tokens) come from on the chosen sign-in path.
+    pub fn code_step(&self) -> Step {
+        match self.sign_in {
+            SignIn::SelfClient => Step::GenerateCode,
+            SignIn::Browser => Step::BrowserSignIn,
+            SignIn::Device => Step::DeviceSignIn,
+        }
+    }
+
+    /// The steps of the chosen path, in order (reauth's Diagnose not included).
+    pub fn path(&self) -> Vec<Step> {
+        let mut steps = vec![Step::DataCenter, Step::Client, Step::Scopes];
+        match self.sign_in {
+            SignIn::SelfClient => steps.extend([Step::GenerateCode, Step::PasteCode]),
+            SignIn::Browser => steps.push(Step::BrowserSignIn),
+            SignIn::Device => steps.push(Step::DeviceSignIn),
+        }
+        steps.extend([Step::Exchange, Step::LiveTest, Step::Save, Step::Done]);
+        steps
+    }
+
+    /// When the running browser or device sign-in gives up (the countdown's end).
+    pub fn sign_in_deadline(&self) -> Option<Time> {
+        match &self.signin {
+            SignInState::Waiting { deadline, .. } => *deadline,
+            SignInState::Idle | SignInState::Failed(_) => None,
+        }
+    }
+
     /// The scope string exactly as the console wants it.
     pub fn scope_string(&self) -> String {
         catalog::join(&self.scopes)
@@ -760,6 +952,9 @@ impl Wizard {
 
     /// Where the token requests go.
     pub fn accounts_url(&self) -> String {
+        if let Some(url) = &self.sign_in_accounts {
+            return url.trim_end_matches('/').to_string();
+        }
         match &self.ctx.accounts_override {
             Some(url) => url.clone(),
             None => self.dc_switched.unwrap_or(self.dc).accounts_url(),
@@ -898,7 +1093,13 @@ impl Wizard {
             Step::Scopes => self.scope_list.filtering,
             Step::Client => true,
             Step::PasteCode => !self.expired,
-            Step::GenerateCode | Step::Exchange | Step::LiveTest | Step::Save | Step::Done => false,
+            Step::GenerateCode
+            | Step::BrowserSignIn
+            | Step::DeviceSignIn
+            | Step::Exchange
+            | Step::LiveTest
+            | Step::Save
+            | Step::Done => false,
         }
     }
 
