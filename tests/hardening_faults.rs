@@ -206,6 +206,7 @@ async fn a_failed_live_test_revokes_the_unsaved_refresh_token_so_the_saved_one_s
             .await;
         w.sandbox.control().clear_faults();
         assert_eq!(run.code, 5, "{:?}: {}", fault.kind, run.stderr);
+        assert!(run.stderr.contains("revoked at Zoho"), "{}", run.stderr);
         assert_eq!(
             w.sandbox.stats().revokes - revokes,
             1,

@@ -172,11 +172,16 @@ pub async fn verify(
         .await;
         organizations = match probed {
             Ok(organizations) => organizations,
-            Err(diagnosis) => {
+            Err(mut diagnosis) => {
                 // The new refresh token will not be saved. Revoke it: Zoho deletes the oldest of
                 // more than 20 per client, and that may be the one in use (best effort).
-                if let Some(refresh) = &tokens.refresh_token {
-                    let _ = client.revoke(&target.accounts, refresh).await;
+                if let Some(refresh) = &tokens.refresh_token
+                    && client.revoke(&target.accounts, refresh).await.is_ok()
+                {
+                    diagnosis.message = format!(
+                        "{} The new refresh token was not saved, and was revoked at Zoho.",
+                        diagnosis.message.trim_end()
+                    );
                 }
                 return Err(diagnosis);
             }
