@@ -78,9 +78,9 @@ pub enum AppSettingsError {
 /// last member of the root object) or the file when missing.
 pub fn merge_zoho_section(path: &Path, values: &ZohoSection) -> Result<(), AppSettingsError> {
     let text = match fs::read(path) {
-        Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| EnvError::NotUtf8 {
-            path: path.to_path_buf(),
-        })?),
+        Ok(bytes) => {
+            Some(String::from_utf8(bytes).map_err(|e| EnvError::not_utf8(path, e.as_bytes()))?)
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => {
             return Err(EnvError::Io {

@@ -42,10 +42,27 @@ pub const PAUSE_STEPS: &[&str] = &[
 pub enum EnvError {
     /// The file holds bytes that are not UTF-8.
     #[error(
-        "{} is not UTF-8 text, so it cannot be edited safely. Convert it to UTF-8 or choose another file with --env-file.",
+        "{} is not UTF-8 text ({at}), so it cannot be edited safely. Convert it to UTF-8 or choose another file with --env-file.",
         path.display()
     )]
-    NotUtf8 { path: PathBuf },
+    NotUtf8 {
+        path: PathBuf,
+        /// Where the first bad byte is: the line, and the key assigned there (never the value).
+        at: String,
+    },
+    /// A quote opened on a line before the values written is never closed: dotenv loaders would
+    /// read the rest of the file, the new values included, as part of that line's value.
+    #[error(
+        "{} has a quote that is never closed ({at}): dotenv loaders would read everything after it, the values zoho-auth writes included, as part of that value. Nothing was written. Close the quote (or remove the line) and run again.",
+        path.display()
+    )]
+    UnclosedQuote { path: PathBuf, at: String },
+    /// The edited text did not read back as intended (a bug); nothing was written.
+    #[error(
+        "internal error: {key} did not read back as it was set in {}, so nothing was written (a bug in zoho-auth; please report it).",
+        path.display()
+    )]
+    ReadBack { path: PathBuf, key: String },
     /// Reading or writing failed; nothing was changed.
     #[error(
         "could not {during} {}: {source}. Check that the folder exists and is writable and that the disk is not full; the existing file was left as it was.",
@@ -60,6 +77,31 @@ pub enum EnvError {
 }
 
 impl EnvError {
+    /// `bytes` (the content of `path`) are not UTF-8: says on which line, and the key of that
+    /// line when it has one, so the user can find the value without it being printed.
+    pub fn not_utf8(path: &Path, bytes: &[u8]) -> Self {
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(_) => bytes.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let before = &bytes[..valid];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // The valid start of that line names the key.
+        let head = String::from_utf8_lossy(&before[start..]);
+        let at = match key_named(&head) {
+            Some(key) => format!("line {line}, in the value of {key}"),
+            None => format!("line {line}"),
+        };
+        EnvError::NotUtf8 {
+            path: path.to_path_buf(),
+            at,
+        }
+    }
+
     fn io(path: &Path, during: &'static str, source: io::Error) -> Self {
         EnvError::Io {
             path: path.to_path_buf(),
@@ -67,6 +109,17 @@ impl EnvError {
             source,
         }
     }
+}
+
+/// The key a line starts to assign (`[export ]NAME=`), even when the rest cannot be read.
+fn key_named(line: &str) -> Option<&str> {
+    let head = line.trim_start_matches('\u{feff}').trim_start();
+    let head = head.strip_prefix("export ").unwrap_or(head);
+    head.split_once('=').map(|(k, _)| k.trim()).filter(|k| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    })
 }
 
 /// How a value is quoted in the file.
@@ -260,6 +313,40 @@ impl EnvFile {
         } else {
             "\n"
         }
+    }
+
+    /// The first line that opens a quote and never closes it (1-based), with the key it assigns:
+    /// dotenv loaders read everything after it as part of its value.
+    pub fn unclosed_quote(&self) -> Option<(usize, Option<String>)> {
+        let mut line = 1;
+        for entry in &self.entries {
+            let body = entry.raw.strip_suffix('\n').unwrap_or(&entry.raw);
+            let open = matches!(
+                end_state(LineState::Complete, &entry.raw),
+                LineState::WeakOpen
+                    | LineState::WeakOpenEscape
+                    | LineState::StrongOpen
+                    | LineState::StrongOpenEscape
+            );
+            // A quote closed on a later line makes one multi-line entry; one never closed is
+            // left as a single physical line.
+            if open && !body.contains('\n') && !entry.raw.trim_start().starts_with('#') {
+                return Some((line, key_named(&entry.raw).map(str::to_string)));
+            }
+            line += entry.raw.matches('\n').count();
+        }
+        None
+    }
+
+    /// The 1-based line where the last occurrence of `key` starts.
+    fn line_of(&self, key: &str) -> Option<usize> {
+        let index = self.last_index(key)?;
+        Some(
+            1 + self.entries[..index]
+                .iter()
+                .map(|e| e.raw.matches('\n').count())
+                .sum::<usize>(),
+        )
     }
 
     fn last_index(&self, key: &str) -> Option<usize> {
@@ -618,21 +705,72 @@ pub fn load(path: &Path) -> Result<Option<EnvFile>, EnvError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(EnvError::io(path, "read", e)),
     };
-    let text = String::from_utf8(bytes).map_err(|_| EnvError::NotUtf8 {
-        path: path.to_path_buf(),
-    })?;
+    let text = String::from_utf8(bytes).map_err(|e| EnvError::not_utf8(path, e.as_bytes()))?;
     Ok(Some(EnvFile::parse(&text)))
 }
 
 /// Loads the file (or starts from an empty one), applies the updates and writes it atomically.
 /// Nothing is written when nothing changes.
+/// Nothing is written unless every value set reads back, with our reader and where dotenv
+/// loaders look (see [`check_update`]).
 pub fn update(path: &Path, updates: &[(&str, Option<&str>)]) -> Result<Vec<Change>, EnvError> {
-    let mut file = load(path)?.unwrap_or_default();
+    let original = load(path)?.unwrap_or_default();
+    let mut file = original.clone();
     let changes = apply(&mut file, updates);
     if changes.iter().any(Change::is_change) {
+        check_read_back(path, &original, &file, updates)?;
         write_atomic(path, &file.render())?;
     }
     Ok(changes)
+}
+
+/// Whether `updates` could be written to `file` (the content of `path`) so that they read back:
+/// not after a quote that is never closed. Call it before work that cannot be repeated (a code
+/// exchange), with the keys that will be written.
+pub fn check_update(
+    path: &Path,
+    file: &EnvFile,
+    updates: &[(&str, Option<&str>)],
+) -> Result<(), EnvError> {
+    let mut edited = file.clone();
+    apply(&mut edited, updates);
+    check_read_back(path, file, &edited, updates)
+}
+
+fn check_read_back(
+    path: &Path,
+    original: &EnvFile,
+    edited: &EnvFile,
+    updates: &[(&str, Option<&str>)],
+) -> Result<(), EnvError> {
+    let reread = EnvFile::parse(&edited.render());
+    let unclosed = original
+        .unclosed_quote()
+        .or_else(|| reread.unclosed_quote());
+    for &(key, value) in updates {
+        let swallowed = match (&unclosed, reread.line_of(key)) {
+            (Some((at, _)), Some(line)) => value.is_some() && line > *at,
+            _ => false,
+        };
+        let reads_back = reread.get(key).as_deref() == value;
+        if swallowed || (!reads_back && unclosed.is_some()) {
+            let (line, at_key) = unclosed.clone().unwrap_or_default();
+            return Err(EnvError::UnclosedQuote {
+                path: path.to_path_buf(),
+                at: match at_key {
+                    Some(k) => format!("line {line}, the value of {k}"),
+                    None => format!("line {line}"),
+                },
+            });
+        }
+        if !reads_back {
+            return Err(EnvError::ReadBack {
+                path: path.to_path_buf(),
+                key: key.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The name of the backup kept beside `path`: `<name>.bak`.

@@ -161,7 +161,7 @@ pub async fn verify(
     };
     let mut organizations = Vec::new();
     if live_test && let Some(product) = product {
-        organizations = probe_with(
+        let probed = probe_with(
             client,
             target,
             &tokens.api_domain,
@@ -169,7 +169,23 @@ pub async fn verify(
             &tokens.access_token,
             &scopes,
         )
-        .await?;
+        .await;
+        organizations = match probed {
+            Ok(organizations) => organizations,
+            Err(mut diagnosis) => {
+                // The new refresh token will not be saved. Revoke it: Zoho deletes the oldest of
+                // more than 20 per client, and that may be the one in use (best effort).
+                if let Some(refresh) = &tokens.refresh_token
+                    && client.revoke(&target.accounts, refresh).await.is_ok()
+                {
+                    diagnosis.message = format!(
+                        "{} The new refresh token was not saved, and was revoked at Zoho.",
+                        diagnosis.message.trim_end()
+                    );
+                }
+                return Err(diagnosis);
+            }
+        };
     }
     Ok(Verified {
         dc: account_dc.or(target.dc),

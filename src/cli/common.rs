@@ -28,11 +28,13 @@ pub fn bad_input(message: impl Into<String>, fix: impl Into<String>) -> Diagnosi
     Diagnosis::new(Code::BadInput, message, fix)
 }
 
-/// Reads all of stdin once, for a `-` argument. Not UTF-8 is an input error naming the field.
+/// Reads all of stdin once, for a `-` argument. Not UTF-8, or more than a megabyte (where the
+/// cut could split a character and be misreported as not UTF-8), is an input error naming the field.
 pub fn read_stdin(field: &str) -> Result<String, Diagnosis> {
+    const LIMIT: u64 = 1 << 20;
     let mut bytes = Vec::new();
     std::io::stdin()
-        .take(1 << 20)
+        .take(LIMIT + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| {
             bad_input(
@@ -40,6 +42,14 @@ pub fn read_stdin(field: &str) -> Result<String, Diagnosis> {
                 "Pipe the value in, e.g. `printf %s \"$VALUE\" | zoho-auth ...`.",
             )
         })?;
+    if bytes.len() as u64 > LIMIT {
+        return Err(bad_input(
+            format!(
+                "The {field} read from stdin is more than a megabyte long, far longer than any Zoho value, so none of it was used."
+            ),
+            "Pipe just the value (or the redirect URL, or the self_client.json).",
+        ));
+    }
     String::from_utf8(bytes).map_err(|_| {
         bad_input(
             format!("The {field} read from stdin is not UTF-8 text."),
@@ -71,8 +81,30 @@ pub fn client(global: &GlobalArgs) -> Result<Client, Diagnosis> {
     })
 }
 
-/// The env file, if it exists. Unreadable is an input error (exit 2).
+/// The environment variables that [`lookup`] reads before the env file.
+const ENV_OVERRIDES: [&str; 8] = [
+    "ZOHO_CLIENT_ID",
+    "ZOHO_CLIENT_SECRET",
+    "ZOHO_REFRESH_TOKEN",
+    "ZOHO_DC",
+    "ZOHO_ACCOUNTS_URL",
+    "ZOHO_SCOPES",
+    "ZOHO_ORGANIZATION_ID",
+    SECRET_STORE_KEY,
+];
+
+/// The env file, if it exists. Unreadable is an input error (exit 2), and so is one of the
+/// environment variables that override it set to bytes that are not UTF-8: [`lookup`] would
+/// otherwise skip it silently and use the file's value instead.
 pub fn load_env(path: &Path) -> Result<Option<EnvFile>, Diagnosis> {
+    for key in ENV_OVERRIDES {
+        if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(key) {
+            return Err(bad_input(
+                format!("{key} is set in the environment, but not to UTF-8 text."),
+                format!("Set {key} to the plain value, or unset it to use the env file."),
+            ));
+        }
+    }
     envfile::load(path).map_err(|e| {
         bad_input(
             e.to_string(),

@@ -65,6 +65,25 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         ));
     }
     let env = load_env(&global.env_file)?;
+    // A code can be exchanged once: refuse before sending it if the result could not be saved.
+    if let Some(file) = &env {
+        let keys = [
+            "ZOHO_CLIENT_ID",
+            "ZOHO_ACCOUNTS_URL",
+            "ZOHO_API_DOMAIN",
+            "ZOHO_SCOPES",
+            "ZOHO_CLIENT_SECRET",
+            "ZOHO_REFRESH_TOKEN",
+        ];
+        let placeholders: Vec<(&str, Option<&str>)> =
+            keys.iter().map(|k| (*k, Some("x"))).collect();
+        envfile::check_update(&global.env_file, file, &placeholders).map_err(|e| {
+            bad_input(
+                e.to_string(),
+                "Fix the env file first; the code was not sent, so it can still be used.",
+            )
+        })?;
+    }
 
     let json = match &args.self_client_json {
         Some(path) => {

@@ -172,6 +172,14 @@ pub struct SandboxArgs {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if err.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            // clap does not say which one: name the flag, never the value.
+            eprintln!(
+                "zoho-auth: the value of {} is not UTF-8 text.\n  Fix: pass it as plain text (a secret or a code with `-` on stdin).",
+                non_utf8_argument()
+            );
+            return ExitCode::from(2);
+        }
         Err(err) => {
             let _ = err.print();
             return match err.kind() {
@@ -195,6 +203,29 @@ pub fn main() -> ExitCode {
     };
     let code = runtime.block_on(run(cli));
     ExitCode::from(code)
+}
+
+/// The flag whose value on the command line is not UTF-8 (`--code`), or "an argument".
+fn non_utf8_argument() -> String {
+    let mut previous: Option<String> = None;
+    for arg in std::env::args_os().skip(1) {
+        match arg.to_str() {
+            Some(text) => previous = Some(text.to_string()),
+            None => {
+                let lossy = arg.to_string_lossy();
+                if lossy.starts_with("--")
+                    && let Some((flag, _)) = lossy.split_once('=')
+                {
+                    return flag.to_string();
+                }
+                return match previous {
+                    Some(flag) if flag.starts_with('-') => flag,
+                    _ => "an argument".to_string(),
+                };
+            }
+        }
+    }
+    "an argument".to_string()
 }
 
 async fn run(cli: Cli) -> u8 {

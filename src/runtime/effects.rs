@@ -273,22 +273,14 @@ async fn verify_new(
     scopes: &[String],
     product: Option<Product>,
 ) -> Result<Outcome, Diagnosis> {
-    let fresh = tokens.refresh_token.clone();
-    let checked = async {
-        let v = flow::verify(client, target, tokens, scopes, product, true).await?;
-        if setup.reauth.is_some()
-            && let Some(refresh) = &v.tokens.refresh_token
-        {
-            super::reauth::verify_refresh(client, target, creds, refresh).await?;
-        }
-        Ok::<_, Diagnosis>(v)
+    // A failed live test: `flow::verify` has revoked the new token and said so.
+    let v = flow::verify(client, target, tokens, scopes, product, true).await?;
+    if setup.reauth.is_some()
+        && let Some(refresh) = &v.tokens.refresh_token
+        && let Err(d) = super::reauth::verify_refresh(client, target, creds, refresh).await
+    {
+        return Err(discard(client, target, refresh, d).await);
     }
-    .await;
-    let v = match (checked, fresh) {
-        (Ok(v), _) => v,
-        (Err(d), None) => return Err(d),
-        (Err(d), Some(fresh)) => return Err(discard(client, target, &fresh, d).await),
-    };
     Ok(Outcome {
         access_token: v.tokens.access_token,
         refresh_token: v.tokens.refresh_token,

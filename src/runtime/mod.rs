@@ -317,7 +317,11 @@ async fn event_loop(
         let msg = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => match map_key(k) {
-                    Some(key) => Msg::Key { key, now: now() },
+                    Some(key) => {
+                        #[cfg(debug_assertions)]
+                        test_failure()?;
+                        Msg::Key { key, now: now() }
+                    }
                     None => continue,
                 },
                 Some(Ok(Event::Paste(text))) => Msg::Paste { text, now: now() },
@@ -331,7 +335,21 @@ async fn event_loop(
                 Msg::Tick { now: now() }
             }
             code = signals.recv() => return Ok(code),
+            () = terminal::panicked() => anyhow::bail!("a task panicked (the message is above)"),
         };
         pending = wizard::update(w, msg);
     }
+}
+
+/// Debug builds only, for the PTY tests of terminal restore: at a key, `ZOHO_AUTH_TEST_PANIC=task`
+/// panics a spawned task, `=main` panics the event loop, `=error` ends it with an error.
+#[cfg(debug_assertions)]
+fn test_failure() -> anyhow::Result<()> {
+    match std::env::var("ZOHO_AUTH_TEST_PANIC").as_deref() {
+        Ok("task") => drop(tokio::spawn(async { panic!("ZOHO_AUTH_TEST_PANIC=task") })),
+        Ok("main") => panic!("ZOHO_AUTH_TEST_PANIC=main"),
+        Ok("error") => anyhow::bail!("ZOHO_AUTH_TEST_PANIC=error"),
+        _ => {}
+    }
+    Ok(())
 }

@@ -24,6 +24,15 @@ pub fn restore() {
     let _ = out.flush();
 }
 
+/// Told by the panic hook. A panic in a spawned task does not end the process: the event loop
+/// waits on this to end the wizard instead of drawing on a restored terminal.
+static PANICKED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Resolves once a panic happened anywhere in the process (after the terminal was restored).
+pub async fn panicked() {
+    PANICKED.notified().await
+}
+
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -31,6 +40,7 @@ fn install_panic_hook() {
         std::panic::set_hook(Box::new(move |info| {
             restore();
             previous(info);
+            PANICKED.notify_one();
         }));
     });
 }

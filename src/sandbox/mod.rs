@@ -354,6 +354,12 @@ impl Control {
     pub fn stats(&self) -> Stats {
         self.shared.with(|w, _| w.stats.clone())
     }
+
+    /// Every code, refresh token and access token issued so far (revoked and expired ones too):
+    /// what a test must never find in output.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.shared.with(|w, _| w.issued.clone())
+    }
 }
 
 /// A running simulated Zoho. Dropping it aborts the server; [`Sandbox::stop`] stops it cleanly.

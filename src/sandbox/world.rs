@@ -230,6 +230,9 @@ pub(crate) struct World {
     pub orgs: BTreeMap<Product, ProductOrgs>,
     pub faults: Vec<Fault>,
     pub stats: Stats,
+    /// Every code, refresh token and access token ever issued, revoked and expired ones included,
+    /// for tests that search output for secrets.
+    pub issued: Vec<String>,
     dcs: BTreeMap<String, DcStore>,
     devices: HashMap<String, Device>,
     seq: u64,
@@ -269,6 +272,7 @@ impl World {
             orgs: products::default_orgs(),
             faults: Vec::new(),
             stats: Stats::default(),
+            issued: Vec::new(),
             dcs: DCS
                 .iter()
                 .map(|dc| (dc.to_string(), DcStore::default()))
@@ -331,6 +335,7 @@ impl World {
         let code = shapes::token("1000");
         let expires_ms = now + i64::from(minutes) * 60_000;
         let client_id = self.self_client.id.clone();
+        self.issued.push(code.clone());
         self.store(dc).codes.insert(
             code.clone(),
             Code {
@@ -513,6 +518,8 @@ impl World {
             remove_refresh(store, &oldest);
         }
         let token = shapes::token(client.prefix);
+        self.issued.push(token.clone());
+        let store = self.store(dc);
         store.refresh.insert(
             token.clone(),
             RefreshToken {
@@ -538,6 +545,7 @@ impl World {
         let max = self.config.max_access_tokens.max(1);
         let expires_ms = now + self.config.access_token_lifetime.as_millis() as i64;
         let token = shapes::token(client.prefix);
+        self.issued.push(token.clone());
         let store = self.store(dc);
         if let Some(rt) = refresh.and_then(|r| store.refresh.get_mut(r)) {
             let access = &mut store.access;
@@ -631,6 +639,7 @@ impl World {
             && self.refresh_allowed(&dc, &client, req.prompt.as_deref());
         let code = shapes::token(client.prefix);
         let expires_ms = now + self.config.web_code_lifetime.as_millis() as i64;
+        self.issued.push(code.clone());
         self.store(&dc).codes.insert(
             code.clone(),
             Code {
@@ -697,6 +706,7 @@ impl World {
             return Reply::error("invalid_scope");
         }
         let device_code = shapes::token(client.prefix);
+        self.issued.push(device_code.clone());
         let user_code = shapes::user_code();
         let lifetime_ms = self.config.device_code_lifetime.as_millis() as i64;
         self.devices.insert(
