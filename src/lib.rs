@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod platform;
 pub mod runtime;
 pub mod sandbox;
 pub mod ui;

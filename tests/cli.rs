@@ -493,3 +493,82 @@ async fn no_secret_reaches_stdout_or_stderr_with_v() {
         assert!(!all.contains(secret.as_str()), "a secret leaked:\n{all}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn self_client_json_carries_code_and_client() {
+    let w = World::start().await;
+    let client = w.sandbox.self_client();
+    let code = w
+        .sandbox
+        .mint_code("ZohoCRM.modules.ALL,ZohoCRM.org.READ", 5);
+    let json_path = w.dir.path().join("self_client.json");
+    std::fs::write(
+        &json_path,
+        format!(
+            r#"{{"client_id":"{}","client_secret":"{}","code":"{code}","grant_type":"authorization_code","scope":["ZohoCRM.modules.ALL","ZohoCRM.org.READ"],"expiry_time":1}}"#,
+            client.client_id, client.client_secret
+        ),
+    )
+    .unwrap();
+    let base = w.base();
+    let run = w
+        .run(&[
+            "exchange",
+            "--accounts-url",
+            &base,
+            "--self-client-json",
+            json_path.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(w.env_get("ZOHO_CLIENT_ID").unwrap(), client.client_id);
+    assert!(
+        run.stderr.contains("Zoho CRM"),
+        "probed CRM: {}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn appsettings_gets_a_zoho_section_and_keeps_the_rest() {
+    let w = World::start().await;
+    let path = w.dir.path().join("appsettings.json");
+    let original = "{\n  // logging\n  \"Logging\": { \"LogLevel\": { \"Default\": \"Information\" } },\n  \"AllowedHosts\": \"*\"\n}\n";
+    std::fs::write(&path, original).unwrap();
+    let run = w
+        .exchange(
+            "ZohoBooks.fullaccess.all",
+            &["--appsettings", path.to_str().unwrap()],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("{\n  // logging\n  \"Logging\": { \"LogLevel\": { \"Default\": \"Information\" } },\n  \"AllowedHosts\": \"*\""), "{text}");
+    let refresh = w.env_get("ZOHO_REFRESH_TOKEN").unwrap();
+    assert!(
+        text.contains(&format!("\"RefreshToken\": \"{refresh}\"")),
+        "{text}"
+    );
+    assert!(text.contains("\"OrganizationId\": \"10234695\""), "{text}");
+    let backup = std::fs::read_to_string(w.dir.path().join("appsettings.json.bak")).unwrap();
+    assert_eq!(backup, original);
+}
+
+// Linux only: elsewhere the test would reach the real OS keychain.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn keychain_unavailable_falls_back_to_the_env_file_with_a_message() {
+    // No Secret Service runs here (no D-Bus session), as on a headless server.
+    let w = World::start().await;
+    let run = w
+        .exchange("ZohoBooks.fullaccess.all", &["--keychain", "--no-test"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("keychain is not available"),
+        "{}",
+        run.stderr
+    );
+    assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
+    assert!(w.env_get("ZOHO_SECRET_STORE").is_none());
+}

@@ -147,6 +147,85 @@ fn ctrl_c_mid_way_quits_130_and_restores_the_terminal() {
     assert_eq!(std::fs::read_to_string(&env).unwrap(), "KEEP=1\n");
 }
 
+const ID: &str = "1000.0SQKHCOMCQOBELBGMDTL9K1904GNIX";
+const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789";
+
+#[test]
+fn a_usable_env_file_starts_at_the_client_step_with_everything_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    let text = format!("ZOHO_DC=in\nZOHO_CLIENT_ID={ID}\nZOHO_CLIENT_SECRET={SECRET}\n");
+    std::fs::write(&env, &text).unwrap();
+    let mut s = Session::start(&["setup", "--env-file", env.to_str().unwrap()], dir.path());
+    s.wait_for("2. Client");
+    s.wait_for("Filled in from the env file");
+    assert!(s.screen().contains(ID), "{}", s.screen());
+    // Esc: the data-center step, with the env file's DC under the cursor.
+    s.key("\x1b");
+    s.wait_for("Preselected from your env file");
+    assert!(s.screen().contains("› India"), "{}", s.screen());
+    s.key("q");
+    assert_eq!(s.wait_exit(), 130);
+    s.assert_restored();
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), text);
+}
+
+#[test]
+fn an_env_file_without_a_usable_client_starts_at_the_data_center_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    // A known DC, but the secret is not one (a refresh token pasted in the wrong place).
+    std::fs::write(
+        &env,
+        format!("ZOHO_DC=in\nZOHO_CLIENT_ID={ID}\nZOHO_CLIENT_SECRET=1000.abc.def\n"),
+    )
+    .unwrap();
+    let mut s = Session::start(&["setup", "--env-file", env.to_str().unwrap()], dir.path());
+    s.wait_for("1. Data center");
+    s.wait_for("Preselected from your env file");
+    s.key("q");
+    assert_eq!(s.wait_exit(), 130);
+}
+
+#[test]
+fn a_usable_env_file_with_accounts_url_still_starts_at_the_data_center_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    std::fs::write(
+        &env,
+        format!("ZOHO_DC=in\nZOHO_CLIENT_ID={ID}\nZOHO_CLIENT_SECRET={SECRET}\n"),
+    )
+    .unwrap();
+    let mut s = Session::start(
+        &[
+            "setup",
+            "--accounts-url",
+            "http://127.0.0.1:9",
+            "--env-file",
+            env.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    s.wait_for("1. Data center");
+    s.wait_for("(--accounts-url)");
+    s.key("q");
+    assert_eq!(s.wait_exit(), 130);
+}
+
+#[test]
+fn the_sandbox_says_requests_go_to_the_built_in_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    let mut s = Session::start(
+        &["setup", "--sandbox", "--env-file", env.to_str().unwrap()],
+        dir.path(),
+    );
+    s.wait_for("(the built-in sandbox)");
+    assert!(!s.screen().contains("--accounts-url"), "{}", s.screen());
+    s.key("q");
+    assert_eq!(s.wait_exit(), 130);
+}
+
 #[test]
 fn without_a_terminal_it_points_to_exchange_and_exits_2() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))

@@ -260,3 +260,244 @@ fn the_countdown_turns_yellow_then_red() {
     assert_eq!(colour_at(140), Color::Yellow);
     assert_eq!(colour_at(175), Color::Red);
 }
+
+// The sign-in choice, the browser and device sign-in steps, the sandbox's DC screen.
+
+use zoho_auth::auth::diagnosis::Diagnosis;
+use zoho_auth::wizard::{DeviceEvent, SignIn, SignInFailure};
+
+#[test]
+fn step1_data_center_sandbox() {
+    let mut c = ctx();
+    c.sandbox = true;
+    c.accounts_override = Some("http://127.0.0.1:40123".into());
+    let w = Wizard::new(Prefill::default(), c);
+    snap("step1_data_center_sandbox", &w, 0);
+}
+
+#[test]
+fn step1_data_center_accounts_url() {
+    let mut c = ctx();
+    c.accounts_override = Some("http://127.0.0.1:40123".into());
+    let w = Wizard::new(Prefill::default(), c);
+    snap("step1_data_center_accounts_url", &w, 0);
+}
+
+#[test]
+fn step2_client_browser() {
+    let mut w = at_client_with(SignIn::Browser);
+    w.ctx.can_open_browser = true;
+    snap("step2_client_browser", &w, 0);
+}
+
+#[test]
+fn step2_client_browser_headless() {
+    let w = at_client_with(SignIn::Browser);
+    snap("step2_client_browser_headless", &w, 0);
+}
+
+#[test]
+fn step2_client_browser_bad_redirect_uri() {
+    let mut w = at_client_with(SignIn::Browser);
+    w.ctx.can_open_browser = true;
+    key(&mut w, Key::Tab, 0);
+    key(&mut w, Key::Ctrl('u'), 0);
+    typed(&mut w, "https://app.example.com/oauth", 0);
+    key(&mut w, Key::Enter, 0);
+    snap("step2_client_browser_bad_redirect_uri", &w, 0);
+}
+
+#[test]
+fn step2_client_device() {
+    let w = at_client_with(SignIn::Device);
+    snap("step2_client_device", &w, 0);
+}
+
+fn browser_with_url() -> Wizard {
+    let mut w = at_browser();
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::SignInUrl {
+            attempt,
+            url: AUTH_URL.into(),
+        },
+    );
+    w
+}
+
+#[test]
+fn step4_browser_starting() {
+    snap("step4_browser_starting", &at_browser(), 10);
+}
+
+#[test]
+fn step4_browser_waiting_headless() {
+    let mut w = browser_with_url();
+    update(&mut w, Msg::Copied(CopyOutcome::Unavailable));
+    snap("step4_browser_waiting_headless", &w, 71);
+}
+
+#[test]
+fn step4_browser_waiting_opened() {
+    let mut w = at_browser();
+    w.ctx.can_open_browser = true;
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::SignInUrl {
+            attempt,
+            url: AUTH_URL.into(),
+        },
+    );
+    update(&mut w, Msg::Copied(CopyOutcome::System));
+    update(&mut w, Msg::Opened { ok: true });
+    snap("step4_browser_waiting_opened", &w, 71);
+}
+
+#[test]
+fn the_sign_in_url_wraps_over_whole_rows_with_no_border() {
+    let w = browser_with_url();
+    let text = render(&w, t(20), 80, 24);
+    let rows: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_matches('"').to_string())
+        .collect();
+    let first = rows
+        .iter()
+        .position(|r| r.starts_with("https://"))
+        .expect("the URL starts a row");
+    let mut url = String::new();
+    for row in &rows[first..] {
+        url.push_str(row.trim_end());
+        if row.trim_end().chars().count() < 80 {
+            break;
+        }
+    }
+    assert_eq!(url, AUTH_URL);
+}
+
+fn browser_failed(failure: SignInFailure) -> Wizard {
+    let mut w = browser_with_url();
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::SignInCallback {
+            attempt,
+            result: Err(failure),
+        },
+    );
+    w
+}
+
+#[test]
+fn step4_browser_denied() {
+    snap(
+        "step4_browser_denied",
+        &browser_failed(SignInFailure::Denied),
+        40,
+    );
+}
+
+#[test]
+fn step4_browser_state_mismatch() {
+    snap(
+        "step4_browser_state_mismatch",
+        &browser_failed(SignInFailure::StateMismatch),
+        40,
+    );
+}
+
+#[test]
+fn step4_browser_timed_out() {
+    snap(
+        "step4_browser_timed_out",
+        &browser_failed(SignInFailure::TimedOut { seconds: 300 }),
+        310,
+    );
+}
+
+#[test]
+fn step4_browser_port_busy() {
+    snap(
+        "step4_browser_port_busy",
+        &browser_failed(SignInFailure::PortBusy {
+            addr: "127.0.0.1:8085".into(),
+            detail: "the port is already in use".into(),
+        }),
+        11,
+    );
+}
+
+#[test]
+fn step4_device_requesting() {
+    snap("step4_device_requesting", &at_device(), 10);
+}
+
+#[test]
+fn step4_device_code() {
+    let mut w = at_device_code();
+    update(&mut w, Msg::Copied(CopyOutcome::System));
+    snap("step4_device_code", &w, 25);
+}
+
+#[test]
+fn step4_device_code_slow_down_and_other_dc() {
+    let mut w = at_device_code();
+    let attempt = w.attempt;
+    for event in [
+        DeviceEvent::SlowDown {
+            interval: std::time::Duration::from_secs(60),
+        },
+        DeviceEvent::MovedTo {
+            accounts: "https://accounts.zoho.in".into(),
+        },
+    ] {
+        update(&mut w, Msg::DevicePolled { attempt, event });
+    }
+    snap("step4_device_code_slow_down_and_other_dc", &w, 295);
+}
+
+fn device_failed(failure: SignInFailure) -> Wizard {
+    let mut w = at_device_code();
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::DevicePolled {
+            attempt,
+            event: DeviceEvent::Failed(failure),
+        },
+    );
+    w
+}
+
+#[test]
+fn step4_device_denied() {
+    snap(
+        "step4_device_denied",
+        &device_failed(SignInFailure::Denied),
+        40,
+    );
+}
+
+#[test]
+fn step4_device_expired() {
+    snap(
+        "step4_device_expired",
+        &device_failed(SignInFailure::Expired),
+        310,
+    );
+}
+
+#[test]
+fn step4_device_refused() {
+    snap(
+        "step4_device_refused",
+        &device_failed(SignInFailure::Other(Diagnosis::new(
+            Code::InvalidClient,
+            "accounts.zoho.eu does not know this client id (invalid_client).",
+            "Check that the client is a Non-browser client of this data center.",
+        ))),
+        40,
+    );
+}

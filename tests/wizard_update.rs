@@ -23,6 +23,8 @@ fn exchange_effect(attempt: u64, dc: Dc) -> Effect {
         code: Secret::new(CODE),
         scopes: vec!["ZohoBooks.fullaccess.all".into()],
         product: Some(Product::Books),
+        redirect_uri: None,
+        accounts: None,
     })
 }
 
@@ -741,6 +743,8 @@ fn reauth_can_enter_at_generate_code_prefilled() {
             code: Secret::new(CODE),
             scopes: vec!["ZohoBooks.fullaccess.all".into()],
             product: Some(Product::Books),
+            redirect_uri: None,
+            accounts: None,
         }))
     );
 }

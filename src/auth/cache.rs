@@ -26,6 +26,22 @@ pub struct Cached {
     pub expires_at: u64,
 }
 
+impl Cached {
+    /// A token that lives `lifetime` from `now` (unix seconds).
+    pub fn new(
+        access_token: &Secret,
+        api_domain: &str,
+        lifetime: std::time::Duration,
+        now: u64,
+    ) -> Cached {
+        Cached {
+            access_token: access_token.clone(),
+            api_domain: api_domain.to_string(),
+            expires_at: now.saturating_add(lifetime.as_secs()),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct OnDisk {
     access_token: String,

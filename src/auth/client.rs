@@ -258,6 +258,21 @@ impl Client {
         Ok((status, body))
     }
 
+    /// A form POST to another accounts endpoint (the device flow): sent once, never retried,
+    /// traced. Returns the status and the body.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, String), AuthError> {
+        let response = self
+            .send(|| self.http.post(url.clone()).form(form), url, false)
+            .await?;
+        let status = response.status().as_u16();
+        let body = read_body(url, response, self.timeout).await?;
+        Ok((status, body))
+    }
+
     async fn token_request(
         &self,
         accounts: &Url,
@@ -349,7 +364,7 @@ fn network_error(url: &Url, err: &reqwest::Error, timeout: Duration) -> AuthErro
     }
 }
 
-fn grant_error(code: &str) -> GrantError {
+pub(crate) fn grant_error(code: &str) -> GrantError {
     match code {
         "invalid_code" => GrantError::InvalidCode,
         "invalid_client" => GrantError::InvalidClient,
@@ -359,7 +374,7 @@ fn grant_error(code: &str) -> GrantError {
     }
 }
 
-fn unexpected(url: &Url, status: u16, body: &str) -> AuthError {
+pub(crate) fn unexpected(url: &Url, status: u16, body: &str) -> AuthError {
     let kind = if body.trim_start().starts_with('<') {
         "an HTML page instead of Zoho's JSON".to_string()
     } else if body.trim().is_empty() {
@@ -380,7 +395,7 @@ fn parse_json(url: &Url, status: u16, body: &str) -> Result<Value, AuthError> {
 
 /// True for the "Access Denied / too many requests" body, in English or localised: it is the only
 /// token-endpoint error with `"status":"failure"` and an `error_description`.
-fn is_throttle(value: &Value) -> bool {
+pub(crate) fn is_throttle(value: &Value) -> bool {
     let error = value.get("error").and_then(Value::as_str).unwrap_or("");
     error.eq_ignore_ascii_case("Access Denied")
         || (value.get("status").and_then(Value::as_str) == Some("failure")
@@ -400,7 +415,11 @@ pub fn expires_in(value: &Value) -> Duration {
     }
 }
 
-fn parse_token_response(url: &Url, status: u16, body: &str) -> Result<TokenSet, AuthError> {
+pub(crate) fn parse_token_response(
+    url: &Url,
+    status: u16,
+    body: &str,
+) -> Result<TokenSet, AuthError> {
     let value = match serde_json::from_str::<Value>(body) {
         Ok(v) if v.is_object() => v,
         _ => return Err(unexpected(url, status, body)),

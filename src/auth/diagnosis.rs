@@ -144,6 +144,214 @@ mod tests {
     }
 }
 
+impl Code {
+    /// The code named by its `check --json` string (`"scope_missing"`).
+    pub fn from_name(name: &str) -> Option<Code> {
+        const ALL: [Code; 15] = [
+            Code::Ok,
+            Code::MissingCredentials,
+            Code::InvalidClient,
+            Code::InvalidClientSecret,
+            Code::RefreshTokenRevoked,
+            Code::RateLimited,
+            Code::ScopeMissing,
+            Code::TokenRejected,
+            Code::NotOrgMember,
+            Code::WrongDc,
+            Code::Network,
+            Code::ServerError,
+            Code::InvalidCode,
+            Code::InvalidRedirectUri,
+            Code::BadInput,
+        ];
+        ALL.into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+/// Reads the diagnosis out of an error someone saw: a Zoho response body, a log line, an HTTP
+/// status line, or `zoho-auth check --json` output. As a configured app sees it: an
+/// `invalid_code` there comes from refreshing, so it means the refresh token is dead.
+/// `None` when the text names no error this tool knows.
+pub fn from_error_text(text: &str) -> Option<Code> {
+    let lower = text.to_ascii_lowercase();
+    if let Some(name) = json_string_after(&lower, "\"diagnosis\"")
+        && let Some(code) = Code::from_name(&name)
+    {
+        return Some(code);
+    }
+    let has = |s: &str| lower.contains(s);
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let word = |w: &str| words.contains(&w);
+    // Names first: they are the most specific.
+    let named: [(&str, Code); 13] = [
+        ("invalid_client_secret", Code::InvalidClientSecret),
+        ("invalid_client", Code::InvalidClient),
+        ("invalid_redirect_uri", Code::InvalidRedirectUri),
+        ("invalid_code", Code::RefreshTokenRevoked),
+        ("oauth_scope_mismatch", Code::ScopeMissing),
+        ("oauth_org_mismatch", Code::NotOrgMember),
+        ("access denied", Code::RateLimited),
+        ("too many requests", Code::RateLimited),
+        ("invalid_token", Code::TokenRejected),
+        ("invalid_oauth", Code::TokenRejected),
+        ("authentication_failure", Code::TokenRejected),
+        ("unauthorized", Code::TokenRejected),
+        ("forbidden", Code::NotOrgMember),
+    ];
+    for (needle, code) in named {
+        // "Access Denied" alone is the throttle; next to a status 403 it is not.
+        if needle == "access denied" && word("403") {
+            continue;
+        }
+        if has(needle) {
+            return Some(code);
+        }
+    }
+    // Books-family `{"code":57,...}` / `{"code":14,...}`.
+    if let Some(57 | 14) = json_number_after(&lower, "\"code\"") {
+        return Some(Code::TokenRejected);
+    }
+    if word("57") && (word("code") || word("error")) {
+        return Some(Code::TokenRejected);
+    }
+    if word("401") {
+        return Some(Code::TokenRejected);
+    }
+    if word("403") {
+        return Some(Code::NotOrgMember);
+    }
+    if word("429") {
+        return Some(Code::RateLimited);
+    }
+    let server = [
+        "internal server error",
+        "bad gateway",
+        "service unavailable",
+        "gateway timeout",
+    ];
+    if server.iter().any(|s| has(s)) || ["500", "502", "503", "504"].iter().any(|n| word(n)) {
+        return Some(Code::ServerError);
+    }
+    let network = [
+        "connection refused",
+        "connection reset",
+        "timed out",
+        "timeout",
+        "could not resolve",
+        "dns error",
+        "name or service not known",
+        "econnrefused",
+        "etimedout",
+        "enotfound",
+    ];
+    if network.iter().any(|s| has(s)) {
+        return Some(Code::Network);
+    }
+    None
+}
+
+/// The number after `"key":` (spaces allowed), as in `{"code":57}`.
+fn json_number_after(text: &str, key: &str) -> Option<u64> {
+    let rest = text[text.find(key)? + key.len()..].trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start();
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+/// The string after `"key":` (spaces allowed), as in `{"diagnosis":"ok"}`.
+fn json_string_after(text: &str, key: &str) -> Option<String> {
+    let rest = text[text.find(key)? + key.len()..].trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::*;
+
+    #[test]
+    fn zoho_bodies_and_log_lines_name_their_diagnosis() {
+        let cases: [(&str, Code); 23] = [
+            (
+                r#"{"code":57,"message":"You are not authorized to perform this operation"}"#,
+                Code::TokenRejected,
+            ),
+            (
+                r#"{"code": 14, "message":"Invalid value passed for Authorization"}"#,
+                Code::TokenRejected,
+            ),
+            (r#"{"error":"invalid_code"}"#, Code::RefreshTokenRevoked),
+            (r#"{"error":"invalid_client"}"#, Code::InvalidClient),
+            (
+                r#"{"error":"invalid_client_secret"}"#,
+                Code::InvalidClientSecret,
+            ),
+            ("HTTP/1.1 401 Unauthorized", Code::TokenRejected),
+            ("request failed with status 401", Code::TokenRejected),
+            (
+                r#"{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope to access this URL","status":"error"}"#,
+                Code::ScopeMissing,
+            ),
+            (
+                r#"{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}"#,
+                Code::TokenRejected,
+            ),
+            (
+                r#"{"errorCode":"INVALID_OAUTH","message":"The OAuth Token you provided is invalid."}"#,
+                Code::TokenRejected,
+            ),
+            (
+                r#"{"error_description":"You have made too many requests continuously. Please try again after some time.","error":"Access Denied","status":"failure"}"#,
+                Code::RateLimited,
+            ),
+            ("HTTP 429", Code::RateLimited),
+            (r#"{"errorCode":"OAUTH_ORG_MISMATCH"}"#, Code::NotOrgMember),
+            ("403 Forbidden", Code::NotOrgMember),
+            ("HTTP 403 Access Denied", Code::NotOrgMember),
+            ("503 Service Unavailable", Code::ServerError),
+            ("upstream answered 502", Code::ServerError),
+            ("error sending request: connection refused", Code::Network),
+            ("operation timed out", Code::Network),
+            (
+                r#"{"ok":false,"diagnosis":"scope_missing","message":"x"}"#,
+                Code::ScopeMissing,
+            ),
+            ("zoho error code 57 on GET /invoices", Code::TokenRejected),
+            (r#"{"code" : 57}"#, Code::TokenRejected),
+            (r#"  {"error":"INVALID_CODE"}  "#, Code::RefreshTokenRevoked),
+        ];
+        for (text, code) in cases {
+            assert_eq!(from_error_text(text), Some(code), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_text_names_nothing() {
+        for text in [
+            "",
+            "hello",
+            r#"{"code":0,"message":"success"}"#,
+            "order 4011 shipped",
+        ] {
+            assert_eq!(from_error_text(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn code_names_round_trip() {
+        assert_eq!(
+            Code::from_name("refresh_token_revoked"),
+            Some(Code::RefreshTokenRevoked)
+        );
+        assert_eq!(Code::from_name(" OK "), Some(Code::Ok));
+        assert_eq!(Code::from_name("nope"), None);
+    }
+}
+
 /// Where an error happened, and what is known then, to explain it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {

@@ -64,6 +64,25 @@ impl Target {
     }
 }
 
+/// The diagnosis of an error met in `phase` against `target`.
+fn diagnose(
+    err: &AuthError,
+    phase: Phase,
+    target: &Target,
+    product: Option<Product>,
+    scopes: &[String],
+) -> Diagnosis {
+    diagnosis::from_error(
+        err,
+        &Context {
+            phase,
+            product,
+            scopes,
+            accounts_host: &target.host(),
+        },
+    )
+}
+
 fn bad_url(err: &AuthError) -> Diagnosis {
     diagnosis::from_error(
         err,
@@ -109,21 +128,10 @@ pub async fn exchange_and_verify(
     product: Option<Product>,
     live_test: bool,
 ) -> Result<Verified, Diagnosis> {
-    let host = target.host();
     let tokens = client
         .exchange_code(&target.accounts, creds, code, redirect_uri)
         .await
-        .map_err(|e| {
-            diagnosis::from_error(
-                &e,
-                &Context {
-                    phase: Phase::Exchange,
-                    product,
-                    scopes: requested_scopes,
-                    accounts_host: &host,
-                },
-            )
-        })?;
+        .map_err(|e| diagnose(&e, Phase::Exchange, target, product, requested_scopes))?;
     if tokens.refresh_token.is_none() {
         return Err(Diagnosis::new(
             Code::InvalidCode,
@@ -131,6 +139,19 @@ pub async fn exchange_and_verify(
             "For a server-based client, request the code with access_type=offline and prompt=consent (`zoho-auth login --browser` does); a Self Client code always gives one.",
         ));
     }
+    verify(client, target, tokens, requested_scopes, product, live_test).await
+}
+
+/// The second half of [`exchange_and_verify`], for tokens obtained another way (the device flow):
+/// picks the product, notes a data-center mismatch and (unless `live_test` is false) probes.
+pub async fn verify(
+    client: &Client,
+    target: &Target,
+    tokens: TokenSet,
+    requested_scopes: &[String],
+    product: Option<Product>,
+    live_test: bool,
+) -> Result<Verified, Diagnosis> {
     let scopes = effective_scopes(&tokens, requested_scopes);
     let product = product.or_else(|| scopes::first_probe_product(&scopes));
     let account_dc = Dc::from_url(&tokens.api_domain);
@@ -178,18 +199,12 @@ async fn probe_with(
     access: &Secret,
     scopes: &[String],
 ) -> Result<Vec<Organization>, Diagnosis> {
-    let host = target.host();
-    let ctx = Context {
-        phase: Phase::Probe,
-        product: Some(product),
-        scopes,
-        accounts_host: &host,
-    };
-    let base = probe::probe_base(product, api_domain, target.api_override.as_ref())
-        .map_err(|e| diagnosis::from_error(&e, &ctx))?;
+    let fail = |e: AuthError| diagnose(&e, Phase::Probe, target, Some(product), scopes);
+    let base =
+        probe::probe_base(product, api_domain, target.api_override.as_ref()).map_err(fail)?;
     probe::probe(client, product, &base, access)
         .await
-        .map_err(|e| diagnosis::from_error(&e, &ctx))
+        .map_err(fail)
 }
 
 /// Refreshes an access token, with the diagnosis of a refusal.
@@ -199,37 +214,18 @@ pub async fn refresh(
     creds: &Credentials,
     refresh_token: &Secret,
 ) -> Result<TokenSet, Diagnosis> {
-    let host = target.host();
     client
         .refresh(&target.accounts, creds, refresh_token)
         .await
-        .map_err(|e| {
-            diagnosis::from_error(
-                &e,
-                &Context {
-                    phase: Phase::Refresh,
-                    product: None,
-                    scopes: &[],
-                    accounts_host: &host,
-                },
-            )
-        })
+        .map_err(|e| diagnose(&e, Phase::Refresh, target, None, &[]))
 }
 
 /// Revokes a token at Zoho. `Ok(false)`: Zoho did not know it (already revoked).
 pub async fn revoke(client: &Client, target: &Target, token: &Secret) -> Result<bool, Diagnosis> {
-    let host = target.host();
-    client.revoke(&target.accounts, token).await.map_err(|e| {
-        diagnosis::from_error(
-            &e,
-            &Context {
-                phase: Phase::Revoke,
-                product: None,
-                scopes: &[],
-                accounts_host: &host,
-            },
-        )
-    })
+    client
+        .revoke(&target.accounts, token)
+        .await
+        .map_err(|e| diagnose(&e, Phase::Revoke, target, None, &[]))
 }
 
 /// What `check` found: the diagnosis and what is known of the account.
@@ -272,6 +268,15 @@ impl CheckReport {
     }
 }
 
+/// The stage a running `check` has reached, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckStage {
+    /// Refreshing an access token at the accounts server.
+    Refreshing,
+    /// Calling the product's organizations endpoint.
+    Testing(Product),
+}
+
 /// Refresh, then live-test: the health check of a configured grant. `configured_scopes` come from
 /// `ZOHO_SCOPES` and are used when Zoho does not say which scopes the token carries.
 pub async fn check(
@@ -282,6 +287,29 @@ pub async fn check(
     configured_scopes: &[String],
     product: Option<Product>,
 ) -> CheckReport {
+    check_with_progress(
+        client,
+        target,
+        creds,
+        refresh_token,
+        configured_scopes,
+        product,
+        &|_| {},
+    )
+    .await
+}
+
+/// `check`, calling `progress` as each stage starts.
+pub async fn check_with_progress(
+    client: &Client,
+    target: &Target,
+    creds: &Credentials,
+    refresh_token: &Secret,
+    configured_scopes: &[String],
+    product: Option<Product>,
+    progress: &(dyn Fn(CheckStage) + Send + Sync),
+) -> CheckReport {
+    progress(CheckStage::Refreshing);
     let tokens = match refresh(client, target, creds, refresh_token).await {
         Ok(t) => t,
         Err(d) => {
@@ -310,6 +338,7 @@ pub async fn check(
             "Pass --product to test one (books, invoice, inventory, expense, crm, desk).".into();
         return report;
     };
+    progress(CheckStage::Testing(product));
     match probe_with(
         client,
         target,

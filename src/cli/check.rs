@@ -55,11 +55,7 @@ async fn report(global: &GlobalArgs, args: &CheckArgs) -> CheckReport {
         );
         let _ = cache.write(
             &key,
-            &Cached {
-                access_token: access.clone(),
-                api_domain: api_domain.clone(),
-                expires_at: now_unix() + lifetime.as_secs(),
-            },
+            &Cached::new(access, api_domain, *lifetime, now_unix()),
         );
     }
     report

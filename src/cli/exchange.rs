@@ -2,11 +2,13 @@
 //! live-tested, then written to the env file. Shapes are checked before anything is sent; the env
 //! file is written only after the exchange and the live test succeeded.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::auth::appsettings::{self, ZohoSection};
 use crate::auth::cache::{Cached, TokenCache};
-use crate::auth::client::Credentials;
+use crate::auth::client::{Client, Credentials};
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::envfile::{self, Change};
 use crate::auth::flow::{self, Target, Verified};
@@ -229,6 +231,35 @@ async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagno
         !args.client.no_test,
     )
     .await?;
+    let grant = Grant {
+        creds: &inputs.creds,
+        target: &inputs.target,
+        requested_scopes: &inputs.requested_scopes,
+        keychain: args.keychain,
+        appsettings: args.appsettings.as_deref(),
+    };
+    finish(global, &grant, &verified, &client, args.client.no_test).await
+}
+
+/// What is written besides the tokens: the client, where it was exchanged, the scopes asked for,
+/// and where the secrets go. `login` fills it the same way.
+pub struct Grant<'a> {
+    pub creds: &'a Credentials,
+    pub target: &'a Target,
+    pub requested_scopes: &'a [String],
+    pub keychain: bool,
+    pub appsettings: Option<&'a Path>,
+}
+
+/// After a verified exchange: notes a data-center mismatch, reports the live test, writes the env
+/// file (and keychain, appsettings, token cache) and prints the `--json` summary.
+pub async fn finish(
+    global: &GlobalArgs,
+    grant: &Grant<'_>,
+    verified: &Verified,
+    client: &Client,
+    no_test: bool,
+) -> Result<(), Diagnosis> {
     if let Some(actual) = verified.dc_mismatch {
         eprintln!(
             "zoho-auth: note: Zoho placed this account in {} ({}); the env file records that data center.",
@@ -236,8 +267,8 @@ async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagno
             actual.code()
         );
     }
-    report_probe(&verified, args.client.no_test);
-    save(global, args, &inputs, &verified, &client).await
+    report_probe(verified, no_test);
+    save(global, grant, verified, client).await
 }
 
 fn report_probe(verified: &Verified, skipped: bool) {
@@ -260,12 +291,13 @@ fn report_probe(verified: &Verified, skipped: bool) {
     }
 }
 
-async fn save(
+/// Writes a verified grant: the env file (or the keychain), appsettings, the token cache. A refresh
+/// token that cannot be saved is revoked.
+pub async fn save(
     global: &GlobalArgs,
-    args: &ExchangeArgs,
-    inputs: &Inputs,
+    inputs: &Grant<'_>,
     verified: &Verified,
-    client: &crate::auth::client::Client,
+    client: &Client,
 ) -> Result<(), Diagnosis> {
     let tokens = &verified.tokens;
     let Some(refresh) = tokens.refresh_token.as_ref() else {
@@ -276,7 +308,7 @@ async fn save(
         ));
     };
     let scopes_written = if tokens.scopes.is_empty() {
-        scopes::join(&inputs.requested_scopes)
+        scopes::join(inputs.requested_scopes)
     } else {
         scopes::join(&scopes::parse_list(&tokens.scopes.join(",")))
     };
@@ -298,7 +330,7 @@ async fn save(
     }
     let mut use_keychain = false;
     let mut written = None;
-    if args.keychain {
+    if inputs.keychain {
         let secrets = [
             ("ZOHO_CLIENT_SECRET", &inputs.creds.client_secret),
             ("ZOHO_REFRESH_TOKEN", refresh),
@@ -342,7 +374,7 @@ async fn save(
         Err(e) => {
             // The new refresh token cannot be saved: revoke it rather than leave an orphan that
             // counts against Zoho's 20 refresh tokens per client.
-            let _ = flow::revoke(client, &inputs.target, refresh).await;
+            let _ = flow::revoke(client, inputs.target, refresh).await;
             return Err(bad_input(
                 format!("{e} The new refresh token was not saved and has been revoked."),
                 "Fix the problem and exchange a new code.",
@@ -351,7 +383,7 @@ async fn save(
     };
     print_changes(&global.env_file, &changes);
 
-    if let Some(path) = &args.appsettings {
+    if let Some(path) = inputs.appsettings {
         let section = ZohoSection {
             client_id: inputs.creds.client_id.clone(),
             client_secret: inputs.creds.client_secret.clone(),
@@ -376,11 +408,12 @@ async fn save(
         let key = TokenCache::key(&accounts, &inputs.creds.client_id, refresh);
         let _ = cache.write(
             &key,
-            &Cached {
-                access_token: tokens.access_token.clone(),
-                api_domain: tokens.api_domain.clone(),
-                expires_at: now_unix() + tokens.expires_in.as_secs(),
-            },
+            &Cached::new(
+                &tokens.access_token,
+                &tokens.api_domain,
+                tokens.expires_in,
+                now_unix(),
+            ),
         );
     }
 

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod common;
 pub mod exchange;
+pub mod login;
 pub mod revoke;
 pub mod sandbox;
 pub mod scopes;
@@ -79,12 +80,10 @@ pub struct SetupArgs {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct ReauthArgs {
-    /// The error text production showed (a response body or log line); `-` reads stdin.
-    #[arg(long, value_name = "TEXT")]
+    /// The error production showed (a response body, log line or status line) to seed the
+    /// diagnosis; `-` reads it from stdin. The live check confirms or replaces it.
+    #[arg(long, value_name = "TEXT|-")]
     pub from_error: Option<String>,
-    /// Run against an in-process simulated Zoho.
-    #[arg(long)]
-    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -203,15 +202,13 @@ async fn run(cli: Cli) -> u8 {
     match cli.command {
         Some(Command::Sandbox(args)) => sandbox::run(&global, &args).await,
         Some(Command::Exchange(args)) => exchange::run(&global, &args).await,
+        Some(Command::Login(args)) => login::run(&global, &args).await,
         Some(Command::Check(args)) => check::run(&global, &args).await,
         Some(Command::Token) => token::run(&global).await,
         Some(Command::Revoke) => revoke::run(&global).await,
         Some(Command::Scopes(args)) => scopes::run(&global, &args),
         Some(Command::Setup(args)) => crate::runtime::run_setup(&global, &args).await,
+        Some(Command::Reauth(args)) => crate::runtime::run_reauth(&global, &args).await,
         None => crate::runtime::run_setup(&global, &SetupArgs::default()).await,
-        _ => {
-            eprintln!("zoho-auth: this command is not built yet");
-            1
-        }
     }
 }

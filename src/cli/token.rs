@@ -53,11 +53,12 @@ async fn token(global: &GlobalArgs) -> Result<crate::auth::Secret, Diagnosis> {
     if let Some(cache) = &cache {
         let _ = cache.write(
             &key,
-            &Cached {
-                access_token: tokens.access_token.clone(),
-                api_domain: tokens.api_domain.clone(),
-                expires_at: now_unix() + tokens.expires_in.as_secs(),
-            },
+            &Cached::new(
+                &tokens.access_token,
+                &tokens.api_domain,
+                tokens.expires_in,
+                now_unix(),
+            ),
         );
     }
     drop(guard);

@@ -7,16 +7,21 @@ use std::time::Duration;
 use base64::Engine;
 use tokio::sync::mpsc::UnboundedSender;
 
+use tokio::task::JoinHandle;
+use url::Url;
+
 use super::Setup;
 use super::terminal::Term;
-use crate::auth::Secret;
-use crate::auth::client::{Client, ClientOptions, Credentials};
-use crate::auth::diagnosis::Diagnosis;
+use crate::auth::client::{Client, ClientOptions, Credentials, TokenSet};
+use crate::auth::device::{self, DeviceError, PollEvent};
+use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::envfile;
 use crate::auth::flow::{self, Target};
+use crate::auth::loopback::{self, AuthorizationRequest, Listener, LoopbackError, RedirectUri};
+use crate::auth::{Dc, Product, Secret};
 use crate::wizard::{
-    CopyOutcome, Effect, EnvValue, ExchangeRequest, Msg, Org, Outcome, Time, WriteReport,
-    WriteRequest,
+    CopyOutcome, DeviceCodeInfo, DeviceEvent, Effect, EnvValue, ExchangeRequest, Msg, Org, Outcome,
+    SignInFailure, SignedIn, Time, WriteReport, WriteRequest,
 };
 
 pub struct Executor {
@@ -25,6 +30,8 @@ pub struct Executor {
     client: Client,
     /// Kept alive while the wizard runs: on X11/Wayland the owner serves the copied text.
     clipboard: Option<arboard::Clipboard>,
+    /// The running browser or device sign-in; aborting it frees the listener's port.
+    sign_in: Option<JoinHandle<()>>,
 }
 
 impl Executor {
@@ -44,6 +51,7 @@ impl Executor {
             tx,
             client,
             clipboard,
+            sign_in: None,
         })
     }
 
@@ -97,6 +105,83 @@ impl Executor {
                     let _ = tx.send(Msg::Written { attempt, result });
                 });
             }
+            Effect::Check { attempt, product } => {
+                let client = self.client.clone();
+                let grant = self.setup.reauth.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result =
+                        super::reauth::check(&client, grant.as_deref(), product, attempt, &tx)
+                            .await;
+                    let _ = tx.send(Msg::Checked { attempt, result });
+                });
+            }
+            Effect::RevokeOld { attempt } => {
+                let client = self.client.clone();
+                let grant = self.setup.reauth.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = super::reauth::revoke_old(&client, grant.as_deref()).await;
+                    let _ = tx.send(Msg::RevokedOld { attempt, result });
+                });
+            }
+            Effect::StartBrowserSignIn {
+                attempt,
+                accounts,
+                client_id,
+                scopes,
+                redirect_uri,
+                timeout,
+            } => {
+                let previous = self.sign_in.take();
+                let tx = self.tx.clone();
+                self.sign_in = Some(tokio::spawn(async move {
+                    stop(previous).await;
+                    let request = BrowserRequest {
+                        accounts: &accounts,
+                        client_id: &client_id,
+                        scopes: &scopes,
+                        redirect_uri: &redirect_uri,
+                        timeout,
+                    };
+                    let result = browser_sign_in(attempt, request, &tx).await;
+                    let _ = tx.send(Msg::SignInCallback { attempt, result });
+                }));
+            }
+            Effect::StartDeviceSignIn {
+                attempt,
+                accounts,
+                dc,
+                client_id,
+                client_secret,
+                scopes,
+                product,
+            } => {
+                let previous = self.sign_in.take();
+                let tx = self.tx.clone();
+                let client = self.client.clone();
+                let setup = self.setup.clone();
+                self.sign_in = Some(tokio::spawn(async move {
+                    stop(previous).await;
+                    let request = DeviceRequest {
+                        attempt,
+                        accounts,
+                        dc,
+                        creds: Credentials {
+                            client_id,
+                            client_secret,
+                        },
+                        scopes,
+                        product,
+                    };
+                    device_sign_in(&client, &setup, request, &tx).await;
+                }));
+            }
+            Effect::CancelSignIn => {
+                if let Some(task) = self.sign_in.take() {
+                    task.abort();
+                }
+            }
             // The event loop handles these itself.
             Effect::StartTimer { .. } | Effect::StopTimer | Effect::Quit(_) => {}
         }
@@ -122,6 +207,14 @@ impl Executor {
 }
 
 fn target(setup: &Setup, req: &ExchangeRequest) -> Result<Target, Diagnosis> {
+    if let Some(accounts) = &req.accounts {
+        // Where the browser sign-in ended: the redirect's (trusted) accounts server.
+        let dc = Dc::from_url(accounts).or(match setup.accounts_override {
+            Some(_) => setup.dc_flag,
+            None => Some(req.dc),
+        });
+        return Target::from_urls(accounts, setup.api_override.as_deref(), dc);
+    }
     match &setup.accounts_override {
         Some(accounts) => Target::from_urls(accounts, setup.api_override.as_deref(), setup.dc_flag),
         None => {
@@ -144,17 +237,58 @@ async fn exchange(
         client_id: req.client_id.clone(),
         client_secret: req.client_secret.clone(),
     };
-    let v = flow::exchange_and_verify(
+    // The exchange alone first, so that a refresh token a later check refuses can be revoked.
+    let exchanged = flow::exchange_and_verify(
         client,
         &target,
         &creds,
         &req.code,
-        None,
+        req.redirect_uri.as_deref(),
         &req.scopes,
         req.product,
-        true,
+        false,
     )
     .await?;
+    verify_new(
+        client,
+        setup,
+        &target,
+        &creds,
+        exchanged.tokens,
+        &req.scopes,
+        req.product,
+    )
+    .await
+}
+
+/// The checks a new grant must pass before it may be saved: the live test and, in reauth, a
+/// refresh. When one fails, nothing will be written, so the new refresh token is revoked (best
+/// effort): unsaved, it would still count against Zoho's 20 per user and client.
+async fn verify_new(
+    client: &Client,
+    setup: &Setup,
+    target: &Target,
+    creds: &Credentials,
+    tokens: TokenSet,
+    scopes: &[String],
+    product: Option<Product>,
+) -> Result<Outcome, Diagnosis> {
+    let fresh = tokens.refresh_token.clone();
+    let checked = async {
+        let v = flow::verify(client, target, tokens, scopes, product, true).await?;
+        if setup.reauth.is_some()
+            && let Some(refresh) = &v.tokens.refresh_token
+        {
+            super::reauth::verify_refresh(client, target, creds, refresh).await?;
+        }
+        Ok::<_, Diagnosis>(v)
+    }
+    .await;
+    let v = match (checked, fresh) {
+        (Ok(v), _) => v,
+        (Err(d), None) => return Err(d),
+        (Err(d), Some(fresh)) => return Err(discard(client, target, &fresh, d).await),
+    };
     Ok(Outcome {
         access_token: v.tokens.access_token,
         refresh_token: v.tokens.refresh_token,
@@ -172,6 +306,230 @@ async fn exchange(
             .collect(),
         dc_mismatch: v.dc_mismatch,
     })
+}
+
+/// Revokes a new refresh token that will not be saved, and says so in the diagnosis.
+async fn discard(client: &Client, target: &Target, fresh: &Secret, d: Diagnosis) -> Diagnosis {
+    match flow::revoke(client, target, fresh).await {
+        Ok(_) => Diagnosis::new(
+            d.code,
+            format!(
+                "{} The new refresh token was not saved, and was revoked at Zoho.",
+                d.message.trim_end()
+            ),
+            d.fix,
+        ),
+        Err(_) => d,
+    }
+}
+
+/// Aborts a previous sign-in and waits until it is gone (its listener dropped).
+async fn stop(previous: Option<JoinHandle<()>>) {
+    if let Some(task) = previous {
+        task.abort();
+        let _ = task.await;
+    }
+}
+
+struct BrowserRequest<'a> {
+    accounts: &'a str,
+    client_id: &'a str,
+    scopes: &'a [String],
+    redirect_uri: &'a str,
+    timeout: Duration,
+}
+
+fn loopback_failure(e: LoopbackError) -> SignInFailure {
+    match e {
+        LoopbackError::Bind { addr, detail } => SignInFailure::PortBusy { addr, detail },
+        LoopbackError::Denied => SignInFailure::Denied,
+        LoopbackError::StateMismatch => SignInFailure::StateMismatch,
+        LoopbackError::TimedOut { seconds, .. } => SignInFailure::TimedOut { seconds },
+        LoopbackError::NotLoopback { .. }
+        | LoopbackError::BadRedirectUri { .. }
+        | LoopbackError::Refused { .. }
+        | LoopbackError::MissingCode
+        | LoopbackError::Stopped => SignInFailure::Other(e.diagnosis()),
+    }
+}
+
+fn bad_accounts(accounts: &str) -> SignInFailure {
+    SignInFailure::Other(Diagnosis::new(
+        Code::BadInput,
+        format!("The accounts server {accounts} is not a URL."),
+        "Check --accounts-url, or pick the data center again.",
+    ))
+}
+
+/// Binds the redirect URI's port; a port a cancelled sign-in held is freed a moment after its
+/// task is gone, so a busy port is tried again for a short while.
+async fn bind(redirect: &RedirectUri) -> Result<Listener, LoopbackError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    loop {
+        match Listener::bind(redirect).await {
+            Err(LoopbackError::Bind { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `Effect::StartBrowserSignIn`: listen, send the URL, wait for the redirect.
+async fn browser_sign_in(
+    attempt: u64,
+    req: BrowserRequest<'_>,
+    tx: &UnboundedSender<Msg>,
+) -> Result<SignedIn, SignInFailure> {
+    let redirect = RedirectUri::parse(req.redirect_uri).map_err(loopback_failure)?;
+    let started = Url::parse(req.accounts).map_err(|_| bad_accounts(req.accounts))?;
+    // Bind first: a busy port fails before anything is opened.
+    let listener = bind(&redirect).await.map_err(loopback_failure)?;
+    let state = loopback::new_state();
+    let url = loopback::authorization_url(
+        &started,
+        &AuthorizationRequest {
+            client_id: req.client_id,
+            scopes: req.scopes,
+            redirect_uri: &redirect,
+            state: &state,
+        },
+    )
+    .map_err(|_| bad_accounts(req.accounts))?;
+    let _ = tx.send(Msg::SignInUrl {
+        attempt,
+        url: url.to_string(),
+    });
+    let callback = listener
+        .wait_for_redirect(&state, req.timeout)
+        .await
+        .map_err(loopback_failure)?;
+    let accounts = callback.accounts(&started);
+    Ok(SignedIn {
+        code: callback.code,
+        dc: Dc::from_url(accounts.as_str()),
+        accounts: accounts.as_str().trim_end_matches('/').to_string(),
+    })
+}
+
+struct DeviceRequest {
+    attempt: u64,
+    accounts: String,
+    dc: Dc,
+    creds: Credentials,
+    scopes: Vec<String>,
+    product: Option<Product>,
+}
+
+fn host(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => url.to_string(),
+    }
+}
+
+fn device_failure(e: DeviceError, started: &Url, scopes: &[String]) -> SignInFailure {
+    match e {
+        DeviceError::Denied => SignInFailure::Denied,
+        DeviceError::Expired { .. } => SignInFailure::Expired,
+        DeviceError::Request(_) | DeviceError::UntrustedDc { .. } | DeviceError::Refused { .. } => {
+            SignInFailure::Other(e.diagnosis(&host(started), scopes))
+        }
+    }
+}
+
+/// `Effect::StartDeviceSignIn`: the user code, polling at Zoho's pace, then the same checks as
+/// an exchange. Answers `Msg::DeviceStarted`, `Msg::DevicePolled`, then `Msg::Exchanged`.
+async fn device_sign_in(
+    client: &Client,
+    setup: &Setup,
+    req: DeviceRequest,
+    tx: &UnboundedSender<Msg>,
+) {
+    let attempt = req.attempt;
+    let failed = |failure| {
+        let _ = tx.send(Msg::DevicePolled {
+            attempt,
+            event: DeviceEvent::Failed(failure),
+        });
+    };
+    let Ok(started) = Url::parse(&req.accounts) else {
+        let _ = tx.send(Msg::DeviceStarted {
+            attempt,
+            result: Err(bad_accounts(&req.accounts)),
+        });
+        return;
+    };
+    let code = match device::start(client, &started, &req.creds.client_id, &req.scopes).await {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = tx.send(Msg::DeviceStarted {
+                attempt,
+                result: Err(device_failure(e, &started, &req.scopes)),
+            });
+            return;
+        }
+    };
+    let _ = tx.send(Msg::DeviceStarted {
+        attempt,
+        result: Ok(DeviceCodeInfo {
+            user_code: code.user_code.clone(),
+            verification_url: code.verification_url.clone(),
+            verification_uri_complete: code.verification_uri_complete.clone(),
+            expires_in: code.expires_in,
+            interval: code.interval,
+        }),
+    });
+    let observe = |event: PollEvent| {
+        let event = match event {
+            PollEvent::SlowDown { interval } => DeviceEvent::SlowDown { interval },
+            PollEvent::MovedTo { accounts } => DeviceEvent::MovedTo {
+                accounts: accounts.as_str().trim_end_matches('/').to_string(),
+            },
+        };
+        let _ = tx.send(Msg::DevicePolled { attempt, event });
+    };
+    let grant = match device::poll_until(client, &req.creds, &code, observe).await {
+        Ok(grant) => grant,
+        Err(e) => return failed(device_failure(e, &started, &req.scopes)),
+    };
+    if grant.tokens.refresh_token.is_none() {
+        return failed(SignInFailure::Other(Diagnosis::new(
+            Code::InvalidCode,
+            "Zoho approved the device code but returned no refresh token.",
+            "Press Enter for a new code (it asks for offline access with consent).",
+        )));
+    }
+    let accounts = grant.accounts.as_str().trim_end_matches('/').to_string();
+    let _ = tx.send(Msg::DevicePolled {
+        attempt,
+        event: DeviceEvent::Approved {
+            accounts: accounts.clone(),
+        },
+    });
+    let moved = grant.accounts != started;
+    let dc = Dc::from_url(&accounts).or(match (moved, &setup.accounts_override) {
+        (true, _) => None,
+        (false, Some(_)) => setup.dc_flag,
+        (false, None) => Some(req.dc),
+    });
+    let result = match Target::from_urls(&accounts, setup.api_override.as_deref(), dc) {
+        Ok(target) => {
+            verify_new(
+                client,
+                setup,
+                &target,
+                &req.creds,
+                grant.tokens,
+                &req.scopes,
+                req.product,
+            )
+            .await
+        }
+        Err(d) => Err(d),
+    };
+    let _ = tx.send(Msg::Exchanged { attempt, result });
 }
 
 async fn mint(base: Option<&str>, scope: &str, minutes: u32) -> Result<Secret, String> {

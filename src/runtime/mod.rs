@@ -3,7 +3,10 @@
 //! (HTTP through `auth`, clipboard, browser, timers, file writes).
 
 mod effects;
+mod reauth;
 mod terminal;
+
+pub use reauth::run_reauth;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -17,7 +20,8 @@ use crate::auth::envfile;
 use crate::auth::{Dc, Product, Secret};
 use crate::cli::{GlobalArgs, SetupArgs};
 use crate::wizard::{
-    self, Context, DcSource, Effect, Gitignore, Key, Msg, Prefill, Step, Theme, Time, Wizard,
+    self, Context, DcSource, Effect, Gitignore, Key, Msg, Prefill, SignIn, Step, Theme, Time,
+    Wizard,
 };
 
 /// The keys of the env file the wizard reads and writes.
@@ -44,6 +48,8 @@ pub(crate) struct Setup {
     pub ssh: bool,
     /// The sandbox's base URL when `--sandbox` runs one.
     pub sandbox: Option<String>,
+    /// `zoho-auth reauth`: the configured grant to check, refresh-verify against and revoke.
+    pub reauth: Option<std::sync::Arc<reauth::Grant>>,
 }
 
 /// `zoho-auth`, `zoho-auth setup`, `zoho-auth setup --sandbox`: the interactive wizard.
@@ -84,13 +90,27 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         let demo = s.self_client();
         (demo.client_id, Secret::new(demo.client_secret))
     });
+    let demo_clients: Vec<(SignIn, String, Secret)> = sandbox
+        .as_ref()
+        .map(|s| {
+            [
+                (SignIn::SelfClient, s.self_client()),
+                (SignIn::Browser, s.server_client()),
+                (SignIn::Device, s.device_client()),
+            ]
+            .into_iter()
+            .map(|(m, c)| (m, c.client_id, Secret::new(c.client_secret)))
+            .collect()
+        })
+        .unwrap_or_default();
     let setup = Setup {
         env_path: global.env_file.clone(),
         accounts_override: sandbox_base.clone().or_else(|| global.accounts_url.clone()),
         api_override: sandbox_base.clone().or_else(|| global.api_domain.clone()),
         dc_flag,
-        ssh: std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some(),
+        ssh: ssh(),
         sandbox: sandbox_base,
+        reauth: None,
     };
     let existing = match envfile::load(&setup.env_path) {
         Ok(file) => file,
@@ -99,7 +119,8 @@ pub async fn run_setup(global: &GlobalArgs, args: &SetupArgs) -> u8 {
             return 2;
         }
     };
-    let (prefill, ctx) = prepare(&setup, existing.as_ref(), demo_client);
+    let (prefill, mut ctx) = prepare(&setup, existing.as_ref(), demo_client);
+    ctx.demo_clients = demo_clients;
     let code = run_wizard(Wizard::new(prefill, ctx), setup).await;
     if let Some(sandbox) = sandbox {
         sandbox.stop().await;
@@ -168,30 +189,37 @@ pub(crate) fn prepare(
         env_existing,
         gitignore,
         shadowing,
-        can_open_browser: can_open_browser(setup.ssh),
+        can_open_browser: crate::platform::can_open_browser(),
         can_read_clipboard: !setup.ssh,
         sandbox: setup.sandbox.is_some(),
         accounts_override: setup.accounts_override.clone(),
-        console_override: setup.sandbox.as_ref().map(|base| format!("{base}/")),
+        // A sandbox (built-in, or a standalone one on loopback) serves its Self Client page at `/`.
+        console_override: setup
+            .sandbox
+            .clone()
+            .or_else(|| {
+                setup
+                    .accounts_override
+                    .clone()
+                    .filter(|a| url::Url::parse(a).is_ok_and(|u| crate::auth::dc::is_loopback(&u)))
+            })
+            .map(|base| format!("{}/", base.trim_end_matches('/'))),
         dc_flag: setup.dc_flag,
+        demo_clients: vec![],
         theme: Theme {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         },
     };
+    let prefill = Prefill {
+        start_at: wizard::setup_start(&prefill, &ctx),
+        ..prefill
+    };
     (prefill, ctx)
 }
 
-/// A browser can be launched: not over SSH, and on Linux only with a display.
-fn can_open_browser(ssh: bool) -> bool {
-    if ssh {
-        return false;
-    }
-    if cfg!(target_os = "linux") {
-        let set = |k| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-        set("DISPLAY") || set("WAYLAND_DISPLAY")
-    } else {
-        true
-    }
+/// Running over SSH: the clipboard is the local terminal's, and no browser opens here.
+fn ssh() -> bool {
+    std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some()
 }
 
 /// `TZ`, else the zone `/etc/localtime` links to.
@@ -232,6 +260,11 @@ fn map_key(ev: KeyEvent) -> Option<Key> {
 
 /// Runs the wizard in the terminal until it quits; returns the exit code.
 pub(crate) async fn run_wizard(mut w: Wizard, setup: Setup) -> u8 {
+    run_wizard_on(&mut w, setup).await
+}
+
+/// `run_wizard`, leaving the final state with the caller (reauth prints a summary from it).
+pub(crate) async fn run_wizard_on(w: &mut Wizard, setup: Setup) -> u8 {
     let mut term = match terminal::Term::enter() {
         Ok(t) => t,
         Err(e) => {
@@ -239,7 +272,7 @@ pub(crate) async fn run_wizard(mut w: Wizard, setup: Setup) -> u8 {
             return 1;
         }
     };
-    let code = event_loop(&mut w, &setup, &mut term).await;
+    let code = event_loop(w, &setup, &mut term).await;
     drop(term);
     match code {
         Ok(code) => code,

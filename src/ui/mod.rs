@@ -1,6 +1,8 @@
 //! Pure views of the wizard: `draw(frame, &Wizard, now)`. No mutation, no IO, no clock here;
 //! the countdown is `expires_at - now`. Secrets appear only masked.
 
+mod reauth;
+mod signin;
 mod theme;
 
 use std::time::Duration;
@@ -9,11 +11,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use crate::auth::diagnosis::Code;
 use crate::wizard::{
-    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, SaveOption, SaveState,
-    ScopeRow, Step, Time, Wizard, can_try_other_dcs, fix_step,
+    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, RevokeState, SaveOption,
+    SaveState, ScopeRow, SignIn, SignInState, Step, Time, Wizard, can_try_other_dcs, fix_step,
 };
 pub use theme::Palette;
 
@@ -39,18 +42,65 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
     ])
     .areas(area);
 
-    let mut title = vec![
-        Span::styled(" zoho-auth setup ", p.title()),
-        Span::raw(format!("  step {}/9 · {}", w.step.number(), w.step.title())),
-    ];
+    let command = if w.reauth.is_some() {
+        " zoho-auth reauth "
+    } else {
+        " zoho-auth setup "
+    };
+    let path = w.path();
+    // The step's place on the chosen path (a browser or device sign-in is one step, not two).
+    let place = path
+        .iter()
+        .position(|s| *s == w.step)
+        .map_or(w.step.number(), |i| i + 1);
+    let where_ = match w.step {
+        Step::Diagnose => "  diagnosis · nothing changes until a new token is verified".to_string(),
+        Step::DataCenter
+        | Step::Client
+        | Step::Scopes
+        | Step::GenerateCode
+        | Step::PasteCode
+        | Step::BrowserSignIn
+        | Step::DeviceSignIn
+        | Step::Exchange
+        | Step::LiveTest
+        | Step::Save
+        | Step::Done => format!("  step {place}/{} · {}", path.len(), w.step.title()),
+    };
+    let mut title = vec![Span::styled(command, p.title()), Span::raw(where_)];
     if w.ctx.sandbox {
         title.push(Span::styled("   SANDBOX: simulated Zoho", p.warn()));
     }
     frame.render_widget(Paragraph::new(Line::from(title)), header);
     frame.render_widget(Paragraph::new(progress_line(w, &p)), progress);
 
-    let block = Block::bordered()
-        .title(format!(" {}. {} ", w.step.number(), w.step.title()))
+    let block_title = match w.step {
+        Step::Diagnose if w.checking() => " Checking ".to_string(),
+        Step::Diagnose => " Diagnosis ".to_string(),
+        Step::DataCenter
+        | Step::Client
+        | Step::Scopes
+        | Step::GenerateCode
+        | Step::PasteCode
+        | Step::BrowserSignIn
+        | Step::DeviceSignIn
+        | Step::Exchange
+        | Step::LiveTest
+        | Step::Save
+        | Step::Done => format!(" {place}. {} ", w.step.title()),
+    };
+    // The sign-in URL wraps over whole rows, with no border to catch in a selection.
+    let borders = match (w.step, &w.signin) {
+        (Step::BrowserSignIn, SignInState::Waiting { url: Some(_), .. }) => {
+            Borders::TOP | Borders::BOTTOM
+        }
+        (_, SignInState::Waiting { .. } | SignInState::Idle | SignInState::Failed(_)) => {
+            Borders::ALL
+        }
+    };
+    let block = Block::new()
+        .borders(borders)
+        .title(block_title)
         .border_style(p.dim());
     let inner = block.inner(body);
     frame.render_widget(block, body);
@@ -65,12 +115,18 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         }
         lines.push(Line::raw(""));
     }
+    if let Some(note) = reauth::entry_note(w, &p) {
+        lines.push(note);
+    }
     let body_lines = match w.step {
+        Step::Diagnose => reauth::view_diagnose(w, &p, now),
         Step::DataCenter => view_data_center(w, &p, inner.height as usize - lines.len()),
         Step::Client => view_client(w, &p),
         Step::Scopes => view_scopes(w, &p, inner.height as usize - lines.len()),
         Step::GenerateCode => view_generate(w, &p),
         Step::PasteCode => view_paste(w, &p, now),
+        Step::BrowserSignIn => signin::view_browser(w, &p, now),
+        Step::DeviceSignIn => signin::view_device(w, &p, now),
         Step::Exchange => view_exchange(w, &p, now),
         Step::LiveTest => view_live_test(w, &p),
         Step::Save => view_save(w, &p),
@@ -95,18 +151,26 @@ fn draw_too_small(frame: &mut Frame, area: Rect, p: &Palette) {
 
 fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
     let short = |s: Step| match s {
+        Step::Diagnose => "Check",
         Step::DataCenter => "DC",
         Step::Client => "Client",
         Step::Scopes => "Scopes",
         Step::GenerateCode => "Code",
         Step::PasteCode => "Paste",
+        Step::BrowserSignIn => "Sign in",
+        Step::DeviceSignIn => "Device",
         Step::Exchange => "Exchange",
         Step::LiveTest => "Test",
         Step::Save => "Save",
         Step::Done => "Done",
     };
     let mut spans = vec![Span::raw(" ")];
-    for (i, s) in Step::ALL.into_iter().enumerate() {
+    let mut steps = vec![];
+    if w.reauth.is_some() {
+        steps.push(Step::Diagnose);
+    }
+    steps.extend(w.path());
+    for (i, s) in steps.into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" › ", p.dim()));
         }
@@ -126,6 +190,23 @@ fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
 pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
     let quit = ("q", "quit");
     match w.step {
+        Step::Diagnose => {
+            let Some(r) = &w.reauth else {
+                return vec![quit];
+            };
+            if r.checking_since.is_some() {
+                return vec![("q", "quit (nothing changes)")];
+            }
+            match (r.next, r.code()) {
+                (Some(_), _) => vec![("Enter", "fix it"), ("r", "check again"), quit],
+                (None, Some(Code::Ok)) => vec![
+                    ("p", "test another product"),
+                    ("g", "re-issue anyway"),
+                    ("Enter/q", "quit"),
+                ],
+                (None, _) => vec![("r/Enter", "check again"), quit],
+            }
+        }
         Step::DataCenter if w.dc_list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
@@ -141,11 +222,33 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
         ],
         Step::Client => vec![
             ("Tab", "next field"),
+            ("←→", "sign-in"),
             ("Enter", "continue"),
             ("Ctrl+U", "clear"),
             ("Esc", "back"),
             ("Ctrl+C", "quit"),
         ],
+        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin {
+            SignInState::Waiting { url, device, .. } => {
+                let mut h = vec![("Esc", "cancel")];
+                match (url, device) {
+                    (Some(_), _) => h.push(("c", "copy URL")),
+                    (None, Some(_)) => h.push(("c", "copy code")),
+                    (None, None) => {}
+                }
+                if w.ctx.can_open_browser && (url.is_some() || device.is_some()) {
+                    h.push(("o", "open in browser"));
+                }
+                h.push(quit);
+                h
+            }
+            SignInState::Failed(_) | SignInState::Idle => vec![
+                ("Enter/r", "try again"),
+                ("c", "client"),
+                ("Esc", "back to scopes"),
+                quit,
+            ],
+        },
         Step::Scopes if w.scope_list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
@@ -185,8 +288,12 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 if can_try_other_dcs(w) {
                     h.push(("d", "try other DCs"));
                 }
+                let again = match w.sign_in {
+                    SignIn::SelfClient => ("g", "new code"),
+                    SignIn::Browser | SignIn::Device => ("g", "sign in again"),
+                };
                 h.extend([
-                    ("g", "new code"),
+                    again,
                     ("s", "scopes"),
                     ("c", "client"),
                     ("Esc", "back"),
@@ -201,7 +308,10 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
         Step::LiveTest => vec![
             ("↑↓/jk", "organization"),
             ("Enter", "continue"),
-            ("Esc", "new code"),
+            match w.sign_in {
+                SignIn::SelfClient => ("Esc", "new code"),
+                SignIn::Browser | SignIn::Device => ("Esc", "sign in again"),
+            },
             quit,
         ],
         Step::Save => match w.save {
@@ -215,7 +325,13 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             SaveState::Writing => vec![("Ctrl+C", "quit")],
             SaveState::Failed(_) => vec![("Enter", "retry"), ("Esc", "back"), quit],
         },
-        Step::Done => vec![("Enter/q", "quit")],
+        Step::Done => match w.reauth.as_ref().map(|r| &r.revoke) {
+            Some(RevokeState::Offered | RevokeState::Failed(_)) => {
+                vec![("r", "revoke the old token"), ("Enter/q", "quit")]
+            }
+            Some(RevokeState::Unavailable | RevokeState::Running | RevokeState::Revoked { .. })
+            | None => vec![("Enter/q", "quit")],
+        },
     }
 }
 
@@ -270,8 +386,13 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
     };
     lines.push(Line::styled(note, p.dim()));
     if let Some(url) = &w.ctx.accounts_override {
+        let why = if w.ctx.sandbox {
+            "the built-in sandbox"
+        } else {
+            "--accounts-url"
+        };
         lines.push(Line::styled(
-            format!("Requests go to {url} (--accounts-url)."),
+            format!("Requests go to {url} ({why})."),
             p.warn(),
         ));
     }
@@ -310,13 +431,24 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .console_override
         .clone()
         .unwrap_or_else(|| w.dc.console_host());
-    let mut lines = vec![
-        Line::raw("Your Self Client's id and secret."),
-        Line::styled(
+    let mut lines = signin::choice_lines(w, p);
+    lines.push(Line::raw(""));
+    let (what, where_) = match w.sign_in {
+        SignIn::SelfClient => (
+            "Your Self Client's id and secret.",
             format!("In {host}: Self Client → Client Secret tab (create a Self Client first)."),
-            p.dim(),
         ),
-    ];
+        SignIn::Browser => (
+            "Your server-based client's id and secret.",
+            format!("In {host}: the client's Client Secret tab (a Server-based Application)."),
+        ),
+        SignIn::Device => (
+            "Your non-browser client's id and secret.",
+            format!("In {host}: the client's Client Secret tab (a Non-browser Application)."),
+        ),
+    };
+    lines.push(Line::raw(what));
+    lines.push(Line::styled(where_, p.dim()));
     if let Some(src) = &w.client_source {
         lines.push(Line::styled(format!("Filled in from {src}."), p.ok()));
     }
@@ -343,18 +475,38 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         w.client_secret.masked(),
         w.client_field == ClientField::Secret,
     ));
+    if w.sign_in == SignIn::Browser {
+        lines.push(field(
+            "Redirect URI",
+            w.redirect_uri.clone(),
+            w.client_field == ClientField::RedirectUri,
+        ));
+        lines.push(Line::styled(
+            "   Register exactly this Authorized Redirect URI in the API console.",
+            p.warn(),
+        ));
+    }
     lines.push(Line::raw(""));
     if let Some(e) = &w.client_error {
         lines.push(Line::styled(e.clone(), p.error()));
     }
-    lines.push(Line::styled(
-        "Tip: paste a downloaded self_client.json here to fill in both.",
-        p.dim(),
-    ));
-    lines.push(Line::styled(
-        "The secret is never shown; nothing is sent before the code exchange.",
-        p.dim(),
-    ));
+    match (w.sign_in, w.ctx.can_open_browser) {
+        (SignIn::Browser, false) => lines.extend(signin::headless_lines(w, p)),
+        (SignIn::SelfClient, _) => {
+            lines.push(Line::styled(
+                "Tip: paste a downloaded self_client.json here to fill in both.",
+                p.dim(),
+            ));
+            lines.push(Line::styled(
+                "The secret is never shown; nothing is sent before the code exchange.",
+                p.dim(),
+            ));
+        }
+        (SignIn::Device, _) | (SignIn::Browser, true) => lines.push(Line::styled(
+            "The secret is never shown; nothing is sent before you continue.",
+            p.dim(),
+        )),
+    }
     lines
 }
 
@@ -410,13 +562,24 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
                 }
             };
             let style = if here { p.current() } else { Style::default() };
+            let added = matches!(row, ScopeRow::Scope(..))
+                && w.reauth
+                    .as_ref()
+                    .and_then(|r| r.added_scope.as_deref())
+                    .is_some_and(|s| s == name)
+                && checked;
+            let mark = match (added, checked) {
+                (true, _) => "[+] ",
+                (false, true) => "[x] ",
+                (false, false) => "[ ] ",
+            };
             let name = truncate(&name, 31);
             let desc = truncate(&desc, 38);
             drawn.push((
                 Some(i),
                 Line::from(vec![
                     Span::styled(if here { " › " } else { "   " }, p.key()),
-                    Span::styled(if checked { "[x] " } else { "[ ] " }, p.ok()),
+                    Span::styled(mark, if added { p.warn() } else { p.ok() }),
                     Span::styled(format!("{name:<31}"), style),
                     Span::styled(format!(" {desc}"), p.dim()),
                 ]),
@@ -536,7 +699,7 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     lines
 }
 
-fn mmss(d: Duration) -> String {
+pub(crate) fn mmss(d: Duration) -> String {
     let s = d.as_secs() + u64::from(d.subsec_millis() > 0);
     format!("{:02}:{:02}", s / 60, s % 60)
 }
@@ -633,9 +796,14 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
                 ]),
                 Line::raw(""),
             ];
+            let then = if w.reauth.is_some() {
+                "Then a refresh with the new token and a live test"
+            } else {
+                "Then a live test"
+            };
             match w.probe_product() {
                 Some(pr) => lines.push(Line::styled(
-                    format!("Then a live test: {}'s organizations endpoint.", pr.name()),
+                    format!("{then}: {}'s organizations endpoint.", pr.name()),
                     p.dim(),
                 )),
                 None => lines.push(Line::styled(
@@ -891,25 +1059,55 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .as_ref()
         .and_then(|o| o.product)
         .map_or("/books/v3/organizations", |pr| pr.probe_path());
-    lines.extend([
-        Line::raw(""),
-        Line::styled("Use it:", p.bold()),
-        Line::from(vec![
-            Span::styled("  zoho-auth token", p.key()),
-            Span::raw("   prints a fresh access token (cached for the hour)"),
-        ]),
-        Line::from(vec![
-            Span::styled("  zoho-auth check", p.key()),
-            Span::raw("   live-tests the saved token again"),
-        ]),
-        Line::raw(""),
-        Line::styled(
-            "  curl -H \"Authorization: Zoho-oauthtoken $(zoho-auth token)\" \\".to_string(),
-            p.key(),
-        ),
-        Line::styled(format!("       {api}{path}"), p.key()),
-        Line::raw(""),
-        Line::styled("When Zoho says 57 or 401 later: zoho-auth reauth.", p.dim()),
-    ]);
+    // The commands must find the file that was written: name it unless it is the default, and
+    // then give each command its own line so nothing wraps.
+    let use_lines: Vec<Line> = if w.ctx.env_path == ".env" {
+        vec![
+            Line::from(vec![
+                Span::styled("  zoho-auth token", p.key()),
+                Span::raw("   prints a fresh access token (cached for the hour)"),
+            ]),
+            Line::from(vec![
+                Span::styled("  zoho-auth check", p.key()),
+                Span::raw("   live-tests the saved token again"),
+            ]),
+            Line::raw(""),
+            Line::styled(
+                "  curl -H \"Authorization: Zoho-oauthtoken $(zoho-auth token)\" \\",
+                p.key(),
+            ),
+            Line::styled(format!("       {api}{path}"), p.key()),
+        ]
+    } else {
+        let env = &w.ctx.env_path;
+        vec![
+            Line::styled(format!("  zoho-auth --env-file {env} token"), p.key()),
+            Line::raw("      prints a fresh access token (cached for the hour)"),
+            Line::styled(format!("  zoho-auth --env-file {env} check"), p.key()),
+            Line::raw("      live-tests the saved token again"),
+            Line::raw(""),
+            Line::styled(
+                format!("  TOKEN=$(zoho-auth --env-file {env} token)"),
+                p.key(),
+            ),
+            Line::styled(
+                "  curl -H \"Authorization: Zoho-oauthtoken $TOKEN\" \\",
+                p.key(),
+            ),
+            Line::styled(format!("       {api}{path}"), p.key()),
+        ]
+    };
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Use it:", p.bold()));
+    lines.extend(use_lines);
+    lines.push(Line::raw(""));
+    if w.reauth.is_some() {
+        lines.extend(reauth::revoke_lines(w, p));
+    } else {
+        lines.push(Line::styled(
+            "When Zoho says 57 or 401 later: zoho-auth reauth.",
+            p.dim(),
+        ));
+    }
     lines
 }

@@ -3,15 +3,21 @@
 //! the effects and answers with messages tagged with the attempt id they belong to.
 
 pub mod catalog;
+mod reauth;
 mod update;
 
 use std::time::Duration;
 
-use crate::auth::diagnosis::Diagnosis;
+use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::{Dc, Product, Secret};
 
+pub use crate::auth::flow::CheckStage;
+pub use reauth::{reauth_step, retry_advice};
+
+pub use crate::auth::loopback::DEFAULT_REDIRECT_URI;
 pub use update::{
-    CLIPBOARD_POLL, COUNTDOWN_TICK, SPINNER_TICK, can_try_other_dcs, fix_step, update,
+    CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TICK, can_try_other_dcs, fix_step,
+    setup_start, update,
 };
 
 /// A point on the runtime's monotonic clock, in milliseconds since the wizard started.
@@ -36,6 +42,8 @@ impl Time {
 /// Where the user is. The order is the order of the wizard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
+    /// 0. Reauth only: the checks of `zoho-auth check` run, then their diagnosis.
+    Diagnose,
     /// 1. Pick the data center.
     DataCenter,
     /// 2. Client id and secret.
@@ -46,6 +54,10 @@ pub enum Step {
     GenerateCode,
     /// 5. Paste the code while the countdown runs.
     PasteCode,
+    /// 4–5 of a server-based client: sign in in a browser; a local listener gets the code.
+    BrowserSignIn,
+    /// 4–5 of a non-browser client: enter a user code on any device while the runtime polls.
+    DeviceSignIn,
     /// 6. The code is being exchanged (spinner), or the exchange failed.
     Exchange,
     /// 7. The live test passed: pick an organization.
@@ -71,11 +83,13 @@ impl Step {
 
     pub fn number(self) -> usize {
         match self {
+            Step::Diagnose => 0,
             Step::DataCenter => 1,
             Step::Client => 2,
             Step::Scopes => 3,
             Step::GenerateCode => 4,
             Step::PasteCode => 5,
+            Step::BrowserSignIn | Step::DeviceSignIn => 4,
             Step::Exchange => 6,
             Step::LiveTest => 7,
             Step::Save => 8,
@@ -85,11 +99,14 @@ impl Step {
 
     pub fn title(self) -> &'static str {
         match self {
+            Step::Diagnose => "Diagnosis",
             Step::DataCenter => "Data center",
             Step::Client => "Client",
             Step::Scopes => "Scopes",
             Step::GenerateCode => "Generate code",
             Step::PasteCode => "Paste code",
+            Step::BrowserSignIn => "Sign in",
+            Step::DeviceSignIn => "Device code",
             Step::Exchange => "Exchange",
             Step::LiveTest => "Live test",
             Step::Save => "Save",
@@ -202,6 +219,123 @@ pub enum Msg {
         attempt: u64,
         result: Result<WriteReport, String>,
     },
+    /// `Effect::Check` reached a stage.
+    CheckProgress { attempt: u64, stage: CheckStage },
+    /// The result of `Effect::Check`.
+    Checked { attempt: u64, result: CheckResult },
+    /// The result of `Effect::RevokeOld`: `Ok(false)` when Zoho no longer knew the token.
+    RevokedOld {
+        attempt: u64,
+        result: Result<bool, Diagnosis>,
+    },
+    /// `Effect::StartBrowserSignIn` listens: the authorization URL to open.
+    SignInUrl { attempt: u64, url: String },
+    /// The end of `Effect::StartBrowserSignIn`: the redirect's code, or why none came.
+    SignInCallback {
+        attempt: u64,
+        result: Result<SignedIn, SignInFailure>,
+    },
+    /// `Effect::StartDeviceSignIn` got its user code, or failed to.
+    DeviceStarted {
+        attempt: u64,
+        result: Result<DeviceCodeInfo, SignInFailure>,
+    },
+    /// `Effect::StartDeviceSignIn` polled: a note, the approval, or the end. After `Approved` the
+    /// same attempt answers with `Msg::Exchanged`.
+    DevicePolled { attempt: u64, event: DeviceEvent },
+}
+
+/// How the client signs in (chosen on the Client step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignIn {
+    /// A Self Client: generate a code in the API console and paste it.
+    SelfClient,
+    /// A server-based client: a browser sign-in redirected to a local listener.
+    Browser,
+    /// A non-browser client: the device flow.
+    Device,
+}
+
+impl SignIn {
+    pub const ALL: [SignIn; 3] = [SignIn::SelfClient, SignIn::Browser, SignIn::Device];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SignIn::SelfClient => "Self Client: paste a code",
+            SignIn::Browser => "Server-based client: sign in with a browser",
+            SignIn::Device => "Non-browser client: device code",
+        }
+    }
+}
+
+/// What the browser's redirect brought back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub code: Secret,
+    /// The accounts server to exchange the code at (the redirect's trusted `accounts-server`,
+    /// else where the sign-in started).
+    pub accounts: String,
+    /// The data center the redirect names, when it names one.
+    pub dc: Option<Dc>,
+}
+
+/// What the device flow shows the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCodeInfo {
+    pub user_code: String,
+    pub verification_url: String,
+    /// The verification page with the code filled in, when Zoho gives it.
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: Duration,
+    pub interval: Duration,
+}
+
+/// Progress of the device flow's polling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// Zoho answered `slow_down`: polls are now this far apart.
+    SlowDown { interval: Duration },
+    /// Zoho answered `other_dc`: polling moved to this accounts server.
+    MovedTo { accounts: String },
+    /// The person approved; the live test runs (answer: `Msg::Exchanged`).
+    Approved { accounts: String },
+    /// Denied, expired, or refused.
+    Failed(SignInFailure),
+}
+
+/// Why a browser or device sign-in produced no tokens. The views word the cause and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInFailure {
+    /// The listener could not bind the redirect URI's address.
+    PortBusy { addr: String, detail: String },
+    /// The person refused consent (`access_denied`).
+    Denied,
+    /// The redirect carried another `state`: not this sign-in, or forged.
+    StateMismatch,
+    /// No redirect arrived in time.
+    TimedOut { seconds: u64 },
+    /// The device code expired before it was approved.
+    Expired,
+    /// Anything else (Zoho refused, network), with its diagnosis.
+    Other(Diagnosis),
+}
+
+/// The browser or device sign-in on its step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInState {
+    /// Nothing runs.
+    Idle,
+    /// Started at `since`; the URL (browser) or the code (device) once the runtime has it.
+    Waiting {
+        since: Time,
+        /// The listener's timeout, or the device code's expiry once known.
+        deadline: Option<Time>,
+        url: Option<String>,
+        device: Option<DeviceCodeInfo>,
+        notes: Vec<DeviceEvent>,
+    },
+    /// The sign-in failed; nothing was exchanged.
+    Failed(SignInFailure),
 }
 
 /// Everything the exchange needs; the runtime adds the endpoints.
@@ -214,6 +348,10 @@ pub struct ExchangeRequest {
     pub code: Secret,
     pub scopes: Vec<String>,
     pub product: Option<Product>,
+    /// The redirect URI the code was issued for (browser sign-in); sent with the exchange.
+    pub redirect_uri: Option<String>,
+    /// Where to exchange, when the sign-in said (browser sign-in); else the DC's or the override.
+    pub accounts: Option<String>,
 }
 
 /// A value to write for one env key.
@@ -261,6 +399,38 @@ pub enum Effect {
     },
     /// Write the env file (and keychain, and .gitignore) (answer: `Msg::Written`).
     WriteEnv(WriteRequest),
+    /// Refresh and live-test the configured grant, as `zoho-auth check` does (answers:
+    /// `Msg::CheckProgress`, then `Msg::Checked`). `product: None` tests the first the scopes grant.
+    Check {
+        attempt: u64,
+        product: Option<Product>,
+    },
+    /// Revoke the refresh token the env file had before reauth saved the new one (answer:
+    /// `Msg::RevokedOld`).
+    RevokeOld { attempt: u64 },
+    /// Listen on the redirect URI and wait for the browser sign-in (answers: `Msg::SignInUrl`,
+    /// then `Msg::SignInCallback`).
+    StartBrowserSignIn {
+        attempt: u64,
+        accounts: String,
+        client_id: String,
+        scopes: Vec<String>,
+        redirect_uri: String,
+        timeout: Duration,
+    },
+    /// Ask for a device code and poll until it is approved, then live-test the tokens (answers:
+    /// `Msg::DeviceStarted`, `Msg::DevicePolled`, then `Msg::Exchanged`).
+    StartDeviceSignIn {
+        attempt: u64,
+        accounts: String,
+        dc: Dc,
+        client_id: String,
+        client_secret: Secret,
+        scopes: Vec<String>,
+        product: Option<Product>,
+    },
+    /// Stop the running sign-in (the listener's port is freed, the polling ends).
+    CancelSignIn,
     /// Leave the wizard with this exit code.
     Quit(u8),
 }
@@ -342,6 +512,9 @@ pub struct Context {
     pub console_override: Option<String>,
     /// `--dc` given on the command line.
     pub dc_flag: Option<Dc>,
+    /// Under `--sandbox`: its demo client for each sign-in (id, secret), swapped in when the
+    /// sign-in changes while a demo client is filled in.
+    pub demo_clients: Vec<(SignIn, String, Secret)>,
     pub theme: Theme,
 }
 
@@ -358,6 +531,7 @@ impl Default for Context {
             accounts_override: None,
             console_override: None,
             dc_flag: None,
+            demo_clients: vec![],
             theme: Theme { color: true },
         }
     }
@@ -371,11 +545,13 @@ pub struct ListState {
     pub filtering: bool,
 }
 
-/// The two fields of the Client step.
+/// The fields of the Client step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientField {
     Id,
     Secret,
+    /// The redirect URI (server-based client only).
+    RedirectUri,
 }
 
 /// The code expiries Zoho's console offers, in minutes.
@@ -413,6 +589,105 @@ pub enum SaveOption {
     Gitignore,
 }
 
+/// What the check of the configured grant found (reauth).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    /// `Code::Ok` when the refresh and the live test passed.
+    pub diagnosis: Diagnosis,
+    /// The product that was (or would have been) live-tested.
+    pub product: Option<Product>,
+    /// The account's DC, from Zoho's api_domain when the refresh worked.
+    pub account_dc: Option<Dc>,
+    /// The scopes the token carries, else `ZOHO_SCOPES`.
+    pub scopes: Vec<String>,
+    /// How many organizations the live test listed.
+    pub organizations: Option<usize>,
+}
+
+/// What `--from-error` said before the live check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// The text names this diagnosis.
+    Read(Code),
+    /// The text names no error this tool knows.
+    Unrecognized,
+}
+
+/// The offer to revoke the superseded refresh token, after the new one is saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeState {
+    /// Nothing saved yet, or the old token is already dead.
+    Unavailable,
+    /// Saved: `r` revokes the old token.
+    Offered,
+    /// The revoke request runs.
+    Running,
+    /// Done; `known` is false when Zoho had already forgotten the token.
+    Revoked { known: bool },
+    /// Zoho refused or could not be reached; the new token is saved regardless.
+    Failed(Diagnosis),
+}
+
+/// The state of `zoho-auth reauth`, on top of the wizard's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reauth {
+    /// From `--from-error`.
+    pub seed: Option<Seed>,
+    /// The product the check tests (None: the first the scopes grant).
+    pub product: Option<Product>,
+    /// The stages the running (or last) check reached, in order.
+    pub stages: Vec<CheckStage>,
+    /// Set while a check runs.
+    pub checking_since: Option<Time>,
+    /// The last check's result.
+    pub result: Option<CheckResult>,
+    /// The step the diagnosis sends the user to (None: retry or nothing to fix).
+    pub next: Option<Step>,
+    /// The step reauth entered the wizard at.
+    pub entered: Option<Step>,
+    /// The scope added to make the live test pass (scope_missing).
+    pub added_scope: Option<String>,
+    pub revoke: RevokeState,
+}
+
+impl Reauth {
+    /// True unless the check showed the old refresh token is dead or absent.
+    pub fn old_token_live(&self) -> bool {
+        match self.result.as_ref().map(|r| r.diagnosis.code) {
+            Some(Code::RefreshTokenRevoked | Code::MissingCredentials | Code::BadInput) | None => {
+                false
+            }
+            Some(
+                Code::Ok
+                | Code::InvalidClient
+                | Code::InvalidClientSecret
+                | Code::RateLimited
+                | Code::ScopeMissing
+                | Code::TokenRejected
+                | Code::NotOrgMember
+                | Code::WrongDc
+                | Code::Network
+                | Code::ServerError
+                | Code::InvalidCode
+                | Code::InvalidRedirectUri,
+            ) => true,
+        }
+    }
+
+    /// The diagnosis of the last check, once it is in.
+    pub fn code(&self) -> Option<Code> {
+        self.result.as_ref().map(|r| r.diagnosis.code)
+    }
+}
+
+/// How reauth starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReauthStart {
+    pub seed: Option<Seed>,
+    /// The env file keeps the secrets in the OS keychain: save them there again.
+    pub keychain: bool,
+}
+
 /// The whole state of the wizard. Fields of every step are kept when the user goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wizard {
@@ -435,6 +710,9 @@ pub struct Wizard {
     pub client_field: ClientField,
     pub client_source: Option<String>,
     pub client_error: Option<String>,
+    pub sign_in: SignIn,
+    /// The redirect URI of a server-based client, as typed (validated on Enter).
+    pub redirect_uri: String,
 
     // 3. Scopes
     pub groups: Vec<catalog::Group>,
@@ -461,6 +739,12 @@ pub struct Wizard {
     /// The code that was sent last (kept to try it in the other DCs after `invalid_code`).
     pub sent_code: Option<Secret>,
 
+    // 4–5 of a server-based or non-browser client.
+    pub signin: SignInState,
+    /// The accounts server the sign-in ended at (the redirect's, or the device flow's after
+    /// `other_dc`): the exchange went there, and it is what is saved.
+    pub sign_in_accounts: Option<String>,
+
     // 6. Exchange
     pub exchange: ExchangeState,
     /// The DCs left to try the same code against after `invalid_code`.
@@ -482,6 +766,9 @@ pub struct Wizard {
 
     // 9. Done
     pub report: Option<WriteReport>,
+
+    /// Set for `zoho-auth reauth`.
+    pub reauth: Option<Reauth>,
 }
 
 impl Wizard {
@@ -515,6 +802,8 @@ impl Wizard {
             },
             client_source: prefill.client_source,
             client_error: None,
+            sign_in: SignIn::SelfClient,
+            redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
             groups,
             presets,
             scope_list: ListState::default(),
@@ -532,6 +821,8 @@ impl Wizard {
             paste_dc: None,
             expired: false,
             sent_code: None,
+            signin: SignInState::Idle,
+            sign_in_accounts: None,
             exchange: ExchangeState::Idle,
             dc_queue: vec![],
             dc_switched: None,
@@ -543,13 +834,79 @@ impl Wizard {
             use_keychain: false,
             add_gitignore,
             report: None,
+            reauth: None,
             ctx,
         }
     }
 
+    /// `zoho-auth reauth`: starts on the Diagnose step; `start` runs the check.
+    pub fn reauth(prefill: Prefill, ctx: Context, start: ReauthStart) -> Wizard {
+        let product = prefill.product;
+        let mut w = Wizard::new(
+            Prefill {
+                start_at: Step::Diagnose,
+                banner: None,
+                ..prefill
+            },
+            ctx,
+        );
+        w.use_keychain = start.keychain;
+        w.reauth = Some(Reauth {
+            seed: start.seed,
+            product,
+            stages: vec![],
+            checking_since: None,
+            result: None,
+            next: None,
+            entered: None,
+            added_scope: None,
+            revoke: RevokeState::Unavailable,
+        });
+        w
+    }
+
     /// The effects to perform when the wizard starts at its first step (reauth may start later).
     pub fn start(&mut self, now: Time) -> Vec<Effect> {
+        if self.step == Step::Diagnose && self.reauth.is_some() {
+            return reauth::begin_check(self, now);
+        }
         update::enter(self, self.step, now)
+    }
+
+    /// True while reauth's check runs.
+    pub fn checking(&self) -> bool {
+        self.reauth
+            .as_ref()
+            .is_some_and(|r| r.checking_since.is_some())
+    }
+
+    /// The step where the code (or the tokens) come from on the chosen sign-in path.
+    pub fn code_step(&self) -> Step {
+        match self.sign_in {
+            SignIn::SelfClient => Step::GenerateCode,
+            SignIn::Browser => Step::BrowserSignIn,
+            SignIn::Device => Step::DeviceSignIn,
+        }
+    }
+
+    /// The steps of the chosen path, in order (reauth's Diagnose not included).
+    pub fn path(&self) -> Vec<Step> {
+        let mut steps = vec![Step::DataCenter, Step::Client, Step::Scopes];
+        match self.sign_in {
+            SignIn::SelfClient => steps.extend([Step::GenerateCode, Step::PasteCode]),
+            SignIn::Browser => steps.push(Step::BrowserSignIn),
+            SignIn::Device => steps.push(Step::DeviceSignIn),
+        }
+        steps.extend([Step::Exchange, Step::LiveTest, Step::Save, Step::Done]);
+        steps
+    }
+
+    /// When the running browser or device sign-in gives up (the countdown's end).
+    pub fn sign_in_deadline(&self) -> Option<Time> {
+        match &self.signin {
+            SignInState::Waiting { deadline, .. } => *deadline,
+            SignInState::Idle | SignInState::Failed(_) => None,
+        }
     }
 
     /// The scope string exactly as the console wants it.
@@ -595,6 +952,9 @@ impl Wizard {
 
     /// Where the token requests go.
     pub fn accounts_url(&self) -> String {
+        if let Some(url) = &self.sign_in_accounts {
+            return url.trim_end_matches('/').to_string();
+        }
         match &self.ctx.accounts_override {
             Some(url) => url.clone(),
             None => self.dc_switched.unwrap_or(self.dc).accounts_url(),
@@ -728,11 +1088,18 @@ impl Wizard {
     /// True when printable keys are text (a field or a filter has focus): `q` does not quit.
     pub fn typing(&self) -> bool {
         match self.step {
+            Step::Diagnose => false,
             Step::DataCenter => self.dc_list.filtering,
             Step::Scopes => self.scope_list.filtering,
             Step::Client => true,
             Step::PasteCode => !self.expired,
-            Step::GenerateCode | Step::Exchange | Step::LiveTest | Step::Save | Step::Done => false,
+            Step::GenerateCode
+            | Step::BrowserSignIn
+            | Step::DeviceSignIn
+            | Step::Exchange
+            | Step::LiveTest
+            | Step::Save
+            | Step::Done => false,
         }
     }
 

@@ -3,11 +3,14 @@
 use std::time::Duration;
 
 use super::catalog;
+use super::reauth;
 use super::{
-    ClientField, EXPIRIES, Effect, ExchangeRequest, ExchangeState, Key, Msg, SaveOption, SaveState,
-    ScopeRow, Step, Time, Wizard, WriteRequest,
+    ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, ExchangeRequest, ExchangeState,
+    Key, Msg, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState, Step, Time, Wizard,
+    WriteRequest,
 };
 use crate::auth::diagnosis::{Code, Diagnosis};
+use crate::auth::loopback::RedirectUri;
 use crate::auth::{Dc, Product, Secret};
 
 /// The countdown redraws once a second.
@@ -16,6 +19,31 @@ pub const COUNTDOWN_TICK: Duration = Duration::from_secs(1);
 pub const SPINNER_TICK: Duration = Duration::from_millis(250);
 /// The clipboard is read at most this often.
 pub const CLIPBOARD_POLL: Duration = Duration::from_secs(1);
+/// How long the browser sign-in's listener waits for the redirect.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Where `zoho-auth setup` starts: at the Client step, all prefilled, when the env file is usable
+/// (its data center is known, or `--dc` says it, and its client id and secret have the right
+/// shape); at the data-center step otherwise, and always with `--accounts-url` or `--sandbox`.
+pub fn setup_start(prefill: &Prefill, ctx: &Context) -> Step {
+    let dc_known = match prefill.dc {
+        Some((_, DcSource::EnvFile | DcSource::Flag)) => true,
+        Some((_, DcSource::TimeZone)) | None => false,
+    };
+    let client_ok = prefill
+        .client_id
+        .as_deref()
+        .is_some_and(|id| catalog::clean_client_id(id).is_ok())
+        && prefill
+            .client_secret
+            .as_ref()
+            .is_some_and(|s| catalog::clean_client_secret(s.expose()).is_ok());
+    if dc_known && client_ok && ctx.accounts_override.is_none() && !ctx.sandbox {
+        Step::Client
+    } else {
+        Step::DataCenter
+    }
+}
 
 /// Feeds one message to the wizard and returns the work it asks for.
 pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
@@ -66,6 +94,14 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             match result {
                 Ok(report) => {
                     w.report = Some(report);
+                    if let Some(r) = &mut w.reauth {
+                        // Only now, with the new token saved, may the old one go.
+                        r.revoke = if r.old_token_live() {
+                            super::RevokeState::Offered
+                        } else {
+                            super::RevokeState::Unavailable
+                        };
+                    }
                     enter(w, Step::Done, Time::default())
                 }
                 Err(e) => {
@@ -74,6 +110,190 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                 }
             }
         }
+        Msg::CheckProgress { attempt, stage } => reauth::on_progress(w, attempt, stage),
+        Msg::Checked { attempt, result } => reauth::on_checked(w, attempt, result),
+        Msg::RevokedOld { attempt, result } => reauth::on_revoked(w, attempt, result),
+        Msg::SignInUrl { attempt, url } => {
+            if !signing_in(w, attempt, Step::BrowserSignIn) {
+                return vec![];
+            }
+            if let SignInState::Waiting { url: slot, .. } = &mut w.signin {
+                *slot = Some(url.clone());
+            }
+            let mut fx = vec![Effect::CopyToClipboard(url.clone())];
+            if w.ctx.can_open_browser {
+                fx.push(Effect::OpenUrl(url));
+            }
+            fx
+        }
+        Msg::SignInCallback { attempt, result } => {
+            if !signing_in(w, attempt, Step::BrowserSignIn) {
+                return vec![];
+            }
+            let since = waiting_since(w);
+            match result {
+                Ok(signed) => {
+                    w.signin = SignInState::Idle;
+                    w.sent_code = None;
+                    w.expires_at = None;
+                    let dc = match signed.dc {
+                        Some(dc) if w.ctx.accounts_override.is_none() => {
+                            if dc != w.dc {
+                                w.dc_switched = Some(dc);
+                            }
+                            dc
+                        }
+                        Some(_) | None => w.dc_switched.unwrap_or(w.dc),
+                    };
+                    w.sign_in_accounts = Some(signed.accounts.clone());
+                    let redirect = Some(w.redirect_uri.trim().to_string());
+                    send_exchange_to(w, dc, signed.code, since, redirect, Some(signed.accounts))
+                }
+                Err(failure) => {
+                    w.signin = SignInState::Failed(failure);
+                    set_timer(w, None).into_iter().collect()
+                }
+            }
+        }
+        Msg::DeviceStarted { attempt, result } => {
+            if !signing_in(w, attempt, Step::DeviceSignIn) {
+                return vec![];
+            }
+            match result {
+                Ok(info) => {
+                    let code = info.user_code.clone();
+                    if let SignInState::Waiting {
+                        since,
+                        deadline,
+                        device,
+                        ..
+                    } = &mut w.signin
+                    {
+                        *deadline = Some(since.plus(info.expires_in));
+                        *device = Some(info);
+                    }
+                    vec![Effect::CopyToClipboard(code)]
+                }
+                Err(failure) => {
+                    w.signin = SignInState::Failed(failure);
+                    set_timer(w, None).into_iter().collect()
+                }
+            }
+        }
+        Msg::DevicePolled { attempt, event } => {
+            if !signing_in(w, attempt, Step::DeviceSignIn) {
+                return vec![];
+            }
+            match event {
+                DeviceEvent::SlowDown { .. } | DeviceEvent::MovedTo { .. } => {
+                    if let SignInState::Waiting { notes, .. } = &mut w.signin {
+                        notes.push(event);
+                    }
+                    vec![]
+                }
+                DeviceEvent::Approved { accounts } => {
+                    let since = waiting_since(w);
+                    let dc = match Dc::from_url(&accounts) {
+                        Some(dc) if w.ctx.accounts_override.is_none() => {
+                            if dc != w.dc {
+                                w.dc_switched = Some(dc);
+                            }
+                            dc
+                        }
+                        Some(_) | None => w.dc_switched.unwrap_or(w.dc),
+                    };
+                    w.sign_in_accounts = Some(accounts);
+                    w.signin = SignInState::Idle;
+                    w.sent_code = None;
+                    w.expires_at = None;
+                    // The same attempt answers with `Msg::Exchanged` once the live test is done.
+                    w.exchange = ExchangeState::Running { dc, since };
+                    enter(w, Step::Exchange, since)
+                }
+                DeviceEvent::Failed(failure) => {
+                    w.signin = SignInState::Failed(failure);
+                    set_timer(w, None).into_iter().collect()
+                }
+            }
+        }
+    }
+}
+
+/// True when a sign-in answer belongs to the sign-in that runs on `step` now.
+fn signing_in(w: &Wizard, attempt: u64, step: Step) -> bool {
+    attempt == w.attempt
+        && w.step == step
+        && match w.signin {
+            SignInState::Waiting { .. } => true,
+            SignInState::Idle | SignInState::Failed(_) => false,
+        }
+}
+
+fn waiting_since(w: &Wizard) -> Time {
+    match w.signin {
+        SignInState::Waiting { since, .. } => since,
+        SignInState::Idle | SignInState::Failed(_) => Time::default(),
+    }
+}
+
+/// Starts a browser or device sign-in on the step just entered.
+fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
+    w.attempt += 1;
+    w.expires_at = None;
+    w.expired = false;
+    w.copied = None;
+    w.opened = None;
+    w.sent_code = None;
+    w.sign_in_accounts = None;
+    w.exchange = ExchangeState::Idle;
+    w.dc_queue.clear();
+    w.tried_other_dcs = false;
+    let browser = step == Step::BrowserSignIn;
+    w.signin = SignInState::Waiting {
+        since: now,
+        deadline: browser.then(|| now.plus(SIGN_IN_TIMEOUT)),
+        url: None,
+        device: None,
+        notes: vec![],
+    };
+    let accounts = match &w.ctx.accounts_override {
+        Some(url) => url.clone(),
+        None => w.dc_switched.unwrap_or(w.dc).accounts_url(),
+    };
+    if browser {
+        vec![Effect::StartBrowserSignIn {
+            attempt: w.attempt,
+            accounts,
+            client_id: w.client_id.clone(),
+            scopes: w.scopes.clone(),
+            redirect_uri: w.redirect_uri.trim().to_string(),
+            timeout: SIGN_IN_TIMEOUT,
+        }]
+    } else {
+        vec![Effect::StartDeviceSignIn {
+            attempt: w.attempt,
+            accounts,
+            dc: w.dc_switched.unwrap_or(w.dc),
+            client_id: w.client_id.clone(),
+            client_secret: w.client_secret.clone(),
+            scopes: w.scopes.clone(),
+            product: w.probe_product(),
+        }]
+    }
+}
+
+/// Stops the running sign-in: its late answers are ignored, its listener or polling ends.
+fn cancel_sign_in(w: &mut Wizard) -> Vec<Effect> {
+    let running = match w.signin {
+        SignInState::Waiting { .. } => true,
+        SignInState::Idle | SignInState::Failed(_) => false,
+    };
+    w.signin = SignInState::Idle;
+    if running {
+        w.attempt += 1;
+        vec![Effect::CancelSignIn]
+    } else {
+        vec![]
     }
 }
 
@@ -82,11 +302,13 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.step = step;
     let mut fx = vec![];
     let timer = match step {
+        Step::Diagnose => w.checking().then_some(SPINNER_TICK),
         Step::DataCenter | Step::Client | Step::Scopes => None,
         Step::GenerateCode => {
             w.expires_at = None;
             w.expired = false;
             w.copied = None;
+            w.sign_in_accounts = None;
             fx.push(Effect::CopyToClipboard(w.scope_string()));
             None
         }
@@ -97,18 +319,21 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
                 Some(COUNTDOWN_TICK)
             }
         }
+        Step::BrowserSignIn | Step::DeviceSignIn => {
+            fx.extend(start_sign_in(w, step, now));
+            Some(SPINNER_TICK)
+        }
         Step::Exchange => match w.exchange {
             ExchangeState::Running { .. } => Some(SPINNER_TICK),
             ExchangeState::Idle | ExchangeState::Failed { .. } => None,
         },
         Step::LiveTest | Step::Save | Step::Done => None,
     };
-    let _ = now;
     fx.extend(set_timer(w, timer));
     fx
 }
 
-fn set_timer(w: &mut Wizard, want: Option<Duration>) -> Option<Effect> {
+pub(super) fn set_timer(w: &mut Wizard, want: Option<Duration>) -> Option<Effect> {
     if w.timer == want {
         return None;
     }
@@ -124,19 +349,28 @@ fn on_key(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         return vec![Effect::Quit(130)];
     }
     if key == Key::Char('q') && !w.typing() {
-        return vec![Effect::Quit(if w.step == Step::Done { 0 } else { 130 })];
+        let code = match (w.step, w.reauth.as_ref().and_then(|r| r.code())) {
+            (Step::Done, _) => 0,
+            // Leaving the diagnosis: the exit code of what it found, as `check` would.
+            (Step::Diagnose, Some(code)) if !w.checking() => code.exit_code(),
+            _ => 130,
+        };
+        return vec![Effect::Quit(code)];
     }
     match w.step {
+        Step::Diagnose => reauth::key_diagnose(w, key, now),
         Step::DataCenter => key_data_center(w, key, now),
         Step::Client => key_client(w, key, now),
         Step::Scopes => key_scopes(w, key, now),
         Step::GenerateCode => key_generate(w, key, now),
         Step::PasteCode => key_paste(w, key, now),
+        Step::BrowserSignIn | Step::DeviceSignIn => key_sign_in(w, key, now),
         Step::Exchange => key_exchange(w, key, now),
         Step::LiveTest => key_live_test(w, key, now),
         Step::Save => key_save(w, key, now),
         Step::Done => match key {
             Key::Enter => vec![Effect::Quit(0)],
+            Key::Char('r') if w.reauth.is_some() => reauth::revoke_old(w),
             Key::Char(_)
             | Key::Ctrl(_)
             | Key::Esc
@@ -235,13 +469,60 @@ fn key_data_center(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     }
 }
 
+/// The Client step's fields in Tab order: the redirect URI only for a server-based client.
+fn client_fields(w: &Wizard) -> Vec<ClientField> {
+    match w.sign_in {
+        SignIn::Browser => vec![
+            ClientField::Id,
+            ClientField::Secret,
+            ClientField::RedirectUri,
+        ],
+        SignIn::SelfClient | SignIn::Device => vec![ClientField::Id, ClientField::Secret],
+    }
+}
+
+fn cycle_sign_in(w: &mut Wizard, forward: bool) {
+    let all = SignIn::ALL;
+    let i = all.iter().position(|m| *m == w.sign_in).unwrap_or(0);
+    let n = all.len();
+    w.sign_in = all[if forward {
+        (i + 1) % n
+    } else {
+        (i + n - 1) % n
+    }];
+    // The sandbox has a demo client of each kind: follow the choice while one is filled in.
+    let demo_filled = w
+        .ctx
+        .demo_clients
+        .iter()
+        .any(|(_, id, _)| *id == w.client_id);
+    if demo_filled
+        && let Some((_, id, secret)) = w.ctx.demo_clients.iter().find(|(m, _, _)| *m == w.sign_in)
+    {
+        w.client_id = id.clone();
+        w.client_secret = secret.clone();
+    }
+    w.client_error = None;
+    if !client_fields(w).contains(&w.client_field) {
+        w.client_field = ClientField::Id;
+    }
+}
+
 fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     match key {
         Key::Tab | Key::BackTab | Key::Up | Key::Down => {
-            w.client_field = match w.client_field {
-                ClientField::Id => ClientField::Secret,
-                ClientField::Secret => ClientField::Id,
-            };
+            let fields = client_fields(w);
+            let i = fields
+                .iter()
+                .position(|f| *f == w.client_field)
+                .unwrap_or(0);
+            let n = fields.len();
+            let back = matches!(key, Key::BackTab | Key::Up);
+            w.client_field = fields[if back { (i + n - 1) % n } else { (i + 1) % n }];
+            vec![]
+        }
+        Key::Left | Key::Right => {
+            cycle_sign_in(w, key == Key::Right);
             vec![]
         }
         Key::Char(c) => {
@@ -251,6 +532,7 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
                 ClientField::Secret => {
                     w.client_secret = Secret::new(format!("{}{c}", w.client_secret.expose()))
                 }
+                ClientField::RedirectUri => w.redirect_uri.push(c),
             }
             vec![]
         }
@@ -265,6 +547,9 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
                     s.pop();
                     w.client_secret = Secret::new(s);
                 }
+                ClientField::RedirectUri => {
+                    w.redirect_uri.pop();
+                }
             }
             vec![]
         }
@@ -272,6 +557,7 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             match w.client_field {
                 ClientField::Id => w.client_id.clear(),
                 ClientField::Secret => w.client_secret = Secret::default(),
+                ClientField::RedirectUri => w.redirect_uri.clear(),
             }
             vec![]
         }
@@ -282,6 +568,13 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
                 (Ok(id), Ok(secret)) => {
                     w.client_id = id;
                     w.client_secret = secret;
+                    if w.sign_in == SignIn::Browser
+                        && let Err(e) = RedirectUri::parse(&w.redirect_uri)
+                    {
+                        w.client_field = ClientField::RedirectUri;
+                        w.client_error = Some(format!("{}.", capitalized(&e.to_string())));
+                        return vec![];
+                    }
                     w.client_error = None;
                     enter(w, Step::Scopes, now)
                 }
@@ -303,7 +596,15 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             }
         }
         Key::Esc => enter(w, Step::DataCenter, now),
-        Key::Ctrl(_) | Key::Left | Key::Right => vec![],
+        Key::Ctrl(_) => vec![],
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -383,7 +684,8 @@ fn key_scopes(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             if w.scopes.is_empty() {
                 return vec![];
             }
-            enter(w, Step::GenerateCode, now)
+            let step = w.code_step();
+            enter(w, step, now)
         }
         Key::Esc => {
             if w.scope_list.filter.is_empty() {
@@ -497,6 +799,17 @@ fn submit_code(w: &mut Wizard, code: Secret, now: Time) -> Vec<Effect> {
 }
 
 fn send_exchange(w: &mut Wizard, dc: Dc, code: Secret, now: Time) -> Vec<Effect> {
+    send_exchange_to(w, dc, code, now, None, None)
+}
+
+fn send_exchange_to(
+    w: &mut Wizard,
+    dc: Dc,
+    code: Secret,
+    now: Time,
+    redirect_uri: Option<String>,
+    accounts: Option<String>,
+) -> Vec<Effect> {
     w.attempt += 1;
     w.exchange = ExchangeState::Running { dc, since: now };
     let mut fx = enter(w, Step::Exchange, now);
@@ -508,8 +821,64 @@ fn send_exchange(w: &mut Wizard, dc: Dc, code: Secret, now: Time) -> Vec<Effect>
         code,
         scopes: w.scopes.clone(),
         product: w.probe_product(),
+        redirect_uri,
+        accounts,
     }));
     fx
+}
+
+/// Keys of the browser and device sign-in steps.
+fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
+    let step = w.step;
+    match (&w.signin, key) {
+        (SignInState::Waiting { .. } | SignInState::Idle | SignInState::Failed(_), Key::Esc) => {
+            let mut fx = cancel_sign_in(w);
+            fx.extend(enter(w, Step::Scopes, now));
+            fx
+        }
+        (SignInState::Waiting { url, device, .. }, Key::Char('c')) => {
+            let text = if step == Step::DeviceSignIn {
+                device.as_ref().map(|d| d.user_code.clone())
+            } else {
+                url.clone()
+            };
+            match text {
+                Some(text) => {
+                    w.copied = None;
+                    vec![Effect::CopyToClipboard(text)]
+                }
+                None => vec![],
+            }
+        }
+        (SignInState::Waiting { url, device, .. }, Key::Char('o')) if w.ctx.can_open_browser => {
+            let target = match device {
+                Some(d) => Some(
+                    d.verification_uri_complete
+                        .clone()
+                        .unwrap_or_else(|| d.verification_url.clone()),
+                ),
+                None => url.clone(),
+            };
+            target.map(Effect::OpenUrl).into_iter().collect()
+        }
+        (SignInState::Failed(_) | SignInState::Idle, Key::Enter | Key::Char('r')) => {
+            enter(w, step, now)
+        }
+        (SignInState::Failed(_) | SignInState::Idle, Key::Char('c')) => enter(w, Step::Client, now),
+        (
+            SignInState::Waiting { .. } | SignInState::Failed(_) | SignInState::Idle,
+            Key::Char(_)
+            | Key::Ctrl(_)
+            | Key::Enter
+            | Key::Tab
+            | Key::BackTab
+            | Key::Backspace
+            | Key::Up
+            | Key::Down
+            | Key::Left
+            | Key::Right,
+        ) => vec![],
+    }
 }
 
 fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
@@ -610,8 +979,11 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
             }
             vec![]
         }
-        Step::DataCenter
+        Step::Diagnose
+        | Step::DataCenter
         | Step::GenerateCode
+        | Step::BrowserSignIn
+        | Step::DeviceSignIn
         | Step::Exchange
         | Step::LiveTest
         | Step::Save
@@ -648,6 +1020,7 @@ fn paste_client(w: &mut Wizard, text: &str) {
             Ok(s) => w.client_secret = s,
             Err(e) => w.client_error = Some(e),
         },
+        ClientField::RedirectUri => w.redirect_uri = text.trim().to_string(),
     }
 }
 
@@ -664,10 +1037,13 @@ fn on_tick(w: &mut Wizard, now: Time) -> Vec<Effect> {
             }
             fx
         }
-        Step::DataCenter
+        Step::Diagnose
+        | Step::DataCenter
         | Step::Client
         | Step::Scopes
         | Step::GenerateCode
+        | Step::BrowserSignIn
+        | Step::DeviceSignIn
         | Step::Exchange
         | Step::LiveTest
         | Step::Save
@@ -737,10 +1113,15 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
                 w.dc_switched = Some(dc);
             }
             w.dc_queue.clear();
+            // The organization the env file names, else Zoho's default.
+            let configured = w
+                .env_old("ZOHO_ORGANIZATION_ID")
+                .map(|s| s.expose().to_string());
             w.org_cursor = outcome
                 .organizations
                 .iter()
-                .position(|o| o.is_default)
+                .position(|o| Some(&o.id) == configured.as_ref())
+                .or_else(|| outcome.organizations.iter().position(|o| o.is_default))
                 .unwrap_or(0);
             w.outcome = Some(outcome);
             w.exchange = ExchangeState::Idle;
@@ -778,10 +1159,11 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             // The result of the running request no longer matters.
             w.attempt += 1;
             w.exchange = ExchangeState::Idle;
-            enter(w, Step::PasteCode, now)
+            let back = back_from_exchange(w);
+            enter(w, back, now)
         }
         (Some(code), Key::Enter) => {
-            let step = fix_step(code);
+            let step = on_path(w, fix_step(code));
             go_fix(w, step, now)
         }
         (Some(_), Key::Char('d')) if can_try_other_dcs(w) => {
@@ -795,11 +1177,35 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             let code = w.sent_code.clone().unwrap_or_default();
             send_exchange(w, next, code, now)
         }
-        (Some(_), Key::Char('g')) => go_fix(w, Step::GenerateCode, now),
+        (Some(_), Key::Char('g')) => {
+            let step = w.code_step();
+            go_fix(w, step, now)
+        }
         (Some(_), Key::Char('s')) => go_fix(w, Step::Scopes, now),
         (Some(_), Key::Char('c')) => go_fix(w, Step::Client, now),
-        (Some(_), Key::Esc) => go_fix(w, Step::PasteCode, now),
+        (Some(_), Key::Esc) => {
+            let back = back_from_exchange(w);
+            go_fix(w, back, now)
+        }
         (None, _) | (Some(_), _) => vec![],
+    }
+}
+
+/// A step of the Self Client path on the chosen path: Generate and Paste code become the
+/// browser or device sign-in (which starts over).
+fn on_path(w: &Wizard, step: Step) -> Step {
+    match (step, w.sign_in) {
+        (Step::GenerateCode | Step::PasteCode, SignIn::Browser | SignIn::Device) => w.code_step(),
+        (_, SignIn::SelfClient | SignIn::Browser | SignIn::Device) => step,
+    }
+}
+
+/// Where Esc leaves the Exchange step for: the paste field, or the Scopes step (a browser or
+/// device sign-in is not resumed, it starts over from there).
+fn back_from_exchange(w: &Wizard) -> Step {
+    match w.sign_in {
+        SignIn::SelfClient => Step::PasteCode,
+        SignIn::Browser | SignIn::Device => Step::Scopes,
     }
 }
 
@@ -823,7 +1229,10 @@ fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             w.save_cursor = 0;
             enter(w, Step::Save, now)
         }
-        Key::Esc => enter(w, Step::GenerateCode, now),
+        Key::Esc => {
+            let step = w.code_step();
+            enter(w, step, now)
+        }
         Key::Char(_)
         | Key::Ctrl(_)
         | Key::Tab

@@ -150,3 +150,21 @@ pub fn snapshot_dir(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Held while a test listens on (or makes the binary listen on) 127.0.0.1:8085, the only redirect
+/// URI the sandbox's server client accepts. A file lock, because every test binary is its own
+/// process: `login` and the wizard's PTY tests take turns across processes, not just threads.
+pub struct Port8085Lock(std::fs::File);
+
+/// Blocks until no other test holds port 8085; released when the guard drops.
+pub fn lock_port_8085() -> Port8085Lock {
+    let path = std::env::temp_dir().join("zoho-auth-tests-port-8085.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .expect("open the port lock file");
+    file.lock().expect("take the port lock");
+    Port8085Lock(file)
+}

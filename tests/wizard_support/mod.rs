@@ -33,6 +33,7 @@ pub fn ctx() -> Context {
         accounts_override: None,
         console_override: None,
         dc_flag: None,
+        demo_clients: vec![],
         theme: Theme { color: true },
     }
 }
@@ -206,3 +207,60 @@ pub fn at_done() -> Wizard {
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// The sign-in URL the runtime would send (a fixed state).
+pub const AUTH_URL: &str = "https://accounts.zoho.eu/oauth/v2/auth?scope=ZohoBooks.fullaccess.all&client_id=1000.0SQKHCOMCQOBELBGMDTL9K1904GNIX&response_type=code&access_type=offline&prompt=consent&redirect_uri=http%3A%2F%2Flocalhost%3A8085%2Fcallback&state=0123456789abcdef0123456789abcdef";
+
+/// On the Client step with the client filled in and `method` chosen by → presses.
+pub fn at_client_with(method: zoho_auth::wizard::SignIn) -> Wizard {
+    let mut w = at_client();
+    paste(&mut w, ID, 0);
+    paste(&mut w, SECRET, 0);
+    while w.sign_in != method {
+        key(&mut w, Key::Right, 0);
+    }
+    w
+}
+
+/// On the browser sign-in step, started at t=10s (the listener is being bound).
+pub fn at_browser() -> Wizard {
+    let mut w = at_client_with(zoho_auth::wizard::SignIn::Browser);
+    key(&mut w, Key::Enter, 0);
+    assert_eq!(w.step, Step::Scopes);
+    key(&mut w, Key::Enter, 10);
+    assert_eq!(w.step, Step::BrowserSignIn);
+    w
+}
+
+/// On the device step, started at t=10s (the code is being requested).
+pub fn at_device() -> Wizard {
+    let mut w = at_client_with(zoho_auth::wizard::SignIn::Device);
+    key(&mut w, Key::Enter, 0);
+    key(&mut w, Key::Enter, 10);
+    assert_eq!(w.step, Step::DeviceSignIn);
+    w
+}
+
+pub fn device_info() -> zoho_auth::wizard::DeviceCodeInfo {
+    zoho_auth::wizard::DeviceCodeInfo {
+        user_code: "KXQT-7MZR".into(),
+        verification_url: "https://accounts.zoho.eu/oauth/v3/device".into(),
+        verification_uri_complete: None,
+        expires_in: Duration::from_secs(300),
+        interval: Duration::from_secs(30),
+    }
+}
+
+/// The device code is shown (received at once).
+pub fn at_device_code() -> Wizard {
+    let mut w = at_device();
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::DeviceStarted {
+            attempt,
+            result: Ok(device_info()),
+        },
+    );
+    w
+}

@@ -1,0 +1,315 @@
+//! `zoho-auth login`: sign in without pasting a code. `--browser`: a server-based client and a
+//! loopback redirect; `--device`: the device flow of a "Non-browser" client. Both end like
+//! `exchange`: live test, then the env file. Messages, URLs and the code to type go to stderr,
+//! each URL alone on its own line; nothing is written before the grant is verified.
+
+use std::time::Duration;
+
+use crate::auth::client::{Client, Credentials};
+use crate::auth::device::{self, PollEvent};
+use crate::auth::diagnosis::{Code, Diagnosis};
+use crate::auth::flow::{self, Target};
+use crate::auth::loopback::{
+    self, AuthorizationRequest, DEFAULT_REDIRECT_URI, Listener, RedirectUri, human_duration,
+};
+use crate::auth::{Dc, Product, clean, scopes};
+use crate::platform;
+
+use super::common::{
+    bad_input, client, configured_target, load_env, lookup, print_diagnosis, product_flag,
+    read_stdin,
+};
+use super::exchange::{self, Grant};
+use super::{GlobalArgs, LoginArgs};
+
+pub async fn run(global: &GlobalArgs, args: &LoginArgs) -> u8 {
+    match login(global, args).await {
+        Ok(()) => 0,
+        Err(d) => {
+            print_diagnosis(&d);
+            d.exit_code()
+        }
+    }
+}
+
+/// The client, scopes and starting point, cleaned and validated; nothing has been sent yet.
+struct Inputs {
+    creds: Credentials,
+    scopes: Vec<String>,
+    product: Option<Product>,
+    /// Where the sign-in starts (the authorization page, the device-code request).
+    target: Target,
+}
+
+async fn login(global: &GlobalArgs, args: &LoginArgs) -> Result<(), Diagnosis> {
+    match (args.browser, args.device) {
+        (true, _) => {
+            let redirect =
+                RedirectUri::parse(args.redirect_uri.as_deref().unwrap_or(DEFAULT_REDIRECT_URI))
+                    .map_err(|e| e.diagnosis())?;
+            if args.timeout == 0 {
+                return Err(bad_input(
+                    "--timeout must be at least 1 second.",
+                    "Pass --timeout SECONDS (the default is 300).",
+                ));
+            }
+            let inputs = resolve(global, args)?;
+            browser(global, args, &inputs, &client(global)?, &redirect).await
+        }
+        (false, true) => {
+            if args.redirect_uri.is_some() {
+                return Err(bad_input(
+                    "--redirect-uri applies to --browser only: the device flow has no redirect.",
+                    "Drop --redirect-uri, or use --browser.",
+                ));
+            }
+            let inputs = resolve(global, args)?;
+            device(global, args, &inputs, &client(global)?).await
+        }
+        (false, false) => Err(bad_input(
+            "Choose how to sign in: --browser or --device.",
+            "Use `zoho-auth login --browser` for a server-based client (a browser on this machine), or `zoho-auth login --device` for a \"Non-browser\" client (approve on any device).",
+        )),
+    }
+}
+
+fn resolve(global: &GlobalArgs, args: &LoginArgs) -> Result<Inputs, Diagnosis> {
+    let product = product_flag(args.client.product.as_deref())?;
+    let env = load_env(&global.env_file)?;
+    let client_id = args
+        .client
+        .client_id
+        .clone()
+        .or_else(|| lookup("ZOHO_CLIENT_ID", env.as_ref()))
+        .ok_or_else(|| {
+            Diagnosis::new(
+                Code::MissingCredentials,
+                "No client id given.",
+                "Pass --client-id, set ZOHO_CLIENT_ID, or put it in the env file.",
+            )
+        })?;
+    let client_id = clean::clean_client_id(&client_id).map_err(|e| {
+        bad_input(
+            e.to_string(),
+            "Copy the Client ID again from the API console.",
+        )
+    })?;
+    let secret = match args.client.client_secret.as_deref() {
+        Some("-") => Some(read_stdin("client secret")?),
+        Some(value) => {
+            eprintln!(
+                "zoho-auth: warning: a secret on the command line is visible to other users (ps); prefer --client-secret - or ZOHO_CLIENT_SECRET."
+            );
+            Some(value.to_string())
+        }
+        None => None,
+    }
+    .or_else(|| lookup("ZOHO_CLIENT_SECRET", env.as_ref()))
+    .ok_or_else(|| {
+        Diagnosis::new(
+            Code::MissingCredentials,
+            "No client secret given.",
+            "Pass --client-secret - and type it on stdin, set ZOHO_CLIENT_SECRET, or put it in the env file.",
+        )
+    })?;
+    let client_secret = clean::clean_client_secret(&secret).map_err(|e| {
+        bad_input(
+            e.to_string(),
+            "Copy the Client Secret again from the API console.",
+        )
+    })?;
+    let scopes = args
+        .client
+        .scopes
+        .clone()
+        .or_else(|| lookup("ZOHO_SCOPES", env.as_ref()))
+        .map(|s| scopes::parse_list(&s))
+        .unwrap_or_default();
+    if scopes.is_empty() {
+        return Err(bad_input(
+            "No scopes given.",
+            "Pass --scopes with the comma-separated scopes to grant, e.g. --scopes ZohoBooks.fullaccess.all (`zoho-auth scopes` lists them).",
+        ));
+    }
+    Ok(Inputs {
+        creds: Credentials {
+            client_id,
+            client_secret,
+        },
+        scopes,
+        product,
+        target: configured_target(global, env.as_ref())?,
+    })
+}
+
+async fn browser(
+    global: &GlobalArgs,
+    args: &LoginArgs,
+    inputs: &Inputs,
+    client: &Client,
+    redirect: &RedirectUri,
+) -> Result<(), Diagnosis> {
+    // Bind first: a busy port fails before anything is opened or sent.
+    let listener = Listener::bind(redirect).await.map_err(|e| e.diagnosis())?;
+    let state = loopback::new_state();
+    let url = loopback::authorization_url(
+        &inputs.target.accounts,
+        &AuthorizationRequest {
+            client_id: &inputs.creds.client_id,
+            scopes: &inputs.scopes,
+            redirect_uri: redirect,
+            state: &state,
+        },
+    )
+    .map_err(|e| bad_input(e.to_string(), "Check --accounts-url."))?;
+
+    let console = inputs
+        .target
+        .dc
+        .map(|dc| format!(" ({})", dc.console_url()))
+        .unwrap_or_default();
+    eprintln!(
+        "zoho-auth: the client must be a server-based client whose Authorized Redirect URIs in the API console{console} include exactly:"
+    );
+    eprintln!("  {}", redirect.as_str());
+    eprintln!("zoho-auth: open this URL to sign in:");
+    eprintln!("{url}");
+    if args.no_open {
+    } else if !platform::can_open_browser() {
+        eprintln!(
+            "zoho-auth: no browser can be opened here (an SSH session, or no display). Open the URL in a browser on this machine, or forward the port first (`ssh -L {port}:127.0.0.1:{port} HOST`). Simpler without a browser here: `zoho-auth login --device` (a \"Non-browser\" client), or the Self Client paste (`zoho-auth exchange`).",
+            port = redirect.port()
+        );
+    } else if open::that_detached(url.as_str()).is_err() {
+        eprintln!("zoho-auth: could not open a browser; open the URL above yourself.");
+    }
+    eprintln!(
+        "zoho-auth: waiting up to {} for the sign-in (Ctrl+C cancels) ...",
+        human_duration(args.timeout)
+    );
+
+    let callback = listener
+        .wait_for_redirect(&state, Duration::from_secs(args.timeout))
+        .await
+        .map_err(|e| e.diagnosis())?;
+
+    let accounts = callback.accounts(&inputs.target.accounts);
+    if let Some(named) = &callback.accounts_server
+        && accounts == inputs.target.accounts
+        && loopback::trusted_accounts_server(named, &inputs.target.accounts).is_none()
+    {
+        eprintln!(
+            "zoho-auth: warning: the redirect named {named:?} as the accounts server, which is not a Zoho accounts server; exchanging at {} instead.",
+            inputs.target.accounts_str()
+        );
+    }
+    let target = Target {
+        dc: Dc::from_url(accounts.as_str())
+            .or_else(|| Dc::from_redirect(callback.location.as_deref(), None))
+            .or(inputs.target.dc),
+        accounts,
+        api_override: inputs.target.api_override.clone(),
+    };
+    eprintln!(
+        "zoho-auth: signed in; exchanging the code at {} ...",
+        target.accounts_str()
+    );
+    let verified = flow::exchange_and_verify(
+        client,
+        &target,
+        &inputs.creds,
+        &callback.code,
+        Some(redirect.as_str()),
+        &inputs.scopes,
+        inputs.product,
+        !args.client.no_test,
+    )
+    .await?;
+    finish(global, args, inputs, client, &target, &verified).await
+}
+
+async fn device(
+    global: &GlobalArgs,
+    args: &LoginArgs,
+    inputs: &Inputs,
+    client: &Client,
+) -> Result<(), Diagnosis> {
+    let start = &inputs.target;
+    let code = device::start(
+        client,
+        &start.accounts,
+        &inputs.creds.client_id,
+        &inputs.scopes,
+    )
+    .await
+    .map_err(|e| e.diagnosis(&host(&start.accounts), &inputs.scopes))?;
+    eprintln!("zoho-auth: to sign in, open this page on any device (a phone will do):");
+    eprintln!("{}", code.verification_url);
+    eprintln!("zoho-auth: and enter the code: {}", code.user_code);
+    eprintln!(
+        "zoho-auth: waiting for approval (the code expires in {}; Ctrl+C cancels) ...",
+        human_duration(code.expires_in.as_secs())
+    );
+    let grant = device::poll_until(client, &inputs.creds, &code, |event| match event {
+        PollEvent::SlowDown { interval } => eprintln!(
+            "zoho-auth: Zoho asked to poll less often; polling every {} now.",
+            human_duration(interval.as_secs())
+        ),
+        PollEvent::MovedTo { accounts } => eprintln!(
+            "zoho-auth: the account lives in another data center; polling {} now.",
+            accounts.as_str().trim_end_matches('/')
+        ),
+    })
+    .await
+    .map_err(|e| e.diagnosis(&host(&start.accounts), &inputs.scopes))?;
+    if grant.tokens.refresh_token.is_none() {
+        return Err(Diagnosis::new(
+            Code::InvalidCode,
+            "Zoho approved the device code but returned no refresh token.",
+            "Run `zoho-auth login --device` again (it asks for offline access with consent).",
+        ));
+    }
+    let moved = grant.accounts != start.accounts;
+    let target = Target {
+        dc: Dc::from_url(grant.accounts.as_str()).or(if moved { None } else { start.dc }),
+        accounts: grant.accounts,
+        api_override: start.api_override.clone(),
+    };
+    eprintln!("zoho-auth: approved.");
+    let verified = flow::verify(
+        client,
+        &target,
+        grant.tokens,
+        &inputs.scopes,
+        inputs.product,
+        !args.client.no_test,
+    )
+    .await?;
+    finish(global, args, inputs, client, &target, &verified).await
+}
+
+async fn finish(
+    global: &GlobalArgs,
+    args: &LoginArgs,
+    inputs: &Inputs,
+    client: &Client,
+    target: &Target,
+    verified: &flow::Verified,
+) -> Result<(), Diagnosis> {
+    let grant = Grant {
+        creds: &inputs.creds,
+        target,
+        requested_scopes: &inputs.scopes,
+        keychain: false,
+        appsettings: None,
+    };
+    exchange::finish(global, &grant, verified, client, args.client.no_test).await
+}
+
+fn host(url: &url::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => url.to_string(),
+    }
+}
