@@ -6,8 +6,8 @@
 //!
 //! Environment: `ZOHO_AUTH_BIN` (the binary to measure; default: the one cargo built for this
 //! bench), `CRITERION_DIR` (default `$CARGO_TARGET_DIR/criterion`), `BENCH_RUNS` (runs of the
-//! quick figures, default 31), `BENCH_SLOW_RUNS` (runs of the PTY and exchange figures, default
-//! 11), `BENCH_IDLE_SECS` (default 10).
+//! process figures: token, exchange; default 31), `BENCH_SLOW_RUNS` (runs of the PTY figures,
+//! default 11), `BENCH_IDLE_SECS` (default 10).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -85,8 +85,11 @@ fn run() -> Result<bool> {
         r#"{"max_refresh_tokens":100000,"max_access_tokens":100000,"throttle_limit":100000}"#,
     )?;
 
-    let mut table = Table::default();
-    eprintln!("bench: exchange vs two curls ({} runs each)", cfg.slow_runs);
+    let mut table = Table {
+        load_before: load_average(),
+        ..Table::default()
+    };
+    eprintln!("bench: exchange vs two curls ({} runs each)", cfg.runs);
     let grant = exchange(&cfg, &sandbox, &mut table)?;
     eprintln!("bench: token with a cached token ({} runs)", cfg.runs);
     token_cached(&cfg, &sandbox, &grant, &mut table)?;
@@ -127,7 +130,7 @@ fn exchange(cfg: &Config, sb: &Sandbox, table: &mut Table) -> Result<Grant> {
     let mut ours = Vec::new();
     let mut curls = Vec::new();
     let mut last = None;
-    for i in 0..cfg.slow_runs {
+    for i in 0..cfg.runs {
         // zoho-auth exchange: code → tokens → organizations probe → env file (and token cache).
         let code = sb.mint_code()?;
         let dir = cfg.scratch.path().join(format!("exchange-{i}"));
@@ -186,7 +189,7 @@ fn exchange(cfg: &Config, sb: &Sandbox, table: &mut Table) -> Result<Grant> {
     table.row(
         &format!(
             "`exchange` end to end: code → tokens → organizations probe → env file (n={})",
-            cfg.slow_runs
+            cfg.runs
         ),
         ms(m_ours),
         format!("two `curl` calls (exchange, probe): {}", ms(m_curl)),
@@ -971,6 +974,7 @@ struct Table {
     rows: Vec<[String; 5]>,
     notes: Vec<String>,
     misses: usize,
+    load_before: String,
 }
 
 impl Table {
@@ -1020,13 +1024,27 @@ impl Table {
             println!("{n}");
         }
         let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-        println!("Machine: {cpus} CPUs, {}.", uname());
+        println!(
+            "Machine: {cpus} CPUs, {}; load average {} at the start, {} at the end (other work on \
+             the machine slows the multi-process figures, exchange most: it waits on two fsyncs).",
+            uname(),
+            self.load_before,
+            load_average()
+        );
         self.misses == 0
     }
 }
 
 fn pass(ok: bool) -> String {
     if ok { "PASS" } else { "MISS" }.into()
+}
+
+/// The 1-minute load average.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn uname() -> String {
