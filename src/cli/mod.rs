@@ -190,11 +190,27 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // The one-shot commands run on the calling thread: no worker threads to start and no hand-offs
+    // between threads, which cost most on a busy machine (benches/run.sh). The wizard, sign-in
+    // and the sandbox keep two workers.
+    let one_shot = matches!(
+        cli.command,
+        Some(
+            Command::Exchange(_)
+                | Command::Check(_)
+                | Command::Token
+                | Command::Revoke
+                | Command::Scopes(_)
+        )
+    );
+    let mut builder = if one_shot {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("zoho-auth: internal error: cannot start the async runtime: {err}");
