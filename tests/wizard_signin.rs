@@ -186,14 +186,7 @@ fn browser_sign_in_forward_to_the_live_test() {
             accounts: Some("https://accounts.zoho.eu".into()),
         })]
     );
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(&mut w);
     assert_eq!(w.step, Step::LiveTest);
     key(&mut w, Key::Enter, 60);
     assert_eq!(w.step, Step::Save);

@@ -784,25 +784,11 @@ fn a_first_time_setup_takes_few_keys_and_one_paste() {
     press(&mut w, Key::Enter); // preset
     press(&mut w, Key::Enter); // 3 minutes
     paste(&mut w, CODE, 25);
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(&mut w);
     press(&mut w, Key::Enter); // org
     let fx = press(&mut w, Key::Enter); // write
-    let attempt = w.attempt;
     assert!(matches!(fx[..], [Effect::WriteEnv(_)]));
-    update(
-        &mut w,
-        Msg::Written {
-            attempt,
-            result: Ok(report()),
-        },
-    );
+    written(&mut w);
     let fx = press(&mut w, Key::Enter);
     assert_eq!(fx, vec![Effect::Quit(0)]);
     assert_eq!(keys, 7);
