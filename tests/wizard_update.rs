@@ -519,14 +519,7 @@ fn invalid_code_in_every_dc_says_so_and_enter_regenerates() {
     );
     key(&mut w, Key::Char('d'), 42);
     for _ in 0..8 {
-        let attempt = w.attempt;
-        update(
-            &mut w,
-            Msg::Exchanged {
-                attempt,
-                result: Err(diag(Code::InvalidCode)),
-            },
-        );
+        exchange_failed(&mut w, Code::InvalidCode);
     }
     assert!(matches!(w.exchange, ExchangeState::Failed { .. }));
     assert!(w.tried_other_dcs);

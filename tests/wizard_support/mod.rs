@@ -219,6 +219,18 @@ pub fn report() -> WriteReport {
     }
 }
 
+/// The runtime's answer to the exchange under way: refused with `code`'s diagnosis.
+pub fn exchange_failed(w: &mut Wizard, code: Code) -> Vec<Effect> {
+    let attempt = w.attempt;
+    update(
+        w,
+        Msg::Exchanged {
+            attempt,
+            result: Err(diag(code)),
+        },
+    )
+}
+
 /// The runtime's answer to the write under way: `report()`.
 pub fn written(w: &mut Wizard) -> Vec<Effect> {
     let attempt = w.attempt;
