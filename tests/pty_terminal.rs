@@ -82,8 +82,10 @@ fn a_panic_in_a_task_restores_the_terminal_and_exits_1() {
 fn a_panic_in_the_event_loop_restores_the_terminal() {
     let (mut s, before, _dir) = started(&[("ZOHO_AUTH_TEST_PANIC", "main")]);
     s.key("j");
-    assert_eq!(s.wait_exit(), 101, "{}", s.screen());
+    // A bug is the contract's "internal error": exit 1, and the message says so.
+    assert_eq!(s.wait_exit(), 1, "{}", s.screen());
     s.assert_restored_modes(before, "panic in the event loop");
+    assert!(s.screen().contains("internal error"), "{}", s.screen());
 }
 
 #[cfg(debug_assertions)]

@@ -201,8 +201,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(run(cli));
-    ExitCode::from(code)
+    // A bug must still end as the contract's "internal error" (exit 1), with a message that says
+    // so, not Rust's default exit 101. The wizard's own hook restores the terminal first.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!(
+            "zoho-auth: internal error: this is a bug in zoho-auth, not in your setup. Nothing was written after this point; please report it with the lines above."
+        );
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(run(cli)))) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => ExitCode::from(1),
+    }
 }
 
 /// The flag whose value on the command line is not UTF-8 (`--code`), or "an argument".
