@@ -309,8 +309,8 @@ async fn throttle_answers_rate_limited_exit_6_at_both_statuses() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_second_token_call_sends_nothing() {
+/// A sandbox and an env file with a working Books token (`exchange --no-test`).
+async fn with_token() -> World {
     let w = World::start().await;
     assert_eq!(
         w.exchange("ZohoBooks.fullaccess.all", &["--no-test"])
@@ -318,6 +318,12 @@ async fn the_second_token_call_sends_nothing() {
             .code,
         0
     );
+    w
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_second_token_call_sends_nothing() {
+    let w = with_token().await;
     std::fs::remove_dir_all(w.cache_dir()).unwrap();
     let first = w.run(&["token"]).await;
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -336,13 +342,7 @@ async fn the_second_token_call_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_concurrent_token_calls_on_an_expired_cache_refresh_once() {
-    let w = World::start().await;
-    assert_eq!(
-        w.exchange("ZohoBooks.fullaccess.all", &["--no-test"])
-            .await
-            .code,
-        0
-    );
+    let w = with_token().await;
     std::fs::remove_dir_all(w.cache_dir()).unwrap();
     let before = w.sandbox.stats().refreshes;
     let runs = futures::future::join_all((0..20).map(|_| w.run(&["token"]))).await;
@@ -356,13 +356,7 @@ async fn twenty_concurrent_token_calls_on_an_expired_cache_refresh_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn revoke_removes_the_line_and_kills_the_token() {
-    let w = World::start().await;
-    assert_eq!(
-        w.exchange("ZohoBooks.fullaccess.all", &["--no-test"])
-            .await
-            .code,
-        0
-    );
+    let w = with_token().await;
     let refresh = w.env_get("ZOHO_REFRESH_TOKEN").unwrap();
     let run = w.run(&["revoke"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -386,13 +380,7 @@ async fn every_fault_exits_5_and_touches_neither_env_file_nor_cache() {
         FaultKind::MalformedJson,
         FaultKind::Drop,
     ];
-    let w = World::start().await;
-    assert_eq!(
-        w.exchange("ZohoBooks.fullaccess.all", &["--no-test"])
-            .await
-            .code,
-        0
-    );
+    let w = with_token().await;
     std::fs::remove_dir_all(w.cache_dir()).unwrap();
     let env_before = w.env_text();
     for kind in kinds {

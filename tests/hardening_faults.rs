@@ -292,9 +292,7 @@ mod wizard {
     use zoho_auth::wizard::{Effect, ExchangeState, Key, Msg, Step, update};
 
     fn render(w: &zoho_auth::wizard::Wizard) -> String {
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
-        term.draw(|f| zoho_auth::ui::draw(f, w, t(5))).unwrap();
-        term.backend().to_string()
+        drawn(w, t(5), 80, 24).backend().to_string()
     }
 
     #[test]

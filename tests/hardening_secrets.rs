@@ -334,7 +334,7 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
     }
 }
 
-#[path = "hardening_support/mod.rs"]
+#[path = "pty_support/mod.rs"]
 mod pty;
 
 /// The wizard with `-v`: the secret pasted into the client step, a value of the wrong kind and
@@ -382,7 +382,6 @@ fn the_wizard_with_v_never_shows_a_secret() {
             env.to_str().unwrap(),
         ],
         dir.path(),
-        &[],
     );
     s.wait_for("Data center");
     s.key("\r");
@@ -593,7 +592,6 @@ fn reauth_with_v_never_shows_a_secret() {
             &base,
         ],
         w.dir.path(),
-        &[],
     );
     s.wait_for("refresh_token_revoked");
     s.key("\r");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use support::World;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::watch;
-use zoho_auth::sandbox::{Fault, FaultKind, SandboxConfig};
+use zoho_auth::sandbox::{DemoClient, Fault, FaultKind, SandboxConfig};
 
 const SCOPES: &str = "ZohoBooks.fullaccess.all";
 /// The cap on any single wait. Reaching it is a failure, never part of a passing run.
@@ -127,43 +127,45 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-fn login_browser(w: &World, extra: &[&str]) -> Running {
-    let client = w.sandbox.server_client();
+/// `login` with the `flow` flags as `client` (its secret in the environment), then `extra`.
+fn login(w: &World, client: DemoClient, flow: &[&str], extra: &[&str]) -> Running {
     let base = w.base();
-    let mut args = vec![
-        "login",
-        "--browser",
-        "--no-open",
+    let mut args = vec!["login"];
+    args.extend_from_slice(flow);
+    args.extend_from_slice(&[
         "--accounts-url",
         &base,
         "--client-id",
         &client.client_id,
         "--scopes",
         SCOPES,
-    ];
+    ]);
     args.extend_from_slice(extra);
     let mut cmd = w.command(&args);
     cmd.env("ZOHO_CLIENT_SECRET", &client.client_secret);
     Running::spawn(cmd)
 }
 
+fn login_browser(w: &World, extra: &[&str]) -> Running {
+    login(
+        w,
+        w.sandbox.server_client(),
+        &["--browser", "--no-open"],
+        extra,
+    )
+}
+
 fn login_device(w: &World, extra: &[&str]) -> Running {
-    let client = w.sandbox.device_client();
-    let base = w.base();
-    let mut args = vec![
-        "login",
-        "--device",
-        "--accounts-url",
-        &base,
-        "--client-id",
-        &client.client_id,
-        "--scopes",
-        SCOPES,
-    ];
-    args.extend_from_slice(extra);
-    let mut cmd = w.command(&args);
-    cmd.env("ZOHO_CLIENT_SECRET", &client.client_secret);
-    Running::spawn(cmd)
+    login(w, w.sandbox.device_client(), &["--device"], extra)
+}
+
+/// Plays the browser on the sign-in `url`: the sandbox approves, the redirect is followed.
+async fn approve(url: &str) -> reqwest::Response {
+    browser()
+        .get(format!("{url}&_sandbox_auto=approve"))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A sandbox whose device flow polls every second.
@@ -184,11 +186,7 @@ async fn browser_sign_in_writes_the_env_file() {
     let w = World::start().await;
     let mut run = login_browser(&w, &["-v"]);
     let url = run.auth_url().await;
-    let page = browser()
-        .get(format!("{url}&_sandbox_auto=approve"))
-        .send()
-        .await
-        .unwrap();
+    let page = approve(&url).await;
     assert_eq!(page.status(), 200);
     assert!(
         page.text()
@@ -243,11 +241,7 @@ async fn browser_sign_in_exchanges_at_the_accounts_server_of_the_redirect() {
     assert!(w.sandbox.control().set_user_dc("eu"));
     let mut run = login_browser(&w, &["--no-test"]);
     let url = run.auth_url().await;
-    let page = browser()
-        .get(format!("{url}&_sandbox_auto=approve"))
-        .send()
-        .await
-        .unwrap();
+    let page = approve(&url).await;
     assert_eq!(page.status(), 200);
     let end = run.end().await;
     assert_eq!(end.code, 0, "{}", end.stderr);
@@ -313,11 +307,7 @@ async fn an_unregistered_redirect_uri_is_refused_by_zoho_and_the_wait_times_out(
     let redirect = format!("http://127.0.0.1:{port}/callback");
     let mut run = login_browser(&w, &["--redirect-uri", &redirect, "--timeout", "1"]);
     let url = run.auth_url().await;
-    let page = browser()
-        .get(format!("{url}&_sandbox_auto=approve"))
-        .send()
-        .await
-        .unwrap();
+    let page = approve(&url).await;
     assert_eq!(page.status(), 400);
     assert!(page.text().await.unwrap().contains("Invalid redirect URI"));
     let end = run.end().await;

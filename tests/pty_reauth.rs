@@ -6,147 +6,16 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+#[path = "pty_support/mod.rs"]
+mod pty;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::path::{Path, PathBuf};
+
+use pty::Session;
 use support::{World, snapshot_dir};
 use zoho_auth::sandbox::{Fault, FaultKind};
 
 const BOOKS: &str = "ZohoBooks.fullaccess.all";
-
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    keys: usize,
-    pastes: usize,
-}
-
-impl Session {
-    fn start(args: &[&str], dir: &Path, cache: &Path) -> Session {
-        Session::spawn(env!("CARGO_BIN_EXE_zoho-auth"), args, dir, cache)
-    }
-
-    fn spawn(program: &str, args: &[&str], dir: &Path, cache: &Path) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(program);
-        cmd.args(args);
-        cmd.cwd(dir);
-        for var in [
-            "DISPLAY",
-            "WAYLAND_DISPLAY",
-            "SSH_CONNECTION",
-            "SSH_TTY",
-            "NO_COLOR",
-            "ZOHO_CLIENT_ID",
-            "ZOHO_CLIENT_SECRET",
-            "ZOHO_REFRESH_TOKEN",
-            "ZOHO_ACCOUNTS_URL",
-            "ZOHO_API_DOMAIN",
-            "ZOHO_DC",
-            "ZOHO_SCOPES",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("HOME", dir);
-        cmd.env("ZOHO_AUTH_CACHE_DIR", cache);
-        cmd.env("ZOHO_AUTH_HTTP_TIMEOUT", "5");
-        cmd.env("TZ", "Europe/Berlin");
-        cmd.env("TERM", "xterm-256color");
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(24).unwrap(),
-            std::num::NonZeroU16::new(80).unwrap(),
-            0,
-        )));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let sink = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        // Keep the master open for the life of the session.
-        std::mem::forget(pty.master);
-        Session {
-            parser,
-            writer,
-            child,
-            keys: 0,
-            pastes: 0,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if self.screen().contains(text) {
-                return;
-            }
-            std::thread::park_timeout(Duration::from_millis(20));
-        }
-        panic!("`{text}` never appeared on screen:\n{}", self.screen());
-    }
-
-    fn key(&mut self, bytes: &str) {
-        self.keys += 1;
-        self.writer.write_all(bytes.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn paste(&mut self, text: &str) {
-        self.pastes += 1;
-        let bracketed = format!("\x1b[200~{text}\x1b[201~");
-        self.writer.write_all(bracketed.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn wait_exit(&mut self) -> u32 {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader drain the last bytes (the restore sequences).
-                let settle = Instant::now() + Duration::from_millis(300);
-                while Instant::now() < settle {
-                    std::thread::park_timeout(Duration::from_millis(20));
-                }
-                return status.exit_code();
-            }
-            std::thread::park_timeout(Duration::from_millis(20));
-        }
-        panic!("reauth did not exit:\n{}", self.screen());
-    }
-
-    fn assert_restored(&self) {
-        let p = self.parser.lock().unwrap();
-        assert!(
-            !p.screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        assert!(!p.screen().hide_cursor(), "the cursor is still hidden");
-        assert!(!p.screen().bracketed_paste(), "bracketed paste is still on");
-    }
-}
 
 /// A sandbox, and an env file of a working Books setup with the user's own lines around it.
 struct Broken {
@@ -206,7 +75,7 @@ impl Broken {
             &base,
         ];
         args.extend_from_slice(extra);
-        Session::start(&args, self.world.dir.path(), &self.world.cache_dir())
+        Session::start(&args, self.world.dir.path())
     }
 
     fn mint(&self) -> String {
@@ -460,12 +329,7 @@ fn the_error_text_can_come_on_stdin_while_keys_come_from_the_terminal() {
         env!("CARGO_BIN_EXE_zoho-auth"),
         b.env().display()
     );
-    let mut s = Session::spawn(
-        "/bin/sh",
-        &["-c", &script],
-        b.world.dir.path(),
-        &b.world.cache_dir(),
-    );
+    let mut s = Session::start_program("/bin/sh", &["-c", &script], b.world.dir.path(), &[]);
     s.wait_for("The live check confirms the error you gave (refresh_token_revoked)");
     s.key("q");
     assert_eq!(s.wait_exit(), 3);

@@ -62,7 +62,6 @@ fn setup(world: &World) -> Session {
             env.to_str().unwrap(),
         ],
         world.dir.path(),
-        &world.cache_dir(),
     )
 }
 
@@ -176,7 +175,7 @@ fn a_denied_browser_sign_in_retries_and_esc_frees_the_port() {
     s.wait_for("Enter/r try again");
     // Enter: a new listener and a new state.
     s.key("\r");
-    let second = s.wait_until("a new sign-in URL", |screen| {
+    let second = s.wait_screen("a new sign-in URL", |screen| {
         screen.contains("/oauth/v2/auth?") && !screen.contains("Access was denied")
     });
     let second_url = s.sign_in_url();

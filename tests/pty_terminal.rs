@@ -5,7 +5,7 @@
 //! output processing), read through the master side, are those it had before the program started.
 #![cfg(unix)]
 
-#[path = "hardening_support/mod.rs"]
+#[path = "pty_support/mod.rs"]
 mod pty;
 
 use pty::{Modes, Session};
@@ -18,7 +18,7 @@ fn started(env: &[(&str, &str)]) -> (Session, Modes, tempfile::TempDir) {
     std::fs::write(&env_file, "KEEP=1\n").unwrap();
     let before = pty::modes(pty::open().master.as_ref());
     assert!(before.echo(), "a fresh terminal echoes");
-    let s = Session::start(
+    let s = Session::start_with(
         &["setup", "--env-file", env_file.to_str().unwrap()],
         dir.path(),
         env,
@@ -44,7 +44,7 @@ fn sigterm_restores_the_terminal_and_exits_143() {
     let (mut s, before, dir) = started(&[]);
     s.signal("TERM");
     assert_eq!(s.wait_exit(), 143);
-    s.assert_restored(before, "SIGTERM");
+    s.assert_restored_modes(before, "SIGTERM");
     assert_eq!(
         std::fs::read_to_string(dir.path().join(".env")).unwrap(),
         "KEEP=1\n"
@@ -56,7 +56,7 @@ fn sighup_restores_the_terminal_and_exits_129() {
     let (mut s, before, _dir) = started(&[]);
     s.signal("HUP");
     assert_eq!(s.wait_exit(), 129);
-    s.assert_restored(before, "SIGHUP");
+    s.assert_restored_modes(before, "SIGHUP");
 }
 
 #[cfg(debug_assertions)]
@@ -65,7 +65,7 @@ fn a_panic_in_a_task_restores_the_terminal_and_exits_1() {
     let (mut s, before, _dir) = started(&[("ZOHO_AUTH_TEST_PANIC", "task")]);
     s.key("j");
     assert_eq!(s.wait_exit(), 1, "{}", s.screen());
-    s.assert_restored(before, "panic in a task");
+    s.assert_restored_modes(before, "panic in a task");
     let text = String::from_utf8_lossy(&s.raw()).into_owned();
     assert!(
         text.contains("ZOHO_AUTH_TEST_PANIC=task"),
@@ -84,7 +84,7 @@ fn a_panic_in_the_event_loop_restores_the_terminal() {
     s.key("j");
     // A bug is the contract's "internal error": exit 1, and the message says so.
     assert_eq!(s.wait_exit(), 1, "{}", s.screen());
-    s.assert_restored(before, "panic in the event loop");
+    s.assert_restored_modes(before, "panic in the event loop");
     assert!(s.screen().contains("internal error"), "{}", s.screen());
 }
 
@@ -94,7 +94,7 @@ fn an_internal_error_restores_the_terminal_and_exits_1() {
     let (mut s, before, _dir) = started(&[("ZOHO_AUTH_TEST_PANIC", "error")]);
     s.key("j");
     assert_eq!(s.wait_exit(), 1, "{}", s.screen());
-    s.assert_restored(before, "internal error");
+    s.assert_restored_modes(before, "internal error");
     assert!(s.screen().contains("internal error"), "{}", s.screen());
 }
 
@@ -104,7 +104,7 @@ fn ctrl_c_and_q_restore_the_terminal() {
         let (mut s, before, _dir) = started(&[]);
         s.key(key);
         assert_eq!(s.wait_exit(), code);
-        s.assert_restored(before, &format!("key {key:?}"));
+        s.assert_restored_modes(before, &format!("key {key:?}"));
     }
 }
 
@@ -140,7 +140,6 @@ fn a_network_error_is_shown_then_quitting_restores_the_terminal() {
             env_file.to_str().unwrap(),
         ],
         dir.path(),
-        &[],
     );
     s.wait_for("Data center");
     s.key("\r");
@@ -156,6 +155,6 @@ fn a_network_error_is_shown_then_quitting_restores_the_terminal() {
     s.wait_for("127.0.0.1");
     s.key("q");
     assert_eq!(s.wait_exit(), 130);
-    s.assert_restored(before, "network error, then q");
+    s.assert_restored_modes(before, "network error, then q");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), original);
 }

@@ -7,8 +7,6 @@ mod reauth_support;
 #[path = "wizard_support/mod.rs"]
 mod support;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use reauth_support::*;
 use support::*;
 use zoho_auth::auth::Product;
@@ -18,17 +16,13 @@ use zoho_auth::wizard::{
 };
 
 fn render(w: &Wizard, now: Time) -> String {
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    term.draw(|f| zoho_auth::ui::draw(f, w, now)).unwrap();
-    let text = term.backend().to_string();
-    for secret in [SECRET, CODE, ACCESS, REFRESH, OLD_REFRESH] {
-        assert!(!text.contains(secret), "a secret is on screen:\n{text}");
-        assert!(
-            !text.contains(&secret[5..25]),
-            "part of a secret is on screen:\n{text}"
-        );
-    }
-    text
+    render_without(
+        w,
+        now,
+        80,
+        24,
+        &[SECRET, CODE, ACCESS, REFRESH, OLD_REFRESH],
+    )
 }
 
 fn snap(name: &str, w: &Wizard, secs: u64) {
@@ -229,24 +223,10 @@ fn done(code: Code) -> Wizard {
     key(&mut w, Key::Enter, 4);
     key(&mut w, Key::Enter, 10);
     paste(&mut w, CODE, 20);
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(&mut w);
     key(&mut w, Key::Enter, 30);
     key(&mut w, Key::Enter, 31);
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Written {
-            attempt,
-            result: Ok(report()),
-        },
-    );
+    written(&mut w);
     w
 }
 

@@ -382,26 +382,12 @@ fn through_to_done(w: &mut Wizard) {
             accounts: None,
         }))
     );
-    let attempt = w.attempt;
-    update(
-        w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(w);
     assert_eq!(w.step, Step::LiveTest);
     key(w, Key::Enter, 30);
     let fx = key(w, Key::Enter, 31);
     assert!(matches!(fx.as_slice(), [Effect::WriteEnv(_)]), "{fx:?}");
-    let attempt = w.attempt;
-    update(
-        w,
-        Msg::Written {
-            attempt,
-            result: Ok(report()),
-        },
-    );
+    written(w);
     assert_eq!(w.step, Step::Done);
 }
 
@@ -514,13 +500,6 @@ fn the_configured_organization_is_preselected_after_the_exchange() {
     key(&mut w, Key::Enter, 2);
     key(&mut w, Key::Enter, 10);
     paste(&mut w, CODE, 20);
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(&mut w);
     assert_eq!(w.picked_org().unwrap().id, "10234695");
 }

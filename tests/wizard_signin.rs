@@ -70,6 +70,26 @@ fn polled(w: &mut Wizard, event: DeviceEvent) -> Vec<Effect> {
     update(w, Msg::DevicePolled { attempt, event })
 }
 
+/// The browser sign-in came back with a code (EU); the exchange runs.
+fn signed_in_by_browser() -> Wizard {
+    let mut w = at_browser();
+    url(&mut w);
+    callback(&mut w, Ok(signed_in()));
+    w
+}
+
+/// The device code was approved (EU); the exchange runs.
+fn approved_on_device() -> Wizard {
+    let mut w = at_device_code();
+    polled(
+        &mut w,
+        DeviceEvent::Approved {
+            accounts: "https://accounts.zoho.eu".into(),
+        },
+    );
+    w
+}
+
 // The Client step's choice
 
 #[test]
@@ -186,14 +206,7 @@ fn browser_sign_in_forward_to_the_live_test() {
             accounts: Some("https://accounts.zoho.eu".into()),
         })]
     );
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(&mut w);
     assert_eq!(w.step, Step::LiveTest);
     key(&mut w, Key::Enter, 60);
     assert_eq!(w.step, Step::Save);
@@ -338,43 +351,24 @@ fn each_browser_failure_is_shown_with_a_retry_and_a_way_back() {
 
 #[test]
 fn a_refused_exchange_after_a_browser_sign_in_signs_in_again() {
-    let mut w = at_browser();
-    url(&mut w);
-    callback(&mut w, Ok(signed_in()));
+    let mut w = signed_in_by_browser();
     let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Err(diag(Code::InvalidCode)),
-        },
-    );
+    exchange_failed(&mut w, Code::InvalidCode);
     // No other DC to try: the redirect said where the account lives.
     assert!(!zoho_auth::wizard::can_try_other_dcs(&w));
     let fx = key(&mut w, Key::Enter, 50);
     assert_eq!(w.step, Step::BrowserSignIn);
     assert_eq!(fx[0], browser_start(attempt + 1));
     // Esc from a failed exchange goes back to the scopes, not to a paste field.
-    let mut w = at_browser();
-    url(&mut w);
-    callback(&mut w, Ok(signed_in()));
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Err(diag(Code::ScopeMissing)),
-        },
-    );
+    let mut w = signed_in_by_browser();
+    exchange_failed(&mut w, Code::ScopeMissing);
     key(&mut w, Key::Esc, 50);
     assert_eq!(w.step, Step::Scopes);
 }
 
 #[test]
 fn cancelling_the_exchange_of_a_browser_code_goes_back_to_the_scopes() {
-    let mut w = at_browser();
-    url(&mut w);
-    callback(&mut w, Ok(signed_in()));
+    let mut w = signed_in_by_browser();
     let attempt = w.attempt;
     key(&mut w, Key::Esc, 45);
     assert_eq!(w.step, Step::Scopes);
@@ -528,40 +522,15 @@ fn each_device_failure_is_shown_with_a_retry() {
 
 #[test]
 fn a_failed_live_test_after_a_device_sign_in_goes_to_the_fix() {
-    let mut w = at_device_code();
-    polled(
-        &mut w,
-        DeviceEvent::Approved {
-            accounts: "https://accounts.zoho.eu".into(),
-        },
-    );
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Err(diag(Code::ScopeMissing)),
-        },
-    );
+    let mut w = approved_on_device();
+    exchange_failed(&mut w, Code::ScopeMissing);
     assert!(matches!(w.exchange, ExchangeState::Failed { .. }));
     key(&mut w, Key::Enter, 40);
     assert_eq!(w.step, Step::Scopes);
     // g signs in again on the device path.
-    let mut w = at_device_code();
-    polled(
-        &mut w,
-        DeviceEvent::Approved {
-            accounts: "https://accounts.zoho.eu".into(),
-        },
-    );
+    let mut w = approved_on_device();
     let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Err(diag(Code::NotOrgMember)),
-        },
-    );
+    exchange_failed(&mut w, Code::NotOrgMember);
     let fx = key(&mut w, Key::Char('g'), 40);
     assert_eq!(w.step, Step::DeviceSignIn);
     assert_eq!(fx[0], device_start(attempt + 1));

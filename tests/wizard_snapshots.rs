@@ -3,25 +3,13 @@
 #[path = "wizard_support/mod.rs"]
 mod support;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use support::*;
 use zoho_auth::auth::diagnosis::Code;
 use zoho_auth::auth::{Dc, Secret};
 use zoho_auth::wizard::{CopyOutcome, Key, Msg, Prefill, Time, Wizard, update};
 
 fn render(w: &Wizard, now: Time, cols: u16, rows: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap();
-    term.draw(|f| zoho_auth::ui::draw(f, w, now)).unwrap();
-    let text = term.backend().to_string();
-    for secret in [SECRET, CODE, ACCESS, REFRESH] {
-        assert!(!text.contains(secret), "a secret is on screen:\n{text}");
-        assert!(
-            !text.contains(&secret[5..25]),
-            "part of a secret is on screen:\n{text}"
-        );
-    }
-    text
+    render_without(w, now, cols, rows, &[SECRET, CODE, ACCESS, REFRESH])
 }
 
 fn snap(name: &str, w: &Wizard, secs: u64) {
@@ -229,8 +217,7 @@ fn terminal_too_small() {
 fn no_color_draws_no_colour_at_all() {
     let mut w = at_paste();
     w.ctx.theme.color = false;
-    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    term.draw(|f| zoho_auth::ui::draw(f, &w, t(175))).unwrap();
+    let term = drawn(&w, t(175), 80, 24);
     for cell in term.backend().buffer().content() {
         assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
         assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
@@ -242,8 +229,7 @@ fn the_countdown_turns_yellow_then_red() {
     use ratatui::style::Color;
     let w = at_paste();
     let colour_at = |secs| {
-        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
-        term.draw(|f| zoho_auth::ui::draw(f, &w, t(secs))).unwrap();
+        let term = drawn(&w, t(secs), 80, 24);
         let buf = term.backend().buffer().clone();
         let text = term.backend().to_string();
         let row = text.lines().position(|l| l.contains("Time left")).unwrap();

@@ -519,14 +519,7 @@ fn invalid_code_in_every_dc_says_so_and_enter_regenerates() {
     );
     key(&mut w, Key::Char('d'), 42);
     for _ in 0..8 {
-        let attempt = w.attempt;
-        update(
-            &mut w,
-            Msg::Exchanged {
-                attempt,
-                result: Err(diag(Code::InvalidCode)),
-            },
-        );
+        exchange_failed(&mut w, Code::InvalidCode);
     }
     assert!(matches!(w.exchange, ExchangeState::Failed { .. }));
     assert!(w.tried_other_dcs);
@@ -784,25 +777,11 @@ fn a_first_time_setup_takes_few_keys_and_one_paste() {
     press(&mut w, Key::Enter); // preset
     press(&mut w, Key::Enter); // 3 minutes
     paste(&mut w, CODE, 25);
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(&mut w);
     press(&mut w, Key::Enter); // org
     let fx = press(&mut w, Key::Enter); // write
-    let attempt = w.attempt;
     assert!(matches!(fx[..], [Effect::WriteEnv(_)]));
-    update(
-        &mut w,
-        Msg::Written {
-            attempt,
-            result: Ok(report()),
-        },
-    );
+    written(&mut w);
     let fx = press(&mut w, Key::Enter);
     assert_eq!(fx, vec![Effect::Quit(0)]);
     assert_eq!(keys, 7);

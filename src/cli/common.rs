@@ -10,7 +10,7 @@ use crate::auth::envfile::{self, EnvFile};
 use crate::auth::flow::Target;
 use crate::auth::{Dc, Product, Secret, clean, scopes, store};
 
-use super::GlobalArgs;
+use super::{ClientArgs, GlobalArgs};
 
 /// The env key that says the secrets live in the OS keychain.
 pub const SECRET_STORE_KEY: &str = "ZOHO_SECRET_STORE";
@@ -122,6 +122,62 @@ pub fn lookup(key: &str, env: Option<&EnvFile>) -> Option<String> {
             env.and_then(|e| e.get(key))
                 .filter(|v| !v.trim().is_empty())
         })
+}
+
+/// The client id and secret, each cleaned: `--client-id` / `--client-secret` first (`-` reads the
+/// secret from stdin; a secret on the command line draws a warning), then what the code itself
+/// carried (`carried_id`, `carried_secret`), then the environment and the env file. The id is
+/// resolved before the secret, so a missing id is reported before stdin is read.
+pub fn client_credentials(
+    client: &ClientArgs,
+    carried_id: Option<String>,
+    carried_secret: Option<&Secret>,
+    env: Option<&EnvFile>,
+) -> Result<(String, Secret), Diagnosis> {
+    let client_id = client
+        .client_id
+        .clone()
+        .or(carried_id)
+        .or_else(|| lookup("ZOHO_CLIENT_ID", env))
+        .ok_or_else(|| {
+            Diagnosis::new(
+                Code::MissingCredentials,
+                "No client id given.",
+                "Pass --client-id, set ZOHO_CLIENT_ID, or put it in the env file.",
+            )
+        })?;
+    let client_id = clean::clean_client_id(&client_id).map_err(|e| {
+        bad_input(
+            e.to_string(),
+            "Copy the Client ID again from the API console.",
+        )
+    })?;
+    let secret = match client.client_secret.as_deref() {
+        Some("-") => Some(read_stdin("client secret")?),
+        Some(value) => {
+            eprintln!(
+                "zoho-auth: warning: a secret on the command line is visible to other users (ps); prefer --client-secret - or ZOHO_CLIENT_SECRET."
+            );
+            Some(value.to_string())
+        }
+        None => None,
+    }
+    .or_else(|| carried_secret.map(|s| s.expose().to_string()))
+    .or_else(|| lookup("ZOHO_CLIENT_SECRET", env))
+    .ok_or_else(|| {
+        Diagnosis::new(
+            Code::MissingCredentials,
+            "No client secret given.",
+            "Pass --client-secret - and type it on stdin, set ZOHO_CLIENT_SECRET, or put it in the env file.",
+        )
+    })?;
+    let client_secret = clean::clean_client_secret(&secret).map_err(|e| {
+        bad_input(
+            e.to_string(),
+            "Copy the Client Secret again from the API console.",
+        )
+    })?;
+    Ok((client_id, client_secret))
 }
 
 /// The `--dc` flag, validated.

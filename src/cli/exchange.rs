@@ -16,8 +16,8 @@ use crate::auth::probe::{Organization, default_organization};
 use crate::auth::{Dc, Secret, clean, scopes, store};
 
 use super::common::{
-    SECRET_STORE_KEY, bad_input, client, dc_flag, load_env, lookup, now_unix, print_diagnosis,
-    product_flag, read_stdin,
+    SECRET_STORE_KEY, bad_input, client, client_credentials, dc_flag, load_env, lookup, now_unix,
+    print_diagnosis, product_flag, read_stdin,
 };
 use super::{ExchangeArgs, GlobalArgs};
 
@@ -131,59 +131,18 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         ));
     };
 
-    let client_id = args
-        .client
-        .client_id
-        .clone()
-        .or_else(|| code_source.client_id.clone())
-        .or_else(|| json.as_ref().and_then(|j| j.client_id.clone()))
-        .or_else(|| lookup("ZOHO_CLIENT_ID", env.as_ref()))
-        .ok_or_else(|| {
-            Diagnosis::new(
-                Code::MissingCredentials,
-                "No client id given.",
-                "Pass --client-id, set ZOHO_CLIENT_ID, or put it in the env file.",
-            )
-        })?;
-    let client_id = clean::clean_client_id(&client_id).map_err(|e| {
-        bad_input(
-            e.to_string(),
-            "Copy the Client ID again from the API console.",
-        )
-    })?;
-
-    let secret_raw = match args.client.client_secret.as_deref() {
-        Some("-") => Some(read_stdin("client secret")?),
-        Some(value) => {
-            eprintln!(
-                "zoho-auth: warning: a secret on the command line is visible to other users (ps); prefer --client-secret - or ZOHO_CLIENT_SECRET."
-            );
-            Some(value.to_string())
-        }
-        None => None,
-    };
-    let secret = secret_raw
-        .or_else(|| {
-            code_source
-                .client_secret
-                .as_ref()
-                .or(json.as_ref().and_then(|j| j.client_secret.as_ref()))
-                .map(|s| s.expose().to_string())
-        })
-        .or_else(|| lookup("ZOHO_CLIENT_SECRET", env.as_ref()))
-        .ok_or_else(|| {
-            Diagnosis::new(
-                Code::MissingCredentials,
-                "No client secret given.",
-                "Pass --client-secret - and type it on stdin, set ZOHO_CLIENT_SECRET, or put it in the env file.",
-            )
-        })?;
-    let client_secret = clean::clean_client_secret(&secret).map_err(|e| {
-        bad_input(
-            e.to_string(),
-            "Copy the Client Secret again from the API console.",
-        )
-    })?;
+    let (client_id, client_secret) = client_credentials(
+        &args.client,
+        code_source
+            .client_id
+            .clone()
+            .or_else(|| json.as_ref().and_then(|j| j.client_id.clone())),
+        code_source
+            .client_secret
+            .as_ref()
+            .or(json.as_ref().and_then(|j| j.client_secret.as_ref())),
+        env.as_ref(),
+    )?;
 
     // Where the code must be exchanged: an explicit override wins; then the data center Zoho named
     // in the redirect; then --dc; then the env file.

@@ -12,12 +12,12 @@ use crate::auth::flow::{self, Target};
 use crate::auth::loopback::{
     self, AuthorizationRequest, DEFAULT_REDIRECT_URI, Listener, RedirectUri, human_duration,
 };
-use crate::auth::{Dc, Product, clean, scopes};
+use crate::auth::{Dc, Product, scopes};
 use crate::platform;
 
 use super::common::{
-    bad_input, client, configured_target, load_env, lookup, print_diagnosis, product_flag,
-    read_stdin,
+    bad_input, client, client_credentials, configured_target, load_env, lookup, print_diagnosis,
+    product_flag,
 };
 use super::exchange::{self, Grant};
 use super::{GlobalArgs, LoginArgs};
@@ -76,48 +76,7 @@ async fn login(global: &GlobalArgs, args: &LoginArgs) -> Result<(), Diagnosis> {
 fn resolve(global: &GlobalArgs, args: &LoginArgs) -> Result<Inputs, Diagnosis> {
     let product = product_flag(args.client.product.as_deref())?;
     let env = load_env(&global.env_file)?;
-    let client_id = args
-        .client
-        .client_id
-        .clone()
-        .or_else(|| lookup("ZOHO_CLIENT_ID", env.as_ref()))
-        .ok_or_else(|| {
-            Diagnosis::new(
-                Code::MissingCredentials,
-                "No client id given.",
-                "Pass --client-id, set ZOHO_CLIENT_ID, or put it in the env file.",
-            )
-        })?;
-    let client_id = clean::clean_client_id(&client_id).map_err(|e| {
-        bad_input(
-            e.to_string(),
-            "Copy the Client ID again from the API console.",
-        )
-    })?;
-    let secret = match args.client.client_secret.as_deref() {
-        Some("-") => Some(read_stdin("client secret")?),
-        Some(value) => {
-            eprintln!(
-                "zoho-auth: warning: a secret on the command line is visible to other users (ps); prefer --client-secret - or ZOHO_CLIENT_SECRET."
-            );
-            Some(value.to_string())
-        }
-        None => None,
-    }
-    .or_else(|| lookup("ZOHO_CLIENT_SECRET", env.as_ref()))
-    .ok_or_else(|| {
-        Diagnosis::new(
-            Code::MissingCredentials,
-            "No client secret given.",
-            "Pass --client-secret - and type it on stdin, set ZOHO_CLIENT_SECRET, or put it in the env file.",
-        )
-    })?;
-    let client_secret = clean::clean_client_secret(&secret).map_err(|e| {
-        bad_input(
-            e.to_string(),
-            "Copy the Client Secret again from the API console.",
-        )
-    })?;
+    let (client_id, client_secret) = client_credentials(&args.client, None, None, env.as_ref())?;
     let scopes = args
         .client
         .scopes

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
 use zoho_auth::auth::diagnosis::{Code, Diagnosis};
 use zoho_auth::auth::{Dc, Product, Secret};
 use zoho_auth::wizard::{
-    Context, DcSource, Gitignore, Key, Msg, Org, Outcome, Prefill, Step, Theme, Time, Wizard,
-    WriteReport, update,
+    Context, DcSource, Effect, Gitignore, Key, Msg, Org, Outcome, Prefill, Step, Theme, Time,
+    Wizard, WriteReport, update,
 };
 
 pub const ID: &str = "1000.0SQKHCOMCQOBELBGMDTL9K1904GNIX";
@@ -15,6 +18,26 @@ pub const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789";
 pub const CODE: &str = "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210";
 pub const ACCESS: &str = "1000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 pub const REFRESH: &str = "1000.cccccccccccccccccccccccccccccccc.dddddddddddddddddddddddddddddddd";
+
+/// The wizard drawn at `now` on a `cols`x`rows` test terminal.
+pub fn drawn(w: &Wizard, now: Time, cols: u16, rows: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(cols, rows)).unwrap();
+    term.draw(|f| zoho_auth::ui::draw(f, w, now)).unwrap();
+    term
+}
+
+/// The screen as text, checked to show none of `secrets`, not even a 20-character piece.
+pub fn render_without(w: &Wizard, now: Time, cols: u16, rows: u16, secrets: &[&str]) -> String {
+    let text = drawn(w, now, cols, rows).backend().to_string();
+    for secret in secrets {
+        assert!(!text.contains(secret), "a secret is on screen:\n{text}");
+        assert!(
+            !text.contains(&secret[5..25]),
+            "part of a secret is on screen:\n{text}"
+        );
+    }
+    text
+}
 
 /// Seconds on the wizard's clock.
 pub fn t(secs: u64) -> Time {
@@ -47,7 +70,7 @@ pub fn fresh() -> Wizard {
     Wizard::new(prefill, ctx())
 }
 
-pub fn key(w: &mut Wizard, k: Key, secs: u64) -> Vec<zoho_auth::wizard::Effect> {
+pub fn key(w: &mut Wizard, k: Key, secs: u64) -> Vec<Effect> {
     update(
         w,
         Msg::Key {
@@ -63,7 +86,7 @@ pub fn typed(w: &mut Wizard, text: &str, secs: u64) {
     }
 }
 
-pub fn paste(w: &mut Wizard, text: &str, secs: u64) -> Vec<zoho_auth::wizard::Effect> {
+pub fn paste(w: &mut Wizard, text: &str, secs: u64) -> Vec<Effect> {
     update(
         w,
         Msg::Paste {
@@ -135,6 +158,18 @@ pub fn outcome() -> Outcome {
     }
 }
 
+/// The runtime's answer to the exchange under way: `outcome()`, verified.
+pub fn exchanged(w: &mut Wizard) -> Vec<Effect> {
+    let attempt = w.attempt;
+    update(
+        w,
+        Msg::Exchanged {
+            attempt,
+            result: Ok(outcome()),
+        },
+    )
+}
+
 pub fn diag(code: Code) -> Diagnosis {
     match code {
         Code::InvalidCode => Diagnosis::new(
@@ -153,14 +188,7 @@ pub fn diag(code: Code) -> Diagnosis {
 
 pub fn at_live_test() -> Wizard {
     let mut w = at_exchange();
-    let attempt = w.attempt;
-    update(
-        &mut w,
-        Msg::Exchanged {
-            attempt,
-            result: Ok(outcome()),
-        },
-    );
+    exchanged(&mut w);
     assert_eq!(w.step, Step::LiveTest);
     w
 }
@@ -191,17 +219,34 @@ pub fn report() -> WriteReport {
     }
 }
 
-pub fn at_done() -> Wizard {
-    let mut w = at_save();
-    key(&mut w, Key::Enter, 55);
+/// The runtime's answer to the exchange under way: refused with `code`'s diagnosis.
+pub fn exchange_failed(w: &mut Wizard, code: Code) -> Vec<Effect> {
     let attempt = w.attempt;
     update(
-        &mut w,
+        w,
+        Msg::Exchanged {
+            attempt,
+            result: Err(diag(code)),
+        },
+    )
+}
+
+/// The runtime's answer to the write under way: `report()`.
+pub fn written(w: &mut Wizard) -> Vec<Effect> {
+    let attempt = w.attempt;
+    update(
+        w,
         Msg::Written {
             attempt,
             result: Ok(report()),
         },
-    );
+    )
+}
+
+pub fn at_done() -> Wizard {
+    let mut w = at_save();
+    key(&mut w, Key::Enter, 55);
+    written(&mut w);
     assert_eq!(w.step, Step::Done);
     w
 }
