@@ -313,6 +313,7 @@ fn a_server_failure_says_nothing_changed_and_retries() {
     s.wait_for("r checks again");
     s.key("r");
     s.wait_for("refresh_token_revoked");
+    s.wait_for("Enter fix it");
     s.key("q");
     assert_eq!(s.wait_exit(), 3);
     assert_eq!(b.files(), before);
