@@ -65,6 +65,29 @@ impl Code {
         }
     }
 
+    /// The code `check --json` reports: the contract's list only. An unusable value in the env
+    /// file (`bad_input`) is reported as `missing_credentials`, with the same exit code 2; the
+    /// exchange-only codes cannot come out of a check.
+    pub fn for_check(self) -> Code {
+        match self {
+            Code::BadInput => Code::MissingCredentials,
+            Code::InvalidCode => Code::RefreshTokenRevoked,
+            Code::InvalidRedirectUri => Code::InvalidClient,
+            Code::Ok
+            | Code::MissingCredentials
+            | Code::InvalidClient
+            | Code::InvalidClientSecret
+            | Code::RefreshTokenRevoked
+            | Code::RateLimited
+            | Code::ScopeMissing
+            | Code::TokenRejected
+            | Code::NotOrgMember
+            | Code::WrongDc
+            | Code::Network
+            | Code::ServerError => self,
+        }
+    }
+
     /// The process exit code of this class (design.md "Exit codes").
     pub fn exit_code(self) -> u8 {
         match self {
@@ -132,6 +155,44 @@ mod tests {
         assert_eq!(Code::Network.exit_code(), 5);
         assert_eq!(Code::ServerError.exit_code(), 5);
         assert_eq!(Code::RateLimited.exit_code(), 6);
+    }
+
+    #[test]
+    fn check_reports_only_the_contract_codes_with_the_same_exit_class() {
+        let contract = [
+            "ok",
+            "missing_credentials",
+            "invalid_client",
+            "invalid_client_secret",
+            "refresh_token_revoked",
+            "rate_limited",
+            "scope_missing",
+            "token_rejected",
+            "not_org_member",
+            "wrong_dc",
+            "network",
+            "server_error",
+        ];
+        for code in [
+            Code::Ok,
+            Code::MissingCredentials,
+            Code::InvalidClient,
+            Code::InvalidClientSecret,
+            Code::RefreshTokenRevoked,
+            Code::RateLimited,
+            Code::ScopeMissing,
+            Code::TokenRejected,
+            Code::NotOrgMember,
+            Code::WrongDc,
+            Code::Network,
+            Code::ServerError,
+            Code::InvalidCode,
+            Code::InvalidRedirectUri,
+            Code::BadInput,
+        ] {
+            assert!(contract.contains(&code.for_check().as_str()), "{code:?}");
+            assert_eq!(code.for_check().exit_code(), code.exit_code(), "{code:?}");
+        }
     }
 
     #[test]
@@ -451,6 +512,11 @@ fn from_grant(grant: &GrantError, ctx: &Context<'_>) -> Diagnosis {
             Code::InvalidRedirectUri,
             "The redirect URI does not match the one registered for this client (invalid_redirect_uri).",
             "Pass exactly the Authorized Redirect URI shown in the API console (--redirect-uri), character for character; a Self Client needs none.",
+        ),
+        (GrantError::Other(code), Phase::Refresh | Phase::Revoke) => Diagnosis::new(
+            Code::RefreshTokenRevoked,
+            format!("{host} refused the refresh token with error \"{code}\"."),
+            "Get a new one: run `zoho-auth reauth` (or `zoho-auth setup`).",
         ),
         (GrantError::Other(code), _) => Diagnosis::new(
             Code::InvalidCode,

@@ -267,7 +267,7 @@ impl CheckReport {
     pub fn failed(d: Diagnosis, dc: Option<Dc>, product: Option<Product>) -> CheckReport {
         CheckReport {
             ok: false,
-            diagnosis: d.code,
+            diagnosis: d.code.for_check(),
             message: d.message,
             fix: d.fix,
             dc: dc.map(Dc::code),
@@ -384,7 +384,7 @@ pub async fn check_with_progress(
                 _ => d,
             };
             report.ok = false;
-            report.diagnosis = d.code;
+            report.diagnosis = d.code.for_check();
             report.message = d.message;
             report.fix = d.fix;
         }
