@@ -1554,8 +1554,10 @@ async fn stats_count_requests_but_not_control_calls() {
 
 // ----- the binary -----
 
-#[tokio::test]
-async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
+type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// `zoho-auth sandbox --port 0` as a child process, with its first stdout line.
+async fn spawn_sandbox_command() -> (tokio::process::Child, Lines, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
         .args(["sandbox", "--port", "0"])
@@ -1570,6 +1572,12 @@ async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
         .expect("first line in time")
         .expect("readable")
         .expect("a line");
+    (child, lines, first)
+}
+
+#[tokio::test]
+async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
+    let (mut child, mut lines, first) = spawn_sandbox_command().await;
     let url = first
         .strip_prefix("Sandbox listening on http://127.0.0.1:")
         .unwrap_or_else(|| panic!("unexpected first line: {first}"));
@@ -1601,20 +1609,7 @@ async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
 #[cfg(unix)]
 #[tokio::test]
 async fn the_sandbox_command_exits_0_on_sigterm() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
-        .args(["sandbox", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn zoho-auth");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let (mut child, _lines, first) = spawn_sandbox_command().await;
     assert!(first.starts_with("Sandbox listening on "));
     let pid = child.id().expect("running").to_string();
     let status = std::process::Command::new("kill")
