@@ -44,6 +44,25 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in declaration order.
+    pub const ALL: [Code; 15] = [
+        Code::Ok,
+        Code::MissingCredentials,
+        Code::InvalidClient,
+        Code::InvalidClientSecret,
+        Code::RefreshTokenRevoked,
+        Code::RateLimited,
+        Code::ScopeMissing,
+        Code::TokenRejected,
+        Code::NotOrgMember,
+        Code::WrongDc,
+        Code::Network,
+        Code::ServerError,
+        Code::InvalidCode,
+        Code::InvalidRedirectUri,
+        Code::BadInput,
+    ];
+
     /// The string used in `check --json`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -173,23 +192,7 @@ mod tests {
             "network",
             "server_error",
         ];
-        for code in [
-            Code::Ok,
-            Code::MissingCredentials,
-            Code::InvalidClient,
-            Code::InvalidClientSecret,
-            Code::RefreshTokenRevoked,
-            Code::RateLimited,
-            Code::ScopeMissing,
-            Code::TokenRejected,
-            Code::NotOrgMember,
-            Code::WrongDc,
-            Code::Network,
-            Code::ServerError,
-            Code::InvalidCode,
-            Code::InvalidRedirectUri,
-            Code::BadInput,
-        ] {
+        for code in Code::ALL {
             assert!(contract.contains(&code.for_check().as_str()), "{code:?}");
             assert_eq!(code.for_check().exit_code(), code.exit_code(), "{code:?}");
         }
@@ -208,24 +211,8 @@ mod tests {
 impl Code {
     /// The code named by its `check --json` string (`"scope_missing"`).
     pub fn from_name(name: &str) -> Option<Code> {
-        const ALL: [Code; 15] = [
-            Code::Ok,
-            Code::MissingCredentials,
-            Code::InvalidClient,
-            Code::InvalidClientSecret,
-            Code::RefreshTokenRevoked,
-            Code::RateLimited,
-            Code::ScopeMissing,
-            Code::TokenRejected,
-            Code::NotOrgMember,
-            Code::WrongDc,
-            Code::Network,
-            Code::ServerError,
-            Code::InvalidCode,
-            Code::InvalidRedirectUri,
-            Code::BadInput,
-        ];
-        ALL.into_iter()
+        Code::ALL
+            .into_iter()
             .find(|c| c.as_str().eq_ignore_ascii_case(name.trim()))
     }
 }
