@@ -54,20 +54,41 @@ async fn only_the_redirect_hosts_callback_with_the_state_ends_the_wait() {
     let callback = "/callback?state=st&code=1000.bad&location=us&";
     let host = format!("127.0.0.1:{port}");
     // A DNS-rebinding page: the right path and state, another Host.
-    assert_eq!(raw(addr, &get(callback, &format!("evil.example:{port}"), "")).await, 421);
-    assert_eq!(raw(addr, &get(callback, &format!("localhost:{port}"), "")).await, 421);
     assert_eq!(
-        raw(addr, &format!("GET {callback} HTTP/1.0\r\nConnection: close\r\n\r\n")).await,
+        raw(addr, &get(callback, &format!("evil.example:{port}"), "")).await,
+        421
+    );
+    assert_eq!(
+        raw(addr, &get(callback, &format!("localhost:{port}"), "")).await,
+        421
+    );
+    assert_eq!(
+        raw(
+            addr,
+            &format!("GET {callback} HTTP/1.0\r\nConnection: close\r\n\r\n")
+        )
+        .await,
         421,
         "no Host at all"
     );
     // Not the callback: a favicon, a page that only wants to cancel.
     assert_eq!(raw(addr, &get("/favicon.ico", &host, "")).await, 404);
-    assert_eq!(raw(addr, &get("/cancel?error=access_denied", &host, "")).await, 404);
+    assert_eq!(
+        raw(addr, &get("/cancel?error=access_denied", &host, "")).await,
+        404
+    );
     assert_eq!(raw(addr, &get("/callback", &host, "")).await, 400);
     // A page making the browser load the callback as an image.
     assert_eq!(
-        raw(addr, &get(callback, &host, "Sec-Fetch-Dest: image\r\nSec-Fetch-Mode: no-cors\r\n")).await,
+        raw(
+            addr,
+            &get(
+                callback,
+                &host,
+                "Sec-Fetch-Dest: image\r\nSec-Fetch-Mode: no-cors\r\n"
+            )
+        )
+        .await,
         403
     );
     assert_eq!(
@@ -78,7 +99,15 @@ async fn only_the_redirect_hosts_callback_with_the_state_ends_the_wait() {
     // Zoho's redirect: a top-level navigation to the right host.
     let zoho = "/callback?state=st&code=1000.x&location=us&";
     assert_eq!(
-        raw(addr, &get(zoho, &host, "Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n")).await,
+        raw(
+            addr,
+            &get(
+                zoho,
+                &host,
+                "Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n"
+            )
+        )
+        .await,
         200
     );
     let cb = wait.await.unwrap().unwrap();
@@ -105,7 +134,14 @@ async fn localhost_binds_both_twins_and_says_so() {
     let wait = tokio::spawn(listener.wait_for_redirect("st", Duration::from_secs(30)));
     let v6: SocketAddr = format!("[::1]:{port}").parse().unwrap();
     let host = format!("localhost:{port}");
-    assert_eq!(raw(v6, &get("/cb?state=st&code=c", &format!("[::1]:{port}"), "")).await, 421);
+    assert_eq!(
+        raw(
+            v6,
+            &get("/cb?state=st&code=c", &format!("[::1]:{port}"), "")
+        )
+        .await,
+        421
+    );
     assert_eq!(raw(v6, &get("/cb?state=st&code=c", &host, "")).await, 200);
     assert_eq!(wait.await.unwrap().unwrap().code.expose(), "c");
 }
@@ -117,11 +153,20 @@ async fn a_twin_held_by_another_program_is_warned_about() {
     let squatter = std::net::TcpListener::bind(("::1", port)).unwrap();
     let redirect = RedirectUri::parse(&format!("http://localhost:{port}/cb")).unwrap();
     let listener = Listener::bind(&redirect).await.unwrap();
-    assert_eq!(listener.addresses(), vec![SocketAddr::from(([127, 0, 0, 1], port))]);
+    assert_eq!(
+        listener.addresses(),
+        vec![SocketAddr::from(([127, 0, 0, 1], port))]
+    );
     let warnings = listener.warnings().to_vec();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains(&format!("[::1]:{port}")), "{warnings:?}");
-    assert!(warnings[0].contains("held by another program"), "{warnings:?}");
+    assert!(
+        warnings[0].contains(&format!("[::1]:{port}")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0].contains("held by another program"),
+        "{warnings:?}"
+    );
     drop(listener);
     // A literal 127.0.0.1 redirect with its IPv6 twin held.
     let redirect = RedirectUri::parse(&format!("http://127.0.0.1:{port}/cb")).unwrap();

@@ -32,7 +32,10 @@ fn dangerous(text: &str) -> bool {
 }
 
 fn assert_safe(what: &str, text: &str) {
-    assert!(!dangerous(text), "{what} carries a control character: {text:?}");
+    assert!(
+        !dangerous(text),
+        "{what} carries a control character: {text:?}"
+    );
 }
 
 fn assert_diagnosis_safe(d: &Diagnosis) {
@@ -41,7 +44,11 @@ fn assert_diagnosis_safe(d: &Diagnosis) {
 }
 
 fn fake(a: char, b: char) -> String {
-    format!("1000.{}.{}", a.to_string().repeat(32), b.to_string().repeat(32))
+    format!(
+        "1000.{}.{}",
+        a.to_string().repeat(32),
+        b.to_string().repeat(32)
+    )
 }
 
 fn json(status: u16, body: String) -> Response {
@@ -92,23 +99,40 @@ async fn hostile_organization_names_are_printable_in_every_product() {
     let books = serde_json::json!({"code":0,"message":"success","organizations":[
         {"organization_id":"10234695","name":name,"is_default_org":true}]})
     .to_string();
-    let crm = serde_json::json!({"org":[{"id":"4150868000000225013","company_name":name}]}).to_string();
+    let crm =
+        serde_json::json!({"org":[{"id":"4150868000000225013","company_name":name}]}).to_string();
     let desk = serde_json::json!({"data":[{"id":6330000,"organizationName":name}]}).to_string();
     let app = Router::new()
-        .route("/books/v3/organizations", get(move || async move { json(200, books) }))
+        .route(
+            "/books/v3/organizations",
+            get(move || async move { json(200, books) }),
+        )
         .route("/crm/v8/org", get(move || async move { json(200, crm) }))
-        .route("/api/v1/organizations", get(move || async move { json(200, desk) }));
+        .route(
+            "/api/v1/organizations",
+            get(move || async move { json(200, desk) }),
+        );
     let base = serve(app).await;
     let (client, trace) = traced();
     for product in [Product::Books, Product::Crm, Product::Desk] {
-        let orgs = flow::probe(&client, &target(&base), &base, product, &Secret::new(fake('a', 'b')))
-            .await
-            .unwrap();
+        let orgs = flow::probe(
+            &client,
+            &target(&base),
+            &base,
+            product,
+            &Secret::new(fake('a', 'b')),
+        )
+        .await
+        .unwrap();
         assert_eq!(orgs.len(), 1);
         assert_safe("organization name", &orgs[0].name);
         assert_safe("organization id", &orgs[0].id);
         // Still recognisable: the text is escaped, not dropped.
-        assert!(orgs[0].name.starts_with("Acme\\u{1b}]52"), "{}", orgs[0].name);
+        assert!(
+            orgs[0].name.starts_with("Acme\\u{1b}]52"),
+            "{}",
+            orgs[0].name
+        );
     }
     for line in trace.lock().unwrap().iter() {
         assert_safe("trace", line);
@@ -124,13 +148,23 @@ async fn hostile_error_texts_and_page_titles_never_reach_a_diagnosis() {
     let books = serde_json::json!({"code":6041,"message":format!("not associated with the CompanyID/CompanyName:{text}")}).to_string();
     let page = format!("<html><head><title>{text}</title></head></html>");
     let app = Router::new()
-        .route("/oauth/v2/token", post(move || async move { json(200, grant) }))
+        .route(
+            "/oauth/v2/token",
+            post(move || async move { json(200, grant) }),
+        )
         .route("/crm/v8/org", get(move || async move { json(401, crm) }))
-        .route("/books/v3/organizations", get(move || async move { json(400, books) }))
+        .route(
+            "/books/v3/organizations",
+            get(move || async move { json(400, books) }),
+        )
         .route(
             "/api/v1/organizations",
             get(move || async move {
-                (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/html")], page)
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::CONTENT_TYPE, "text/html")],
+                    page,
+                )
             }),
         );
     let base = serve(app).await;
@@ -160,9 +194,15 @@ async fn hostile_error_texts_and_page_titles_never_reach_a_diagnosis() {
             .unwrap_err();
         assert_diagnosis_safe(&d);
     }
-    let d = flow::probe(&client, &t, &base, Product::Desk, &Secret::new(fake('a', 'b')))
-        .await
-        .unwrap_err();
+    let d = flow::probe(
+        &client,
+        &t,
+        &base,
+        Product::Desk,
+        &Secret::new(fake('a', 'b')),
+    )
+    .await
+    .unwrap_err();
     assert!(d.message.contains("Acme"), "the page title is shown: {d}");
     for line in trace.lock().unwrap().iter() {
         assert_safe("trace", line);
@@ -184,15 +224,29 @@ async fn hostile_device_fields_are_printable() {
     let poll = serde_json::json!({"error": text}).to_string();
     let other = serde_json::json!({"error": "other_dc", "user_location": format!("https://evil.example/{OSC52}")}).to_string();
     let app = Router::new()
-        .route("/oauth/v3/device/code", post(move || async move { json(200, code) }))
-        .route("/oauth/v3/device/token", post(move || async move { json(400, poll) }))
-        .route("/_dc/eu/oauth/v3/device/token", post(move || async move { json(400, other) }));
+        .route(
+            "/oauth/v3/device/code",
+            post(move || async move { json(200, code) }),
+        )
+        .route(
+            "/oauth/v3/device/token",
+            post(move || async move { json(400, poll) }),
+        )
+        .route(
+            "/_dc/eu/oauth/v3/device/token",
+            post(move || async move { json(400, other) }),
+        );
     let base = serve(app).await;
     let (client, trace) = traced();
     let accounts = Url::parse(&base).unwrap();
-    let issued = device::start(&client, &accounts, "1004.CLIENT", &["ZohoCRM.org.READ".into()])
-        .await
-        .unwrap();
+    let issued = device::start(
+        &client,
+        &accounts,
+        "1004.CLIENT",
+        &["ZohoCRM.org.READ".into()],
+    )
+    .await
+    .unwrap();
     assert_safe("user_code", &issued.user_code);
     assert_safe("verification_url", &issued.verification_url);
     assert_safe(
@@ -205,7 +259,10 @@ async fn hostile_device_fields_are_printable() {
     assert_safe("device error", &format!("{err} {err:?}"));
     assert_diagnosis_safe(&err.diagnosis("127.0.0.1", &[]));
     let eu = Url::parse(&format!("{base}/_dc/eu")).unwrap();
-    let err = match device::poll_once(&client, &eu, &creds(), &issued).await.unwrap() {
+    let err = match device::poll_once(&client, &eu, &creds(), &issued)
+        .await
+        .unwrap()
+    {
         device::Poll::OtherDc(dc) => device::other_dc_accounts(&dc, &accounts).unwrap_err(),
         other => panic!("{other:?}"),
     };

@@ -17,7 +17,11 @@ use zoho_auth::auth::{Dc, Product, Secret, device};
 
 /// An obviously fake token of the right shape.
 fn fake(a: char, b: char) -> String {
-    format!("1000.{}.{}", a.to_string().repeat(32), b.to_string().repeat(32))
+    format!(
+        "1000.{}.{}",
+        a.to_string().repeat(32),
+        b.to_string().repeat(32)
+    )
 }
 
 /// Serves `app` on 127.0.0.1 and returns its base URL (no trailing slash).
@@ -44,7 +48,12 @@ fn json(status: u16, body: &'static str) -> Response {
 }
 
 /// A server answering `path` with `status` and `body` (JSON or not, as given).
-async fn answering(path: &str, status: u16, body: &'static str, content_type: &'static str) -> String {
+async fn answering(
+    path: &str,
+    status: u16,
+    body: &'static str,
+    content_type: &'static str,
+) -> String {
     let app = Router::new().route(
         path,
         get(move || async move {
@@ -164,9 +173,13 @@ async fn crm_authentication_failure_is_a_rejected_token_with_or_without_status()
 
 #[tokio::test]
 async fn crm_invalid_token_at_another_dcs_host_is_wrong_dc() {
-    let invalid = r#"{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}"#;
+    let invalid =
+        r#"{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}"#;
     let app = Router::new()
-        .route("/crm/v8/org", get(move || async move { json(401, invalid) }))
+        .route(
+            "/crm/v8/org",
+            get(move || async move { json(401, invalid) }),
+        )
         .route(
             "/_dc/eu/crm/v8/org",
             get(move || async move { json(401, invalid) }),
@@ -240,7 +253,10 @@ async fn desk_403_forbidden_says_permission_and_not_reconsent() {
     .await;
     let d = probe_at(&base, &base, Product::Desk).await.unwrap_err();
     assert!(d.message.contains("permission"), "{d}");
-    assert!(d.message.contains("consenting again does not change it"), "{d}");
+    assert!(
+        d.message.contains("consenting again does not change it"),
+        "{d}"
+    );
     assert!(!d.fix.contains("reauth"), "{d}");
 }
 
@@ -317,7 +333,10 @@ fn a_lone_organization_not_marked_default_is_preselected() {
 /// A token endpoint answering `body` once to a refresh.
 async fn refresh_answer(body: String) -> Result<zoho_auth::auth::client::TokenSet, AuthError> {
     let body: &'static str = Box::leak(body.into_boxed_str());
-    let app = Router::new().route("/oauth/v2/token", post(move || async move { json(200, body) }));
+    let app = Router::new().route(
+        "/oauth/v2/token",
+        post(move || async move { json(200, body) }),
+    );
     let base = Url::parse(&serve(app).await).unwrap();
     let creds = Credentials {
         client_id: "1000.CLIENT".into(),
@@ -333,7 +352,11 @@ async fn misshapen_tokens_are_server_errors_that_name_the_field_not_the_value() 
     let good = fake('a', 'b');
     let cases = [
         ("access_token", "1000.abc def.0123".to_string(), None),
-        ("access_token", format!("{good}\\u001b]52;c;AAAA\\u0007"), None),
+        (
+            "access_token",
+            format!("{good}\\u001b]52;c;AAAA\\u0007"),
+            None,
+        ),
         ("access_token", "$(touch pwned)".to_string(), None),
         ("access_token", format!("{good} "), None),
         ("refresh_token", good.clone(), Some("`id`".to_string())),
@@ -363,7 +386,10 @@ async fn misshapen_tokens_are_server_errors_that_name_the_field_not_the_value() 
         assert_eq!(d.exit_code(), 5);
         assert!(d.message.contains(field), "{d}");
         let shown = format!("{d} {err:?}");
-        assert!(!shown.contains("touch pwned") && !shown.contains("`id`"), "{shown}");
+        assert!(
+            !shown.contains("touch pwned") && !shown.contains("`id`"),
+            "{shown}"
+        );
         assert!(!shown.contains(&"a".repeat(32)), "{shown}");
     }
     // Upper-case hex is a token (the case carries no risk).
@@ -427,7 +453,10 @@ async fn a_sandbox_that_is_not_running_is_named_and_the_internet_is_not_blamed()
     assert!(!d.to_string().contains("internet"), "{d}");
     assert!(d.message.contains("sandbox"), "{d}");
     assert!(d.message.contains(&format!("127.0.0.1:{port}")), "{d}");
-    assert!(d.fix.contains("`zoho-auth sandbox` in another terminal"), "{d}");
+    assert!(
+        d.fix.contains("`zoho-auth sandbox` in another terminal"),
+        "{d}"
+    );
 }
 
 #[tokio::test]
@@ -459,7 +488,12 @@ async fn device_other_dc_with_user_location_or_dc_moves_to_the_accounts_server()
 
 #[tokio::test]
 async fn device_other_dc_naming_a_foreign_host_is_refused() {
-    for value in ["https://evil.example", "https://accounts.zoho.eu@evil.example", "eu@x", ""] {
+    for value in [
+        "https://evil.example",
+        "https://accounts.zoho.eu@evil.example",
+        "eu@x",
+        "",
+    ] {
         let base = device_server_one("user_location", Some(value.to_string())).await;
         let accounts = Url::parse(&base).unwrap();
         let c = client();

@@ -556,7 +556,11 @@ pub(crate) fn parse_token_response(
     };
     // Kept as sent (the host rule checks it); a control character or a space is never part of a
     // URL Zoho sends.
-    if api_domain.is_empty() || api_domain.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if api_domain.is_empty()
+        || api_domain
+            .chars()
+            .any(|c| c.is_whitespace() || super::printable::is_unsafe(c))
+    {
         return Err(AuthError::Server {
             host: host_label(url),
             status,
@@ -663,7 +667,11 @@ mod tests {
 
     /// An obviously fake token of the right shape: `1000.` and two runs of one hex digit.
     fn fake(a: char, b: char) -> String {
-        format!("1000.{}.{}", a.to_string().repeat(32), b.to_string().repeat(32))
+        format!(
+            "1000.{}.{}",
+            a.to_string().repeat(32),
+            b.to_string().repeat(32)
+        )
     }
 
     #[test]

@@ -15,8 +15,8 @@ use super::client::{
     AuthError, Client, Credentials, TokenSet, grant_error, is_throttle, join, parse_token_response,
     unexpected,
 };
-use super::diagnosis::{self, Code, Context, Diagnosis, Phase};
 use super::dc::is_loopback;
+use super::diagnosis::{self, Code, Context, Diagnosis, Phase};
 use super::loopback::human_duration;
 use super::printable::printable;
 use super::{Secret, hosts, scopes};
@@ -278,9 +278,9 @@ pub async fn poll_once(
                 "accounts_server",
                 "location",
             ]
-                .iter()
-                .find_map(|k| value.get(*k).and_then(Value::as_str))
-                .unwrap_or("");
+            .iter()
+            .find_map(|k| value.get(*k).and_then(Value::as_str))
+            .unwrap_or("");
             Ok(Poll::OtherDc(dc.to_string()))
         }
         "access_denied" => Err(DeviceError::Denied),
@@ -320,7 +320,8 @@ pub fn other_dc_accounts(dc: &str, chosen: &Url) -> Result<Url, DeviceError> {
         }
         return Url::parse(&known.accounts_url()).map_err(|_| untrusted());
     }
-    hosts::named_accounts_server(value, chosen, "the device poll's other_dc").map_err(|_| untrusted())
+    hosts::named_accounts_server(value, chosen, "the device poll's other_dc")
+        .map_err(|_| untrusted())
 }
 
 /// Polls until the code is approved, denied or expired. The first poll comes one interval after

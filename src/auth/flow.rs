@@ -232,8 +232,16 @@ async fn probe_with(
     access: &Secret,
     scopes: &[String],
 ) -> Result<Vec<Organization>, Diagnosis> {
-    let fail =
-        |e: AuthError| diagnose_at(&e, Phase::Probe, target, Some(product), scopes, Some(api_domain));
+    let fail = |e: AuthError| {
+        diagnose_at(
+            &e,
+            Phase::Probe,
+            target,
+            Some(product),
+            scopes,
+            Some(api_domain),
+        )
+    };
     let base =
         probe::probe_base(product, api_domain, target.api_override.as_ref()).map_err(fail)?;
     probe::probe(client, product, &base, access)

@@ -449,7 +449,12 @@ impl Listener {
 
     /// The `Host` values a browser sends for the redirect URI (with the port actually bound).
     fn expected_hosts(&self) -> Vec<String> {
-        let host = self.redirect.url.host_str().unwrap_or("").to_ascii_lowercase();
+        let host = self
+            .redirect
+            .url
+            .host_str()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let port = self.port().unwrap_or_else(|| self.redirect.port());
         let mut hosts = vec![format!("{host}:{port}")];
         if port == 80 {

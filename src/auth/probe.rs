@@ -6,7 +6,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::Product;
-use super::client::{AuthError, ApiRefusal, Client, api_refusal_for, body_kind, join};
+use super::client::{ApiRefusal, AuthError, Client, api_refusal_for, body_kind, join};
 use super::dc::Dc;
 use super::printable::printable;
 use super::secret::Secret;
