@@ -719,3 +719,99 @@ pub fn wrong_dc(configured: super::Dc, actual: super::Dc) -> Diagnosis {
         ),
     )
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    fn ctx<'a>(api_domain: Option<&'a str>, dc: Option<Dc>) -> Context<'a> {
+        Context {
+            phase: Phase::Probe,
+            product: Some(Product::Crm),
+            scopes: &[],
+            accounts_host: "accounts.zoho.eu",
+            api_domain,
+            dc,
+        }
+    }
+
+    fn invalid_token_at(called: &str) -> AuthError {
+        AuthError::Api {
+            status: 401,
+            refusal: ApiRefusal::InvalidToken,
+            called: called.into(),
+        }
+    }
+
+    #[test]
+    fn a_refusal_at_another_dcs_host_is_wrong_dc_from_api_domain_or_location() {
+        let at_us = invalid_token_at("https://www.zohoapis.com/crm/v8/org");
+        let eu = Some("https://www.zohoapis.eu");
+        assert_eq!(from_error(&at_us, &ctx(eu, None)).code, Code::WrongDc);
+        assert_eq!(
+            from_error(&at_us, &ctx(None, Some(Dc::Eu))).code,
+            Code::WrongDc
+        );
+        // The api_domain wins over a stale location.
+        let us = Some("https://www.zohoapis.com");
+        assert_eq!(
+            from_error(&at_us, &ctx(us, Some(Dc::Eu))).code,
+            Code::TokenRejected
+        );
+        // Desk's own host is the same DC as www.zohoapis.eu.
+        let desk = invalid_token_at("https://desk.zoho.eu/api/v1/organizations");
+        assert_eq!(from_error(&desk, &ctx(eu, None)).code, Code::TokenRejected);
+        // Nothing known: a dead token.
+        assert_eq!(
+            from_error(&at_us, &ctx(None, None)).code,
+            Code::TokenRejected
+        );
+        // A scope problem is not a data-center one.
+        let scope = AuthError::Api {
+            status: 401,
+            refusal: ApiRefusal::ScopeMismatch,
+            called: "https://www.zohoapis.com/crm/v8/org".into(),
+        };
+        assert_eq!(from_error(&scope, &ctx(eu, None)).code, Code::ScopeMissing);
+    }
+
+    #[test]
+    fn a_network_error_on_loopback_names_the_sandbox() {
+        for host in ["127.0.0.1:8470", "localhost:1", "[::1]:9"] {
+            let d = from_error(
+                &AuthError::Network {
+                    host: host.into(),
+                    detail: "connection refused or unreachable".into(),
+                },
+                &ctx(None, None),
+            );
+            assert_eq!(d.code, Code::Network);
+            assert!(d.message.contains("sandbox"), "{d}");
+            assert!(!d.to_string().contains("internet"), "{d}");
+        }
+        let d = from_error(
+            &AuthError::Network {
+                host: "accounts.zoho.com".into(),
+                detail: "connection refused or unreachable".into(),
+            },
+            &ctx(None, None),
+        );
+        assert!(d.fix.contains("internet"), "{d}");
+    }
+
+    #[test]
+    fn books_membership_codes_in_pasted_text() {
+        assert_eq!(
+            from_error_text(
+                r#"{"code":6041,"message":"This user is not associated with the CompanyID/CompanyName:1."}"#
+            ),
+            Some(Code::NotOrgMember)
+        );
+        assert_eq!(
+            from_error_text(
+                r#"{"code":9017,"message":"This user is not associated with any organization."}"#
+            ),
+            Some(Code::NotOrgMember)
+        );
+    }
+}

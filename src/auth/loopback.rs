@@ -371,7 +371,15 @@ impl Listener {
         let mut listeners = Vec::new();
         let mut warnings = Vec::new();
         let localhost = matches!(redirect.url.host(), Some(url::Host::Domain(_)));
-        for (addr, required) in redirect.bind_addrs() {
+        for (mut addr, required) in redirect.bind_addrs() {
+            // Port 0 (tests): the twin takes the port the first address got.
+            if addr.port() == 0
+                && let Some(first) = listeners
+                    .first()
+                    .and_then(|l: &TcpListener| l.local_addr().ok())
+            {
+                addr.set_port(first.port());
+            }
             match TcpListener::bind(addr).await {
                 Ok(l) => listeners.push(l),
                 Err(e) if required => {
