@@ -392,6 +392,21 @@ async fn misshapen_tokens_are_server_errors_that_name_the_field_not_the_value() 
         );
         assert!(!shown.contains(&"a".repeat(32)), "{shown}");
     }
+    // An api_domain with a control character or a bidi override is refused the same way.
+    for api in [
+        r"https://www.zohoapis.com\u001b[2J",
+        r"https://www.zohoapis.com\u202e",
+    ] {
+        let err = refresh_answer(format!(
+            r#"{{"access_token":"{good}","api_domain":"{api}","expires_in":3600}}"#
+        ))
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, AuthError::Server { detail, .. } if detail.contains("api_domain")),
+            "{err:?}"
+        );
+    }
     // Upper-case hex is a token (the case carries no risk).
     let upper = fake('A', 'B');
     let ok = refresh_answer(format!(

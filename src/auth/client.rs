@@ -515,7 +515,7 @@ fn misshapen(url: &Url, status: u16, field: &str) -> AuthError {
         host: host_label(url),
         status,
         detail: format!(
-            "a {field} that is not shaped like a Zoho token (four digits, a dot, 32 hex, a dot, 32 hex), so it was not used or saved"
+            "an answer whose {field} is not shaped like a Zoho token (four digits, a dot, 32 hex, a dot, 32 hex), so nothing was used or saved"
         ),
     }
 }
@@ -564,8 +564,9 @@ pub(crate) fn parse_token_response(
         return Err(AuthError::Server {
             host: host_label(url),
             status,
-            detail: "an api_domain with spaces or control characters, so it was not used or saved"
-                .into(),
+            detail:
+                "an answer whose api_domain has spaces or control characters, so nothing was used or saved"
+                    .into(),
         });
     }
     let scopes = value
