@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
+use super::Product;
 use super::dc::is_loopback;
+use super::printable::printable;
 use super::secret::Secret;
 use super::trace::Trace;
 
@@ -60,28 +62,40 @@ pub enum GrantError {
     InvalidClientSecret,
     /// `invalid_redirect_uri`.
     InvalidRedirectUri,
-    /// Any other `error` value, kept as Zoho sent it (e.g. `missing_org_info`).
+    /// Any other `error` value, as Zoho sent it made printable (e.g. `missing_org_info`).
     Other(String),
 }
 
 /// How an API (organizations endpoint) refused a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiRefusal {
-    /// No or unreadable Authorization header (Books code 14, CRM AUTHENTICATION_FAILURE, Desk UNAUTHORIZED).
+    /// No or unreadable Authorization header (Books code 14, Desk UNAUTHORIZED, Mail INVALID_TICKET).
     NotAuthenticated,
     /// Books-family code 57: invalid/expired token, or a valid token lacking the scope.
     Code57,
-    /// CRM `INVALID_TOKEN`, Desk `INVALID_OAUTH`, Mail `INVALID_OAUTHTOKEN`.
+    /// CRM `INVALID_TOKEN` or `AUTHENTICATION_FAILURE` (facts §10), Desk `INVALID_OAUTH`, Mail
+    /// `INVALID_OAUTHTOKEN`.
     InvalidToken,
     /// CRM `OAUTH_SCOPE_MISMATCH`.
     ScopeMismatch,
-    /// HTTP 403: the user is not a member of the organization (Invoice) or lacks permission.
+    /// HTTP 403 without a more precise reason: not a member of the organization, or no permission.
     Forbidden,
     /// Desk `OAUTH_ORG_MISMATCH`.
     OrgMismatch,
+    /// Books/Inventory code 6041 (a foreign organization id, named) or 9017 (no organization at
+    /// all), and an Invoice 403 whatever its body (facts §10).
+    NotOrgMember { organization: Option<String> },
+    /// A valid token refused for lack of a permission in the product (Desk `FORBIDDEN`, CRM
+    /// `NO_PERMISSION`): re-consent does not change it.
+    Permission,
+    /// The path or resource does not exist there (Books/Expense code 5, a 302 to
+    /// `IAMSecurityError.do`): not a token problem.
+    WrongPath,
+    /// A 401/403 whose body is not JSON: an HTML error page (its title, printable) or nothing.
+    Unreadable { title: Option<String> },
     /// HTTP 429 or a rate-limit body.
     RateLimited,
-    /// Anything else, with the code Zoho gave.
+    /// Anything else, with the code Zoho gave (printable).
     Other(String),
 }
 
@@ -91,8 +105,13 @@ pub enum AuthError {
     Grant(GrantError),
     #[error("Zoho's token throttle answered \"Access Denied\" (too many requests)")]
     Throttled,
-    #[error("the API refused the token (HTTP {status}, {refusal:?})")]
-    Api { status: u16, refusal: ApiRefusal },
+    #[error("the API at {called} refused the token (HTTP {status}, {refusal:?})")]
+    Api {
+        status: u16,
+        refusal: ApiRefusal,
+        /// The URL called, without its query (for the data-center check of `wrong_dc`).
+        called: String,
+    },
     #[error("could not reach {host}: {detail}")]
     Network { host: String, detail: String },
     #[error("{host} did not answer within {seconds} s")]
@@ -107,6 +126,14 @@ pub enum AuthError {
     InsecureUrl { url: String },
     #[error("{0}")]
     BadUrl(String),
+}
+
+/// An API answer: status, body, and a redirect's `Location` made printable.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
 }
 
 /// The HTTP client every command and the wizard share. Cheap to clone.
@@ -241,6 +268,13 @@ impl Client {
         url: &Url,
         access: &Secret,
     ) -> Result<(u16, String), AuthError> {
+        let answer = self.get_answer(url, access).await?;
+        Ok((answer.status, answer.body))
+    }
+
+    /// A GET with `Authorization: Zoho-oauthtoken ...`; returns status, body and a redirect's
+    /// `Location` (never followed: a 302 is an answer, not a success).
+    pub async fn get_answer(&self, url: &Url, access: &Secret) -> Result<Answer, AuthError> {
         let header = format!("Zoho-oauthtoken {}", access.expose());
         let response = self
             .send(
@@ -254,8 +288,22 @@ impl Client {
             )
             .await?;
         let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| printable(&String::from_utf8_lossy(v.as_bytes())));
         let body = read_body(url, response, self.timeout).await?;
-        Ok((status, body))
+        Ok(Answer {
+            status,
+            body,
+            location,
+        })
+    }
+
+    /// Replaces the `-v` trace (tests capture it with [`Trace::capture`]).
+    pub fn with_trace(mut self, trace: Trace) -> Client {
+        self.trace = Arc::new(trace);
+        self
     }
 
     /// A form POST to another accounts endpoint (the device flow): sent once, never retried,
@@ -370,22 +418,47 @@ pub(crate) fn grant_error(code: &str) -> GrantError {
         "invalid_client" => GrantError::InvalidClient,
         "invalid_client_secret" => GrantError::InvalidClientSecret,
         "invalid_redirect_uri" => GrantError::InvalidRedirectUri,
-        other => GrantError::Other(other.to_string()),
+        other => GrantError::Other(printable(other)),
     }
 }
 
-pub(crate) fn unexpected(url: &Url, status: u16, body: &str) -> AuthError {
-    let kind = if body.trim_start().starts_with('<') {
-        "an HTML page instead of Zoho's JSON".to_string()
+/// The `<title>` of an HTML page, trimmed, at most 80 characters, printable.
+pub fn html_title(body: &str) -> Option<String> {
+    let lower = body.to_ascii_lowercase();
+    let start = lower.find("<title")?;
+    let open_end = start + lower[start..].find('>')? + 1;
+    let close = open_end + lower[open_end..].find("</title")?;
+    let title: String = body
+        .get(open_end..close)?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(80)
+        .collect();
+    (!title.is_empty()).then(|| printable(&title))
+}
+
+/// What a body that is not Zoho's JSON is, in words: an HTML page (with its title), nothing, or
+/// something else. Printable.
+pub fn body_kind(body: &str) -> String {
+    if body.trim_start().starts_with('<') {
+        match html_title(body) {
+            Some(title) => format!("an HTML page titled \"{title}\" instead of Zoho's JSON"),
+            None => "an HTML page instead of Zoho's JSON".to_string(),
+        }
     } else if body.trim().is_empty() {
         "an empty body".to_string()
     } else {
         "a body that is not the JSON Zoho sends".to_string()
-    };
+    }
+}
+
+pub(crate) fn unexpected(url: &Url, status: u16, body: &str) -> AuthError {
     AuthError::Server {
         host: host_label(url),
         status,
-        detail: kind,
+        detail: body_kind(body),
     }
 }
 
@@ -402,16 +475,48 @@ pub(crate) fn is_throttle(value: &Value) -> bool {
             && value.get("error_description").is_some())
 }
 
+/// The longest lifetime believed: a day. Zoho's access tokens live an hour; a longer claim would
+/// keep a dead token in the cache.
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(86_400);
+
 /// `expires_in` in seconds, or the pre-2019 milliseconds (over a day means milliseconds);
-/// `expires_in_sec` wins when present.
+/// `expires_in_sec` wins when present. Capped at [`MAX_EXPIRES_IN`].
 pub fn expires_in(value: &Value) -> Duration {
-    if let Some(secs) = value.get("expires_in_sec").and_then(Value::as_u64) {
-        return Duration::from_secs(secs);
-    }
-    match value.get("expires_in").and_then(Value::as_u64) {
-        Some(v) if v > 86_400 => Duration::from_secs(v / 1000),
-        Some(v) => Duration::from_secs(v),
-        None => Duration::from_secs(3600),
+    let read = if let Some(secs) = value.get("expires_in_sec").and_then(Value::as_u64) {
+        Duration::from_secs(secs)
+    } else {
+        match value.get("expires_in").and_then(Value::as_u64) {
+            Some(v) if v > 86_400 => Duration::from_secs(v / 1000),
+            Some(v) => Duration::from_secs(v),
+            None => Duration::from_secs(3600),
+        }
+    };
+    read.min(MAX_EXPIRES_IN)
+}
+
+/// The shape of Zoho's codes, access and refresh tokens (facts §9): four digits, a dot, 32 hex, a
+/// dot, 32 hex. Upper-case hex is tolerated: the captures are lower case, but the case carries no
+/// risk, and refusing a working token over it would lock the user out. Nothing else passes: no
+/// whitespace, no control character, nothing a shell or a terminal would interpret.
+pub fn is_token_shaped(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('.').collect();
+    let hex32 = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    parts.len() == 3
+        && parts[0].len() == 4
+        && parts[0].bytes().all(|b| b.is_ascii_digit())
+        && hex32(parts[1])
+        && hex32(parts[2])
+}
+
+/// A token answer's field that is not shaped like a token: a server error naming the field, never
+/// the value.
+fn misshapen(url: &Url, status: u16, field: &str) -> AuthError {
+    AuthError::Server {
+        host: host_label(url),
+        status,
+        detail: format!(
+            "an answer whose {field} is not shaped like a Zoho token (four digits, a dot, 32 hex, a dot, 32 hex), so nothing was used or saved"
+        ),
     }
 }
 
@@ -441,54 +546,112 @@ pub(crate) fn parse_token_response(
     let (Some(access), Some(api_domain)) = (access, api_domain) else {
         return Err(unexpected(url, status, body));
     };
+    if !is_token_shaped(access) {
+        return Err(misshapen(url, status, "access_token"));
+    }
+    let refresh_token = match value.get("refresh_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(r)) if is_token_shaped(r) => Some(Secret::new(r)),
+        Some(_) => return Err(misshapen(url, status, "refresh_token")),
+    };
+    // Kept as sent (the host rule checks it); a control character or a space is never part of a
+    // URL Zoho sends.
+    if api_domain.is_empty()
+        || api_domain
+            .chars()
+            .any(|c| c.is_whitespace() || super::printable::is_unsafe(c))
+    {
+        return Err(AuthError::Server {
+            host: host_label(url),
+            status,
+            detail:
+                "an answer whose api_domain has spaces or control characters, so nothing was used or saved"
+                    .into(),
+        });
+    }
     let scopes = value
         .get("scope")
         .and_then(Value::as_str)
         .map(|s| {
             s.split([' ', ','])
                 .filter(|p| !p.is_empty())
-                .map(str::to_string)
+                .map(printable)
                 .collect()
         })
         .unwrap_or_default();
     Ok(TokenSet {
         access_token: Secret::new(access),
-        refresh_token: value
-            .get("refresh_token")
-            .and_then(Value::as_str)
-            .map(Secret::new),
+        refresh_token,
         scopes,
         api_domain: api_domain.to_string(),
         expires_in: expires_in(&value),
     })
 }
 
-/// Classifies an organizations-endpoint refusal from its status and body (facts §7).
+/// Classifies an organizations-endpoint refusal from its status and body (facts §7, §10).
 pub fn api_refusal(status: u16, body: &str) -> Option<ApiRefusal> {
-    let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    api_refusal_for(None, status, body)
+}
+
+/// The organization id a Books/Inventory 6041 message names
+/// (`...not associated with the CompanyID/CompanyName:<id>.`), printable.
+fn named_organization(message: &str) -> Option<String> {
+    let after = &message[message.rfind(':')? + 1..];
+    let id = after.trim().trim_end_matches('.').trim();
+    (!id.is_empty()).then(|| printable(&id.chars().take(40).collect::<String>()))
+}
+
+/// As [`api_refusal`], knowing the product called: an Invoice 403 is `NotOrgMember` whatever its
+/// body says (facts §7, §10).
+pub fn api_refusal_for(product: Option<Product>, status: u16, body: &str) -> Option<ApiRefusal> {
+    if product == Some(Product::Invoice) && status == 403 {
+        return Some(ApiRefusal::NotOrgMember { organization: None });
+    }
+    let value: Value = match serde_json::from_str(body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ if matches!(status, 401 | 403) => {
+            return Some(ApiRefusal::Unreadable {
+                title: html_title(body),
+            });
+        }
+        _ if status == 429 => return Some(ApiRefusal::RateLimited),
+        _ => return None,
+    };
     let code = value
         .get("code")
         .or_else(|| value.get("errorCode"))
         .cloned()
         .unwrap_or(Value::Null);
+    let message = value.get("message").and_then(Value::as_str).unwrap_or("");
     let refusal = match (&code, status) {
-        (Value::Number(n), _) if n.as_u64() == Some(14) => ApiRefusal::NotAuthenticated,
-        (Value::Number(n), _) if n.as_u64() == Some(57) => ApiRefusal::Code57,
+        (Value::Number(n), _) => match n.as_u64() {
+            Some(14) => ApiRefusal::NotAuthenticated,
+            Some(57) => ApiRefusal::Code57,
+            Some(6041) => ApiRefusal::NotOrgMember {
+                organization: named_organization(message),
+            },
+            Some(9017) => ApiRefusal::NotOrgMember { organization: None },
+            Some(5) => ApiRefusal::WrongPath,
+            _ if status == 429 => ApiRefusal::RateLimited,
+            _ if status == 403 => ApiRefusal::Forbidden,
+            _ if status == 401 => ApiRefusal::Other(n.to_string()),
+            _ => return None,
+        },
         (Value::String(s), _) => match s.as_str() {
-            "AUTHENTICATION_FAILURE" | "UNAUTHORIZED" | "INVALID_TICKET" => {
-                ApiRefusal::NotAuthenticated
+            "UNAUTHORIZED" | "INVALID_TICKET" => ApiRefusal::NotAuthenticated,
+            "INVALID_TOKEN" | "INVALID_OAUTH" | "INVALID_OAUTHTOKEN" | "AUTHENTICATION_FAILURE" => {
+                ApiRefusal::InvalidToken
             }
-            "INVALID_TOKEN" | "INVALID_OAUTH" | "INVALID_OAUTHTOKEN" => ApiRefusal::InvalidToken,
             "OAUTH_SCOPE_MISMATCH" => ApiRefusal::ScopeMismatch,
             "OAUTH_ORG_MISMATCH" => ApiRefusal::OrgMismatch,
-            "NO_PERMISSION" => ApiRefusal::Forbidden,
+            "NO_PERMISSION" | "FORBIDDEN" => ApiRefusal::Permission,
             "TOO_MANY_REQUESTS" => ApiRefusal::RateLimited,
             _ if status == 403 => ApiRefusal::Forbidden,
-            other => ApiRefusal::Other(other.to_string()),
+            other => ApiRefusal::Other(printable(other)),
         },
         (_, 429) => ApiRefusal::RateLimited,
         (_, 403) => ApiRefusal::Forbidden,
-        (Value::Number(n), 401) => ApiRefusal::Other(n.to_string()),
+        (_, 401) => ApiRefusal::Unreadable { title: None },
         _ => return None,
     };
     Some(refusal)
@@ -503,12 +666,24 @@ mod tests {
         Url::parse("http://127.0.0.1:9/oauth/v2/token").unwrap()
     }
 
+    /// An obviously fake token of the right shape: `1000.` and two runs of one hex digit.
+    fn fake(a: char, b: char) -> String {
+        format!(
+            "1000.{}.{}",
+            a.to_string().repeat(32),
+            b.to_string().repeat(32)
+        )
+    }
+
     #[test]
     fn success_body_from_the_real_capture_parses() {
-        let body = r#"{"access_token":"1000.aa.bb","refresh_token":"1000.cc.dd","scope":"ZohoBooks.fullaccess.all","api_domain":"https://www.zohoapis.in","token_type":"Bearer","expires_in":3600}"#;
-        let t = parse_token_response(&url(), 200, body).unwrap();
-        assert_eq!(t.access_token.expose(), "1000.aa.bb");
-        assert_eq!(t.refresh_token.unwrap().expose(), "1000.cc.dd");
+        let (access, refresh) = (fake('a', 'b'), fake('c', 'd'));
+        let body = format!(
+            r#"{{"access_token":"{access}","refresh_token":"{refresh}","scope":"ZohoBooks.fullaccess.all","api_domain":"https://www.zohoapis.in","token_type":"Bearer","expires_in":3600}}"#
+        );
+        let t = parse_token_response(&url(), 200, &body).unwrap();
+        assert_eq!(t.access_token.expose(), access);
+        assert_eq!(t.refresh_token.unwrap().expose(), refresh);
         assert_eq!(t.scopes, vec!["ZohoBooks.fullaccess.all"]);
         assert_eq!(t.api_domain, "https://www.zohoapis.in");
         assert_eq!(t.expires_in, Duration::from_secs(3600));
@@ -516,8 +691,11 @@ mod tests {
 
     #[test]
     fn refresh_scope_is_space_separated_and_has_no_refresh_token() {
-        let body = r#"{"access_token":"1000.aa.bb","scope":"ZohoCRM.modules.ALL ZohoCRM.org.READ","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}"#;
-        let t = parse_token_response(&url(), 200, body).unwrap();
+        let body = format!(
+            r#"{{"access_token":"{}","scope":"ZohoCRM.modules.ALL ZohoCRM.org.READ","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}}"#,
+            fake('a', 'b')
+        );
+        let t = parse_token_response(&url(), 200, &body).unwrap();
         assert!(t.refresh_token.is_none());
         assert_eq!(t.scopes, vec!["ZohoCRM.modules.ALL", "ZohoCRM.org.READ"]);
     }

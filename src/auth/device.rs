@@ -15,9 +15,11 @@ use super::client::{
     AuthError, Client, Credentials, TokenSet, grant_error, is_throttle, join, parse_token_response,
     unexpected,
 };
+use super::dc::is_loopback;
 use super::diagnosis::{self, Code, Context, Diagnosis, Phase};
-use super::loopback::{human_duration, trusted_accounts_server};
-use super::{Dc, Secret, scopes};
+use super::loopback::human_duration;
+use super::printable::printable;
+use super::{Secret, hosts, scopes};
 
 /// Polling interval when Zoho gives none (RFC 8628's default).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -31,11 +33,11 @@ const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(300);
 pub struct DeviceCode {
     /// Sent back when polling. Not shown.
     pub device_code: Secret,
-    /// What the person types on the verification page.
+    /// What the person types on the verification page (printable: control characters escaped).
     pub user_code: String,
-    /// The page where the person enters the user code.
+    /// The page where the person enters the user code (printable).
     pub verification_url: String,
-    /// The same page with the user code filled in, when Zoho gives it.
+    /// The same page with the user code filled in, when Zoho gives it (printable).
     pub verification_uri_complete: Option<String>,
     /// How long to wait between polls (at least 1 s).
     pub interval: Duration,
@@ -59,10 +61,11 @@ pub enum DeviceError {
     /// The device code expired before it was approved (`expired`, or the deadline passed).
     #[error("the device code expired")]
     Expired { after: Duration },
-    /// `other_dc` named a data center that is neither a DC code nor a trusted accounts server.
+    /// `other_dc` named a data center that is neither a DC code nor a trusted accounts server
+    /// (printable; empty when the answer named none).
     #[error("Zoho asked to poll at {dc:?}, which is not a Zoho accounts server")]
     UntrustedDc { dc: String },
-    /// Zoho answered a poll with another `error` value.
+    /// Zoho answered a poll with another `error` value (printable).
     #[error("Zoho answered the poll with {error:?}")]
     Refused { error: String },
 }
@@ -78,6 +81,8 @@ impl DeviceError {
                     product: None,
                     scopes,
                     accounts_host,
+                    api_domain: None,
+                    dc: None,
                 },
             ),
             DeviceError::Denied => Diagnosis::new(
@@ -93,10 +98,18 @@ impl DeviceError {
                 ),
                 "Run `zoho-auth login --device` again and enter the new code before it expires.",
             ),
+            DeviceError::UntrustedDc { dc } if dc.is_empty() => Diagnosis::new(
+                Code::ServerError,
+                format!(
+                    "{accounts_host} answered that the account is in another data center (other_dc) without naming it (no user_location or dc)."
+                ),
+                "Pass the accounts server of your data center with --dc (or --accounts-url) and run `zoho-auth login --device` again.",
+            ),
             DeviceError::UntrustedDc { dc } => Diagnosis::new(
                 Code::ServerError,
                 format!(
-                    "{accounts_host} asked to continue at {dc:?}, which is not a Zoho accounts server; the client secret was not sent there."
+                    "{accounts_host} asked to continue at \"{}\", which is neither a data-center code nor a Zoho accounts server; the client secret was not sent there.",
+                    printable(dc)
                 ),
                 "Pass the accounts server of your data center with --dc (or --accounts-url) and run `zoho-auth login --device` again.",
             ),
@@ -132,7 +145,8 @@ pub enum Poll {
     Granted(Box<TokenSet>),
     Pending,
     SlowDown,
-    /// `other_dc` with the `dc` field as Zoho sent it (an accounts URL or a DC code).
+    /// `other_dc` with the field naming the account's data center (`user_location`, else `dc`,
+    /// ...) as Zoho sent it: a location code or an accounts URL; empty when none was given.
     OtherDc(String),
 }
 
@@ -159,7 +173,8 @@ pub async fn start(
     if let Some(err) = error_of(&value)? {
         return Err(AuthError::Grant(grant_error(err)).into());
     }
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+    // Shown on the terminal by every caller: made printable here.
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(printable);
     let (Some(device_code), Some(user_code), Some(verification_url)) = (
         text("device_code"),
         text("user_code"),
@@ -256,10 +271,16 @@ pub async fn poll_once(
         "authorization_pending" => Ok(Poll::Pending),
         "slow_down" => Ok(Poll::SlowDown),
         "other_dc" => {
-            let dc = ["dc", "accounts-server", "accounts_server", "location"]
-                .iter()
-                .find_map(|k| value.get(*k).and_then(Value::as_str))
-                .unwrap_or("");
+            let dc = [
+                "user_location",
+                "dc",
+                "accounts-server",
+                "accounts_server",
+                "location",
+            ]
+            .iter()
+            .find_map(|k| value.get(*k).and_then(Value::as_str))
+            .unwrap_or("");
             Ok(Poll::OtherDc(dc.to_string()))
         }
         "access_denied" => Err(DeviceError::Denied),
@@ -270,19 +291,37 @@ pub async fn poll_once(
             Err(AuthError::Grant(grant_error(error)).into())
         }
         other => Err(DeviceError::Refused {
-            error: other.to_string(),
+            error: printable(other),
         }),
     }
 }
 
-/// The accounts server an `other_dc` answer names: a DC code (`eu`) or an accounts URL, which must
-/// be a Zoho accounts host or on the same origin as `current` (the sandbox).
-pub fn other_dc_accounts(dc: &str, current: &Url) -> Result<Url, DeviceError> {
-    let untrusted = || DeviceError::UntrustedDc { dc: dc.to_string() };
-    if let Some(known) = Dc::from_code(dc) {
+/// The accounts server an `other_dc` answer names, through the host rule ([`hosts`]): a location
+/// code (`eu`, as in `user_location`) is that data center's accounts server (on a loopback
+/// `chosen` server, the sandbox, its `/_dc/{code}` path on the same origin); a URL must be a Zoho
+/// accounts host or on the same origin as `chosen`, the accounts server the user chose.
+pub fn other_dc_accounts(dc: &str, chosen: &Url) -> Result<Url, DeviceError> {
+    let untrusted = || DeviceError::UntrustedDc { dc: printable(dc) };
+    let value = dc.trim();
+    if value.is_empty() {
+        return Err(untrusted());
+    }
+    if let Some(known) = hosts::location(value) {
+        if is_loopback(chosen) {
+            let mut base = chosen.clone();
+            base.set_query(None);
+            base.set_fragment(None);
+            base.set_path(&if known.code() == "us" {
+                "/".to_string()
+            } else {
+                format!("/_dc/{}", known.code())
+            });
+            return Ok(base);
+        }
         return Url::parse(&known.accounts_url()).map_err(|_| untrusted());
     }
-    trusted_accounts_server(dc, current).ok_or_else(untrusted)
+    hosts::named_accounts_server(value, chosen, "the device poll's other_dc")
+        .map_err(|_| untrusted())
 }
 
 /// Polls until the code is approved, denied or expired. The first poll comes one interval after
@@ -327,7 +366,7 @@ pub async fn poll_until(
                 observe(PollEvent::SlowDown { interval });
             }
             Poll::OtherDc(dc) => {
-                let moved = other_dc_accounts(&dc, &accounts)?;
+                let moved = other_dc_accounts(&dc, &code.accounts)?;
                 if moved != accounts {
                     accounts = moved;
                     observe(PollEvent::MovedTo {

@@ -3,9 +3,13 @@
 
 use serde::Serialize;
 
-use super::Product;
+use url::Url;
+
 use super::client::{ApiRefusal, AuthError, GrantError};
+use super::dc::{Dc, is_loopback};
+use super::printable::printable;
 use super::scopes;
+use super::{Product, hosts};
 
 /// The contract's diagnosis codes, plus the grant errors `exchange` can meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -235,7 +239,7 @@ pub fn from_error_text(text: &str) -> Option<Code> {
         .collect();
     let word = |w: &str| words.contains(&w);
     // Names first: they are the most specific.
-    let named: [(&str, Code); 13] = [
+    let named: [(&str, Code); 14] = [
         ("invalid_client_secret", Code::InvalidClientSecret),
         ("invalid_client", Code::InvalidClient),
         ("invalid_redirect_uri", Code::InvalidRedirectUri),
@@ -249,6 +253,7 @@ pub fn from_error_text(text: &str) -> Option<Code> {
         ("authentication_failure", Code::TokenRejected),
         ("unauthorized", Code::TokenRejected),
         ("forbidden", Code::NotOrgMember),
+        ("iamsecurityerror", Code::ServerError),
     ];
     for (needle, code) in named {
         // "Access Denied" alone is the throttle; next to a status 403 it is not.
@@ -260,8 +265,10 @@ pub fn from_error_text(text: &str) -> Option<Code> {
         }
     }
     // Books-family `{"code":57,...}` / `{"code":14,...}`.
-    if let Some(57 | 14) = json_number_after(&lower, "\"code\"") {
-        return Some(Code::TokenRejected);
+    match json_number_after(&lower, "\"code\"") {
+        Some(57 | 14) => return Some(Code::TokenRejected),
+        Some(6041 | 9017) => return Some(Code::NotOrgMember),
+        _ => {}
     }
     if word("57") && (word("code") || word("error")) {
         return Some(Code::TokenRejected);
@@ -422,6 +429,11 @@ pub struct Context<'a> {
     pub scopes: &'a [String],
     /// The accounts server the request went to, for the message.
     pub accounts_host: &'a str,
+    /// The grant's `api_domain` (as Zoho returned it), when known: an API refusal at a host of
+    /// another data center is `wrong_dc`, not a dead token (facts §10).
+    pub api_domain: Option<&'a str>,
+    /// The grant's data center (its `location`, `ZOHO_DC`), when known and no `api_domain` is.
+    pub dc: Option<Dc>,
 }
 
 /// Turns an error into what went wrong and the fix, in plain words.
@@ -432,6 +444,13 @@ pub fn from_error(err: &AuthError, ctx: &Context<'_>) -> Diagnosis {
             Code::RateLimited,
             "Zoho answered \"Access Denied: too many requests\": it mints at most 10 access tokens per refresh token in 10 minutes.",
             "Wait up to 10 minutes before trying again, and reuse each access token for its hour (`zoho-auth token` caches it).",
+        ),
+        AuthError::Network { host, detail } if is_loopback_host(host) => Diagnosis::new(
+            Code::Network,
+            format!(
+                "Could not reach {host}: {detail}. That is a local address: the sandbox at http://{host} is not running."
+            ),
+            "Start it with `zoho-auth sandbox` in another terminal (it must listen on that address), then try again. Nothing was changed.",
         ),
         AuthError::Network { host, detail } => Diagnosis::new(
             Code::Network,
@@ -462,7 +481,11 @@ pub fn from_error(err: &AuthError, ctx: &Context<'_>) -> Diagnosis {
             format!("Bad URL: {what}."),
             "Pass a full URL such as https://accounts.zoho.eu.",
         ),
-        AuthError::Api { status, refusal } => from_refusal(*status, refusal, ctx),
+        AuthError::Api {
+            status,
+            refusal,
+            called,
+        } => from_refusal(*status, refusal, called, ctx),
     }
 }
 
@@ -513,7 +536,37 @@ fn from_grant(grant: &GrantError, ctx: &Context<'_>) -> Diagnosis {
     }
 }
 
-fn from_refusal(status: u16, refusal: &ApiRefusal, ctx: &Context<'_>) -> Diagnosis {
+/// A host label (`127.0.0.1:8470`, `[::1]:1`, `localhost`) on this machine.
+fn is_loopback_host(host: &str) -> bool {
+    Url::parse(&format!("http://{host}/")).is_ok_and(|u| is_loopback(&u))
+}
+
+/// The data center of a URL: a Zoho host's, or on loopback (the sandbox) the `/_dc/{code}` path
+/// prefix, the primary `us` without one. The flag says whether the URL is loopback.
+fn dc_of(url: &str) -> Option<(Dc, bool)> {
+    let parsed = Url::parse(url.trim()).ok()?;
+    if is_loopback(&parsed) {
+        let dc = match parsed.path().strip_prefix("/_dc/") {
+            Some(rest) => hosts::location(rest.split('/').next().unwrap_or(""))?,
+            None => Dc::Us,
+        };
+        return Some((dc, true));
+    }
+    Dc::from_url(url).map(|dc| (dc, false))
+}
+
+/// The grant's data center and the called host's, when both are known (and both loopback or
+/// both not) and they differ.
+fn other_dc(called: &str, ctx: &Context<'_>) -> Option<(Dc, Dc)> {
+    let (at, at_loopback) = dc_of(called)?;
+    let grant = match ctx.api_domain.and_then(dc_of) {
+        Some((dc, loopback)) => (dc, loopback),
+        None => (ctx.dc?, at_loopback),
+    };
+    (grant.1 == at_loopback && grant.0 != at).then_some((grant.0, at))
+}
+
+fn from_refusal(status: u16, refusal: &ApiRefusal, called: &str, ctx: &Context<'_>) -> Diagnosis {
     let product = ctx.product.map(|p| p.name()).unwrap_or("The Zoho API");
     let scope_missing = |what: &str| {
         let add = ctx
@@ -533,6 +586,40 @@ fn from_refusal(status: u16, refusal: &ApiRefusal, ctx: &Context<'_>) -> Diagnos
     let lacks_scope = ctx
         .product
         .is_some_and(|p| !ctx.scopes.is_empty() && !scopes::grants_probe(p, ctx.scopes));
+    let token_refusal = matches!(
+        refusal,
+        ApiRefusal::Code57
+            | ApiRefusal::InvalidToken
+            | ApiRefusal::NotAuthenticated
+            | ApiRefusal::Unreadable { .. }
+            | ApiRefusal::Other(_)
+    );
+    if token_refusal && let Some((grant, at)) = other_dc(called, ctx) {
+        let fix = match ctx.api_domain {
+            Some(api) => format!(
+                "Call the API at the grant's api_domain {} (ZOHO_API_DOMAIN), not at a host of {}; if the account really is in {}, run `zoho-auth reauth` and choose that data center.",
+                printable(api),
+                at.name(),
+                at.name()
+            ),
+            None => format!(
+                "Use the API host of {} ({}), or run `zoho-auth reauth` and choose the data center you sign in to.",
+                grant.name(),
+                grant.api_domain()
+            ),
+        };
+        return Diagnosis::new(
+            Code::WrongDc,
+            format!(
+                "{product} at {} ({}) refused the token (HTTP {status}), but the token belongs to {} ({}): Zoho answers a token of another data center exactly like a dead one.",
+                printable(called),
+                at.name(),
+                grant.name(),
+                grant.code()
+            ),
+            fix,
+        );
+    }
     match refusal {
         ApiRefusal::ScopeMismatch => scope_missing("OAUTH_SCOPE_MISMATCH"),
         ApiRefusal::Code57 if lacks_scope => scope_missing("code 57"),
@@ -553,12 +640,51 @@ fn from_refusal(status: u16, refusal: &ApiRefusal, ctx: &Context<'_>) -> Diagnos
             format!("{product} did not see a valid Authorization header (HTTP {status})."),
             "Send the header as `Authorization: Zoho-oauthtoken <access token>`; if a proxy strips headers, bypass it.",
         ),
+        ApiRefusal::Unreadable { title } => Diagnosis::new(
+            Code::TokenRejected,
+            format!(
+                "{product} refused the token with HTTP {status} and {} instead of its JSON error. Zoho answers this way to a token it does not accept at this host, which is often a host of another data center.",
+                match title {
+                    Some(t) => format!("an HTML page titled \"{}\"", printable(t)),
+                    None => "no readable body".to_string(),
+                }
+            ),
+            "Check that the API host belongs to the data center you sign in to (ZOHO_API_DOMAIN, --api-domain), then run `zoho-auth check`; if it still fails, run `zoho-auth reauth`.",
+        ),
         ApiRefusal::Forbidden => Diagnosis::new(
             Code::NotOrgMember,
             format!(
                 "{product} answered HTTP 403: the signed-in user is not a member of the organization, or the profile lacks API access."
             ),
             "Ask an admin of the organization to invite this user (or grant API access to the profile), or sign in as a member, then run `zoho-auth reauth`.",
+        ),
+        ApiRefusal::NotOrgMember { organization } => Diagnosis::new(
+            Code::NotOrgMember,
+            match organization {
+                Some(id) => format!(
+                    "{product} says the signed-in user is not a member of the organization {} (HTTP {status}).",
+                    printable(id)
+                ),
+                None => format!(
+                    "{product} says the signed-in user is not a member of any {product} organization, or not of the one asked for (HTTP {status})."
+                ),
+            },
+            "Use an organization id from the list `zoho-auth check` prints (ZOHO_ORGANIZATION_ID), ask an admin of that organization to invite this user, or sign in as a member and run `zoho-auth reauth`.",
+        ),
+        ApiRefusal::Permission => Diagnosis::new(
+            Code::NotOrgMember,
+            format!(
+                "{product} accepted the token but refused the request for lack of permission (HTTP {status}): the user's role or profile (for Desk, the department) does not allow it. This is not a token problem; consenting again does not change it."
+            ),
+            "Ask an admin to give this user the permission (Desk: add the user to the department; CRM: enable API access on the profile). The token itself is fine.",
+        ),
+        ApiRefusal::WrongPath => Diagnosis::new(
+            Code::ServerError,
+            format!(
+                "{product} answered that the path {} does not exist there (HTTP {status}). This is not a token problem: the token was not judged.",
+                printable(called)
+            ),
+            "Check the API host (ZOHO_API_DOMAIN, --api-domain) and --product: the organizations endpoint is on the product's own API domain. Re-consent does not help.",
         ),
         ApiRefusal::OrgMismatch => Diagnosis::new(
             Code::NotOrgMember,
@@ -592,4 +718,100 @@ pub fn wrong_dc(configured: super::Dc, actual: super::Dc) -> Diagnosis {
             actual.accounts_url()
         ),
     )
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    fn ctx<'a>(api_domain: Option<&'a str>, dc: Option<Dc>) -> Context<'a> {
+        Context {
+            phase: Phase::Probe,
+            product: Some(Product::Crm),
+            scopes: &[],
+            accounts_host: "accounts.zoho.eu",
+            api_domain,
+            dc,
+        }
+    }
+
+    fn invalid_token_at(called: &str) -> AuthError {
+        AuthError::Api {
+            status: 401,
+            refusal: ApiRefusal::InvalidToken,
+            called: called.into(),
+        }
+    }
+
+    #[test]
+    fn a_refusal_at_another_dcs_host_is_wrong_dc_from_api_domain_or_location() {
+        let at_us = invalid_token_at("https://www.zohoapis.com/crm/v8/org");
+        let eu = Some("https://www.zohoapis.eu");
+        assert_eq!(from_error(&at_us, &ctx(eu, None)).code, Code::WrongDc);
+        assert_eq!(
+            from_error(&at_us, &ctx(None, Some(Dc::Eu))).code,
+            Code::WrongDc
+        );
+        // The api_domain wins over a stale location.
+        let us = Some("https://www.zohoapis.com");
+        assert_eq!(
+            from_error(&at_us, &ctx(us, Some(Dc::Eu))).code,
+            Code::TokenRejected
+        );
+        // Desk's own host is the same DC as www.zohoapis.eu.
+        let desk = invalid_token_at("https://desk.zoho.eu/api/v1/organizations");
+        assert_eq!(from_error(&desk, &ctx(eu, None)).code, Code::TokenRejected);
+        // Nothing known: a dead token.
+        assert_eq!(
+            from_error(&at_us, &ctx(None, None)).code,
+            Code::TokenRejected
+        );
+        // A scope problem is not a data-center one.
+        let scope = AuthError::Api {
+            status: 401,
+            refusal: ApiRefusal::ScopeMismatch,
+            called: "https://www.zohoapis.com/crm/v8/org".into(),
+        };
+        assert_eq!(from_error(&scope, &ctx(eu, None)).code, Code::ScopeMissing);
+    }
+
+    #[test]
+    fn a_network_error_on_loopback_names_the_sandbox() {
+        for host in ["127.0.0.1:8470", "localhost:1", "[::1]:9"] {
+            let d = from_error(
+                &AuthError::Network {
+                    host: host.into(),
+                    detail: "connection refused or unreachable".into(),
+                },
+                &ctx(None, None),
+            );
+            assert_eq!(d.code, Code::Network);
+            assert!(d.message.contains("sandbox"), "{d}");
+            assert!(!d.to_string().contains("internet"), "{d}");
+        }
+        let d = from_error(
+            &AuthError::Network {
+                host: "accounts.zoho.com".into(),
+                detail: "connection refused or unreachable".into(),
+            },
+            &ctx(None, None),
+        );
+        assert!(d.fix.contains("internet"), "{d}");
+    }
+
+    #[test]
+    fn books_membership_codes_in_pasted_text() {
+        assert_eq!(
+            from_error_text(
+                r#"{"code":6041,"message":"This user is not associated with the CompanyID/CompanyName:1."}"#
+            ),
+            Some(Code::NotOrgMember)
+        );
+        assert_eq!(
+            from_error_text(
+                r#"{"code":9017,"message":"This user is not associated with any organization."}"#
+            ),
+            Some(Code::NotOrgMember)
+        );
+    }
 }

@@ -72,6 +72,19 @@ fn diagnose(
     product: Option<Product>,
     scopes: &[String],
 ) -> Diagnosis {
+    diagnose_at(err, phase, target, product, scopes, None)
+}
+
+/// As [`diagnose`], knowing the grant's `api_domain` (an API refusal at another DC's host is
+/// `wrong_dc`).
+fn diagnose_at(
+    err: &AuthError,
+    phase: Phase,
+    target: &Target,
+    product: Option<Product>,
+    scopes: &[String],
+    api_domain: Option<&str>,
+) -> Diagnosis {
     diagnosis::from_error(
         err,
         &Context {
@@ -79,6 +92,8 @@ fn diagnose(
             product,
             scopes,
             accounts_host: &target.host(),
+            api_domain,
+            dc: target.dc,
         },
     )
 }
@@ -91,6 +106,8 @@ fn bad_url(err: &AuthError) -> Diagnosis {
             product: None,
             scopes: &[],
             accounts_host: "",
+            api_domain: None,
+            dc: None,
         },
     )
 }
@@ -215,7 +232,16 @@ async fn probe_with(
     access: &Secret,
     scopes: &[String],
 ) -> Result<Vec<Organization>, Diagnosis> {
-    let fail = |e: AuthError| diagnose(&e, Phase::Probe, target, Some(product), scopes);
+    let fail = |e: AuthError| {
+        diagnose_at(
+            &e,
+            Phase::Probe,
+            target,
+            Some(product),
+            scopes,
+            Some(api_domain),
+        )
+    };
     let base =
         probe::probe_base(product, api_domain, target.api_override.as_ref()).map_err(fail)?;
     probe::probe(client, product, &base, access)

@@ -1,8 +1,11 @@
 //! Browser sign-in for a server-based client (facts §1, §5): the authorization URL, and a one-shot
-//! HTTP listener on the loopback address and port of the redirect URI. The listener serves the
-//! redirect path only, reads Zoho's redirect (`state` first, `code`, `location`, the percent-encoded
-//! `accounts-server`, a trailing `&`), answers the browser tab with a short page and shuts down.
-//! No terminal IO here: the caller prints the URL and opens the browser.
+//! HTTP listener on the loopback address and port of the redirect URI. The listener binds exactly
+//! the redirect URI's host and port (for `localhost`, 127.0.0.1 and its IPv6 twin [::1], and says
+//! so), answers only requests whose `Host` is the redirect URI's (others get 421 and are ignored),
+//! serves the redirect path only (anything else gets 404 and the wait goes on), reads Zoho's
+//! redirect (`state` first, `code`, `location`, the percent-encoded `accounts-server`, a trailing
+//! `&`), answers the browser tab with a short page and shuts down.
+//! No terminal IO here: the caller prints the URL, the addresses, the warnings, and opens the browser.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -10,17 +13,18 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::client::{AuthError, checked_url, join};
+use super::client::{AuthError, join};
 use super::dc::is_loopback;
 use super::diagnosis::{Code, Diagnosis};
-use super::{Dc, Secret, scopes};
+use super::printable::printable;
+use super::{Secret, scopes};
 
 /// The redirect URI used when none is given. Register exactly this in the API console.
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8085/callback";
@@ -300,7 +304,9 @@ pub fn read_callback(query: &str, expected_state: &str) -> Result<Callback, Loop
         return Err(if error == "access_denied" {
             LoopbackError::Denied
         } else {
-            LoopbackError::Refused { error }
+            LoopbackError::Refused {
+                error: printable(&error),
+            }
         });
     }
     if !state_ok {
@@ -311,7 +317,7 @@ pub fn read_callback(query: &str, expected_state: &str) -> Result<Callback, Loop
         .ok_or(LoopbackError::MissingCode)?;
     Ok(Callback {
         code: Secret::new(code.trim()),
-        location: location.filter(|l| !l.is_empty()),
+        location: location.filter(|l| !l.is_empty()).map(|l| printable(&l)),
         accounts_server: accounts_server.filter(|a| !a.is_empty()),
     })
 }
@@ -320,41 +326,60 @@ pub fn read_callback(query: &str, expected_state: &str) -> Result<Callback, Loop
 /// that may receive the client secret: a Zoho data center's own accounts host over https, or the
 /// same origin as `started_at` (the sandbox's `/_dc/{code}` paths). Anything else: `None`.
 pub fn trusted_accounts_server(value: &str, started_at: &Url) -> Option<Url> {
-    let url = checked_url(value).ok()?;
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return None;
-    }
-    if url.origin() == started_at.origin() {
-        return Some(url);
-    }
-    let zoho = url.scheme() == "https"
-        && url.port().is_none()
-        && matches!(url.path(), "" | "/")
-        && Dc::ALL.iter().any(|dc| {
-            Url::parse(&dc.accounts_url())
-                .ok()
-                .is_some_and(|a| a.host_str() == url.host_str())
-        });
-    zoho.then_some(url)
+    super::hosts::named_accounts_server(value, started_at, "the redirect's accounts-server").ok()
 }
 
 /// A bound listener, not yet serving. Bind first (a busy port fails before anything is sent or
-/// opened), then [`Listener::wait_for_redirect`].
+/// opened), tell the user [`Listener::listening_on`] and [`Listener::warnings`], then
+/// [`Listener::wait_for_redirect`].
 #[derive(Debug)]
 pub struct Listener {
     listeners: Vec<TcpListener>,
     redirect: RedirectUri,
+    warnings: Vec<String>,
+}
+
+/// The other loopback address family's address on the same port: [::1] for 127.0.0.1 and back.
+fn twin(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port()),
+        IpAddr::V6(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port()),
+    }
+}
+
+fn twin_warning(twin: SocketAddr, redirect: &RedirectUri, localhost: bool) -> String {
+    let what = if localhost {
+        format!(
+            "a browser that resolves localhost to {} would reach that program instead of zoho-auth, and it would receive the sign-in code",
+            twin.ip()
+        )
+    } else {
+        "it is not the address of the redirect URI, so the sign-in still comes here, but that program may be waiting for this sign-in too".to_string()
+    };
+    format!(
+        "{twin} (the {} twin of {}) is held by another program: {what}. If the sign-in does not arrive, stop that program or use another port.",
+        if twin.is_ipv6() { "IPv6" } else { "IPv4" },
+        redirect.as_str()
+    )
 }
 
 impl Listener {
-    /// Binds the redirect URI's loopback address and port.
+    /// Binds the redirect URI's loopback address and port: a literal address alone; `localhost`
+    /// as 127.0.0.1 (required) and [::1] (when this machine has it: some browsers try it first).
+    /// Notes a warning when the other family's twin of the port is held by another program.
     pub async fn bind(redirect: &RedirectUri) -> Result<Listener, LoopbackError> {
         let mut listeners = Vec::new();
-        for (addr, required) in redirect.bind_addrs() {
+        let mut warnings = Vec::new();
+        let localhost = matches!(redirect.url.host(), Some(url::Host::Domain(_)));
+        for (mut addr, required) in redirect.bind_addrs() {
+            // Port 0 (tests): the twin takes the port the first address got.
+            if addr.port() == 0
+                && let Some(first) = listeners
+                    .first()
+                    .and_then(|l: &TcpListener| l.local_addr().ok())
+            {
+                addr.set_port(first.port());
+            }
             match TcpListener::bind(addr).await {
                 Ok(l) => listeners.push(l),
                 Err(e) if required => {
@@ -363,12 +388,27 @@ impl Listener {
                         detail: bind_detail(&e),
                     });
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    warnings.push(twin_warning(addr, redirect, true));
+                }
                 Err(_) => {}
+            }
+        }
+        if !localhost
+            && let Some(bound) = listeners.first().and_then(|l| l.local_addr().ok())
+            && bound.port() != 0
+        {
+            let other = twin(bound);
+            if let Err(e) = std::net::TcpListener::bind(other)
+                && e.kind() == std::io::ErrorKind::AddrInUse
+            {
+                warnings.push(twin_warning(other, redirect, false));
             }
         }
         Ok(Listener {
             listeners,
             redirect: redirect.clone(),
+            warnings,
         })
     }
 
@@ -380,9 +420,62 @@ impl Listener {
             .map(|a| a.port())
     }
 
+    /// Every address bound, the redirect URI's first.
+    pub fn addresses(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// What is listening, for the user: `127.0.0.1:8085`, or `127.0.0.1:8085 and [::1]:8085 (the
+    /// IPv6 twin of localhost)`.
+    pub fn listening_on(&self) -> String {
+        let addrs = self.addresses();
+        match addrs.as_slice() {
+            [] => "nothing".to_string(),
+            [one] => one.to_string(),
+            [first, rest @ ..] => {
+                let rest: Vec<String> = rest.iter().map(ToString::to_string).collect();
+                format!(
+                    "{first} and {} (the {} twin of localhost)",
+                    rest.join(", "),
+                    if rest.len() == 1 && addrs[1].is_ipv6() {
+                        "IPv6"
+                    } else {
+                        "other"
+                    }
+                )
+            }
+        }
+    }
+
+    /// Warnings to print before the sign-in starts (a twin of the port held by another program).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The `Host` values a browser sends for the redirect URI (with the port actually bound).
+    fn expected_hosts(&self) -> Vec<String> {
+        let host = self
+            .redirect
+            .url
+            .host_str()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let port = self.port().unwrap_or_else(|| self.redirect.port());
+        let mut hosts = vec![format!("{host}:{port}")];
+        if port == 80 {
+            hosts.push(host);
+        }
+        hosts
+    }
+
     /// Serves the redirect path until one callback arrives (or `timeout`), answers the tab, shuts
-    /// down and returns what the callback carried. Other paths (a favicon) get a 404 and do not end
-    /// the wait. Dropping the future stops the listener.
+    /// down and returns what the callback carried. Ignored, and the wait goes on: another `Host`
+    /// (421), another path such as a favicon (404), another method (405), a request a page made
+    /// for an image, a script, a frame or `fetch` (403), a callback that carries nothing (400).
+    /// Dropping the future stops the listener.
     pub async fn wait_for_redirect(
         self,
         expected_state: &str,
@@ -391,6 +484,7 @@ impl Listener {
         let (tx, rx) = oneshot::channel();
         let shared = Arc::new(Shared {
             path: self.redirect.path().to_string(),
+            hosts: self.expected_hosts(),
             state: expected_state.to_string(),
             tx: Mutex::new(Some(tx)),
         });
@@ -455,11 +549,29 @@ impl Drop for Servers {
 
 struct Shared {
     path: String,
+    /// The `Host` values of the redirect URI, lower case.
+    hosts: Vec<String>,
     state: String,
     tx: Mutex<Option<oneshot::Sender<Result<Callback, LoopbackError>>>>,
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if !host.is_some_and(|h| shared.hosts.contains(&h)) {
+        return page(
+            StatusCode::MISDIRECTED_REQUEST,
+            "Wrong host",
+            "zoho-auth answers only requests for its redirect URI's host and port.",
+        );
+    }
     if uri.path() != shared.path {
         return page(
             StatusCode::NOT_FOUND,
@@ -474,6 +586,28 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
             "zoho-auth expects Zoho's redirect as a GET request.",
         );
     }
+    // A page the user has open can make the browser request the callback for an image, a script,
+    // a frame or fetch(); Zoho's redirect is a top-level navigation (`Sec-Fetch-Dest: document`).
+    if headers
+        .get("sec-fetch-dest")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|d| !d.eq_ignore_ascii_case("document"))
+    {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Ignored",
+            "This request came from inside a page, not from Zoho's redirect; zoho-auth ignored it and is still waiting.",
+        );
+    }
+    let query = uri.query().unwrap_or("");
+    let carries = |key: &str| url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == key);
+    if !carries("state") && !carries("code") && !carries("error") {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Still waiting",
+            "This request carries no sign-in; zoho-auth ignored it and is still waiting for Zoho's redirect.",
+        );
+    }
     let Some(tx) = shared.tx.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return page(
             StatusCode::OK,
@@ -481,7 +615,7 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> 
             "This sign-in has already finished. You can close this tab.",
         );
     };
-    let outcome = read_callback(uri.query().unwrap_or(""), &shared.state);
+    let outcome = read_callback(query, &shared.state);
     let response = match &outcome {
         Ok(_) => page(
             StatusCode::OK,

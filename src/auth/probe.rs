@@ -6,8 +6,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::Product;
-use super::client::{AuthError, Client, api_refusal, join};
+use super::client::{ApiRefusal, AuthError, Client, api_refusal_for, body_kind, join};
 use super::dc::Dc;
+use super::printable::printable;
 use super::secret::Secret;
 
 /// An organization the token can see.
@@ -37,7 +38,24 @@ pub fn probe_base(
     Ok(api)
 }
 
-/// Calls the product's organizations endpoint with the access token.
+/// The URL without its query, for messages and the data-center check.
+fn called(url: &Url) -> String {
+    let mut copy = url.clone();
+    copy.set_query(None);
+    copy.set_fragment(None);
+    copy.to_string()
+}
+
+fn host_label(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => "-".to_string(),
+    }
+}
+
+/// Calls the product's organizations endpoint with the access token. A redirect is never followed
+/// and never a success: a 302 to `IAMSecurityError.do` is Zoho's answer to a wrong path (facts §10).
 pub async fn probe(
     client: &Client,
     product: Product,
@@ -45,28 +63,51 @@ pub async fn probe(
     access: &Secret,
 ) -> Result<Vec<Organization>, AuthError> {
     let url = join(base, product.probe_path())?;
-    let (status, body) = client.get_with_token(&url, access).await?;
+    let answer = client.get_answer(&url, access).await?;
+    let (status, body) = (answer.status, answer.body.as_str());
     if status == 200 {
-        return parse_organizations(product, &body).ok_or_else(|| AuthError::Server {
-            host: url.host_str().unwrap_or("-").to_string(),
+        return read_organizations(product, body).map_err(|detail| AuthError::Server {
+            host: host_label(&url),
             status,
-            detail: "a body that is not the organizations list Zoho sends".into(),
+            detail,
         });
     }
-    if let Some(refusal) = api_refusal(status, &body)
-        && (400..500).contains(&status)
-    {
-        return Err(AuthError::Api { status, refusal });
+    if (300..400).contains(&status) {
+        let location = answer.location.unwrap_or_default();
+        if location.contains("IAMSecurityError") {
+            return Err(AuthError::Api {
+                status,
+                refusal: ApiRefusal::WrongPath,
+                called: called(&url),
+            });
+        }
+        return Err(AuthError::Server {
+            host: host_label(&url),
+            status,
+            detail: if location.is_empty() {
+                "a redirect instead of the organizations list (not followed)".to_string()
+            } else {
+                format!("a redirect to {location} instead of the organizations list (not followed)")
+            },
+        });
     }
-    let detail = if body.trim_start().starts_with('<') {
-        "an HTML page instead of Zoho's JSON"
-    } else {
-        "an unexpected answer"
-    };
+    if (400..500).contains(&status)
+        && let Some(refusal) = api_refusal_for(Some(product), status, body)
+    {
+        return Err(AuthError::Api {
+            status,
+            refusal,
+            called: called(&url),
+        });
+    }
     Err(AuthError::Server {
-        host: url.host_str().unwrap_or("-").to_string(),
+        host: host_label(&url),
         status,
-        detail: detail.into(),
+        detail: if serde_json::from_str::<Value>(body).is_ok() {
+            "an unexpected answer".to_string()
+        } else {
+            body_kind(body)
+        },
     })
 }
 
@@ -78,9 +119,23 @@ fn string_of(value: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Parses the success body of each product's endpoint.
+/// Parses the success body of each product's endpoint. `None` for a body that is not the list.
 pub fn parse_organizations(product: Product, body: &str) -> Option<Vec<Organization>> {
-    let value: Value = serde_json::from_str(body).ok()?;
+    read_organizations(product, body).ok()
+}
+
+/// Parses the success body of each product's endpoint, or says what is wrong with it. Names are
+/// made printable here, so every command and the wizard show safe text; an organization id must
+/// be digits (it is written to the env file), else the whole answer is refused.
+pub fn read_organizations(product: Product, body: &str) -> Result<Vec<Organization>, String> {
+    let not_list = || "a body that is not the organizations list Zoho sends".to_string();
+    let value: Value = serde_json::from_str(body).map_err(|_| {
+        if body.trim_start().starts_with('<') || body.trim().is_empty() {
+            body_kind(body)
+        } else {
+            not_list()
+        }
+    })?;
     let (list_key, id_key, name_key) = match product {
         Product::Books | Product::Invoice | Product::Inventory | Product::Expense => {
             ("organizations", "organization_id", "name")
@@ -88,24 +143,35 @@ pub fn parse_organizations(product: Product, body: &str) -> Option<Vec<Organizat
         Product::Crm => ("org", "id", "company_name"),
         Product::Desk => ("data", "id", "organizationName"),
     };
-    let list = value.get(list_key)?.as_array()?;
-    let orgs: Vec<Organization> = list
-        .iter()
-        .filter_map(|org| {
-            Some(Organization {
-                id: string_of(org.get(id_key))?,
-                name: string_of(org.get(name_key)).unwrap_or_default(),
-                is_default: org
-                    .get("is_default_org")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            })
-        })
-        .collect();
-    Some(orgs)
+    let list = value
+        .get(list_key)
+        .and_then(Value::as_array)
+        .ok_or_else(not_list)?;
+    let mut orgs = Vec::with_capacity(list.len());
+    for org in list {
+        let Some(id) = string_of(org.get(id_key)) else {
+            continue;
+        };
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(
+                "an organization id that is not all digits, so the organizations were not used"
+                    .to_string(),
+            );
+        }
+        orgs.push(Organization {
+            id,
+            name: printable(&string_of(org.get(name_key)).unwrap_or_default()),
+            is_default: org
+                .get("is_default_org")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        });
+    }
+    Ok(orgs)
 }
 
-/// The organization to write when nobody picks one: the default, else the only one.
+/// The organization to write when nobody picks one: the default, else the only one (a lone
+/// organization may say `"is_default_org": false`, facts §10).
 pub fn default_organization(orgs: &[Organization]) -> Option<&Organization> {
     orgs.iter()
         .find(|o| o.is_default)

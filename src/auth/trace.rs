@@ -1,8 +1,12 @@
-//! The `-v` request trace: method, URL and status on stderr, with every secret masked.
+//! The `-v` request trace: method, URL and status on stderr, with every secret masked and every
+//! line made printable (a URL or a status text a server chose cannot reach the terminal raw).
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use url::Url;
+
+use super::printable::printable;
 
 /// Query parameters whose values are secrets.
 const SECRET_PARAMS: [&str; 5] = [
@@ -13,14 +17,29 @@ const SECRET_PARAMS: [&str; 5] = [
     "access_token",
 ];
 
+/// Where a captured trace's lines go (tests).
+pub type TraceLines = Arc<Mutex<Vec<String>>>;
+
 #[derive(Debug)]
 pub struct Trace {
     enabled: bool,
+    capture: Option<TraceLines>,
 }
 
 impl Trace {
     pub fn new(enabled: bool) -> Self {
-        Self { enabled }
+        Self {
+            enabled,
+            capture: None,
+        }
+    }
+
+    /// An enabled trace whose lines go to `lines` instead of stderr.
+    pub fn capture(lines: TraceLines) -> Self {
+        Self {
+            enabled: true,
+            capture: Some(lines),
+        }
     }
 
     pub fn request(&self, method: &str, url: &Url) {
@@ -42,8 +61,13 @@ impl Trace {
     }
 
     fn line(&self, text: &str) {
+        let line = format!("zoho-auth: {}", printable(text));
+        if let Some(lines) = &self.capture {
+            lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            return;
+        }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "zoho-auth: {text}");
+        let _ = writeln!(err, "{line}");
     }
 }
 

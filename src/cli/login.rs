@@ -110,6 +110,10 @@ async fn browser(
 ) -> Result<(), Diagnosis> {
     // Bind first: a busy port fails before anything is opened or sent.
     let listener = Listener::bind(redirect).await.map_err(|e| e.diagnosis())?;
+    eprintln!("zoho-auth: listening on {}", listener.listening_on());
+    for warning in listener.warnings() {
+        eprintln!("zoho-auth: warning: {warning}");
+    }
     let state = loopback::new_state();
     let url = loopback::authorization_url(
         &inputs.target.accounts,
