@@ -45,8 +45,10 @@
 //! Prefixed with `/_dc/{code}`, `/_sandbox/code` mints the code in that DC.
 
 mod http;
+mod modules;
 mod pages;
 mod products;
+mod reply;
 mod shapes;
 mod world;
 
@@ -58,6 +60,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use modules::Module;
 pub use products::{Org, Product, ProductOrgs};
 pub use world::ControlOutcome;
 use world::World;
@@ -89,6 +92,32 @@ pub struct SandboxConfig {
     pub device_interval: Duration,
     /// Device-flow `expires_in`/`interval` in milliseconds instead of seconds (facts §6: disputed).
     pub device_millis: bool,
+    /// The field of a device poll's `other_dc` answer that names the user's data center (facts
+    /// §10: Zoho's page says `user_location`, a location code; older clients read `dc`).
+    pub other_dc_field: OtherDcField,
+    /// Token answers carry `scope`; `false`: the 2019-2021 answers without it (facts §10).
+    pub token_scope: bool,
+    /// CRM answers a dead token with `AUTHENTICATION_FAILURE` (facts §10) instead of
+    /// `INVALID_TOKEN`. A token of another data center always gets `INVALID_TOKEN`.
+    pub crm_invalid_token_authentication_failure: bool,
+    /// Desk refuses a valid token with 403 `FORBIDDEN` (a department permission, facts §10).
+    pub desk_forbidden: bool,
+    /// Desk answers a token of another data center with an empty-bodied 401 instead of its HTML
+    /// error page (facts §10: both seen).
+    pub desk_wrong_dc_empty_body: bool,
+    /// A product's only organization carries `"is_default_org": true`; `false`: it carries `false`
+    /// (facts §10: seen in the field).
+    pub lone_org_is_default: bool,
+}
+
+/// Which field of an `other_dc` device poll answer names the user's data center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherDcField {
+    /// `{"error":"other_dc","user_location":"eu"}`: a location code, as Zoho's page names it.
+    UserLocation,
+    /// `{"error":"other_dc","dc":"<accounts server URL>"}`: what older clients read.
+    Dc,
 }
 
 impl Default for SandboxConfig {
@@ -106,6 +135,12 @@ impl Default for SandboxConfig {
             device_code_lifetime: Duration::from_secs(300),
             device_interval: Duration::from_secs(30),
             device_millis: false,
+            other_dc_field: OtherDcField::UserLocation,
+            token_scope: true,
+            crm_invalid_token_authentication_failure: false,
+            desk_forbidden: false,
+            desk_wrong_dc_empty_body: false,
+            lone_org_is_default: true,
         }
     }
 }
@@ -139,6 +174,8 @@ pub struct Stats {
     pub revokes: u64,
     /// Calls to the product organizations endpoints.
     pub probes: u64,
+    /// Calls to the module endpoints (`/books/v3/invoices`, `/crm/v8/Leads`, ...).
+    pub module_requests: u64,
     /// `GET /oauth/v2/auth`.
     pub auth_requests: u64,
     /// `POST /oauth/v3/device/code`.
@@ -303,13 +340,13 @@ impl Control {
     /// Replaces the organizations a product's endpoint lists.
     pub fn set_orgs(&self, product: Product, orgs: Vec<Org>) {
         self.shared
-            .with(|w, _| w.set_orgs(product, Some(orgs), None));
+            .with(|w, _| w.set_orgs(product, Some(orgs), None, None));
     }
 
     /// Makes the demo user a member (or not) of the product's organization. Invoice answers 403.
     pub fn set_member(&self, product: Product, member: bool) {
         self.shared
-            .with(|w, _| w.set_orgs(product, None, Some(member)));
+            .with(|w, _| w.set_orgs(product, None, Some(member), None));
     }
 
     /// Puts the demo user's account in data center `dc`; `false` for an unknown code.

@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::Serialize;
 
+use super::modules::{self, Caller, ModuleRequest, Records};
 use super::products::{self, Org, Product, ProductOrgs};
+use super::reply::Reply;
 use super::shapes;
-use super::{Fault, SandboxConfig, Stats};
+use super::{Fault, OtherDcField, SandboxConfig, Stats};
 
 /// The data center served at the root of the base URL.
 pub(crate) const PRIMARY_DC: &str = "us";
@@ -19,31 +21,6 @@ pub(crate) const THROTTLE_BODY: &str = r#"{"error_description":"You have made to
 /// Zoho documents HTTP 400 for a bad token at revoke but not the body; this one is our choice.
 pub(crate) const REVOKE_INVALID_BODY: &str = r#"{"status":"failure","error":"invalid_token"}"#;
 pub(crate) const REVOKE_OK_BODY: &str = r#"{"status":"success"}"#;
-
-/// What an endpoint answers: an HTTP status and a JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reply {
-    pub status: u16,
-    pub body: String,
-}
-
-impl Reply {
-    pub(crate) fn new(status: u16, body: impl Into<String>) -> Reply {
-        Reply {
-            status,
-            body: body.into(),
-        }
-    }
-
-    /// `{"error":"<code>"}` with HTTP 200, the way Zoho's token endpoint refuses (facts §2).
-    fn error(code: &str) -> Reply {
-        Reply::error_with(200, code)
-    }
-
-    fn error_with(status: u16, code: &str) -> Reply {
-        Reply::new(status, serde_json::json!({ "error": code }).to_string())
-    }
-}
 
 /// Request parameters, from the query string and the form body merged (facts §2: both work).
 #[derive(Debug, Clone, Default)]
@@ -197,7 +174,8 @@ struct TokenOk<'a> {
     access_token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
-    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
     api_domain: String,
     token_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -230,6 +208,11 @@ pub(crate) struct World {
     pub orgs: BTreeMap<Product, ProductOrgs>,
     pub faults: Vec<Fault>,
     pub stats: Stats,
+    /// Seeded counts and created records of the module endpoints.
+    pub records: Records,
+    /// The Books-family rate window: (minute since the epoch, requests in it), for the
+    /// `x-rate-limit-*` headers (facts §10).
+    rate: (i64, u32),
     /// Every code, refresh token and access token ever issued, revoked and expired ones included,
     /// for tests that search output for secrets.
     pub issued: Vec<String>,
@@ -272,6 +255,8 @@ impl World {
             orgs: products::default_orgs(),
             faults: Vec::new(),
             stats: Stats::default(),
+            records: Records::default(),
+            rate: (0, 0),
             issued: Vec::new(),
             dcs: DCS
                 .iter()
@@ -483,7 +468,7 @@ impl World {
         let body = TokenOk {
             access_token: access,
             refresh_token: refresh,
-            scope: scopes.join(" "),
+            scope: self.config.token_scope.then(|| scopes.join(" ")),
             api_domain: self.dc_url(dc),
             token_type: "Bearer",
             expires_in_sec,
@@ -782,8 +767,12 @@ impl World {
             DeviceState::Approved { dc: home } if home != dc => {
                 // The next poll goes to the other DC: it is not "too soon" there.
                 device.last_poll = None;
-                let dc_url = serde_json::Value::String(self.dc_url(&home));
-                Reply::new(400, format!(r#"{{"error":"other_dc","dc":{dc_url}}}"#))
+                let (field, value) = match self.config.other_dc_field {
+                    OtherDcField::UserLocation => ("user_location", home),
+                    OtherDcField::Dc => ("dc", self.dc_url(&home)),
+                };
+                let value = serde_json::Value::String(value);
+                Reply::new(400, format!(r#"{{"error":"other_dc","{field}":{value}}}"#))
             }
             DeviceState::Approved { .. } => {
                 let device = self.devices.remove(&code).expect("present above");
@@ -846,7 +835,82 @@ impl World {
 
     // ----- product endpoints -----
 
-    /// `GET {api_domain}/<product org endpoint>` (facts §7).
+    /// Who a request's `Authorization` header names, in data center `dc`.
+    pub(crate) fn caller(&self, dc: &str, authorization: Option<&str>, now: i64) -> Caller {
+        let Some(token) = authorization.and_then(products::bearer) else {
+            return Caller::Missing;
+        };
+        let live = |store: &DcStore| {
+            store
+                .access
+                .get(token)
+                .filter(|a| a.expires_ms > now)
+                .map(|a| a.scopes.clone())
+        };
+        if let Some(scopes) = self.dcs.get(dc).and_then(live) {
+            return Caller::Valid(scopes);
+        }
+        if self
+            .dcs
+            .iter()
+            .any(|(other, store)| other != dc && live(store).is_some())
+        {
+            return Caller::OtherDc;
+        }
+        Caller::Unknown
+    }
+
+    /// When a live access token of `dc` expires (CRM's `X-Accesstoken-Reset`).
+    fn access_expiry(&self, dc: &str, authorization: Option<&str>) -> Option<i64> {
+        let token = authorization.and_then(products::bearer)?;
+        self.dcs.get(dc)?.access.get(token).map(|a| a.expires_ms)
+    }
+
+    /// Books-family answers carry `x-rate-limit-*` (facts §10): 100 requests a minute, counted
+    /// but not enforced.
+    fn rate_headers(&mut self, reply: Reply, now: i64) -> Reply {
+        const LIMIT: u32 = 100;
+        let minute = now.div_euclid(60_000);
+        if self.rate.0 != minute {
+            self.rate = (minute, 0);
+        }
+        self.rate.1 += 1;
+        let reset = 60 - now.rem_euclid(60_000) / 1000;
+        reply
+            .with_header("x-rate-limit-limit", LIMIT.to_string())
+            .with_header(
+                "x-rate-limit-remaining",
+                LIMIT.saturating_sub(self.rate.1).to_string(),
+            )
+            .with_header("x-rate-limit-reset", reset.to_string())
+    }
+
+    /// Headers per product family: Books' rate limit, CRM's lower-case JSON and
+    /// `X-Accesstoken-Reset` (facts §10).
+    fn product_headers(
+        &mut self,
+        product: Product,
+        dc: &str,
+        authorization: Option<&str>,
+        reply: Reply,
+        now: i64,
+    ) -> Reply {
+        match product {
+            Product::Books | Product::Invoice | Product::Inventory | Product::Expense => {
+                self.rate_headers(reply, now)
+            }
+            Product::Crm => {
+                let reply = reply.lower_case_json();
+                match self.access_expiry(dc, authorization) {
+                    Some(ms) => reply.with_header("x-accesstoken-reset", modules::iso(ms)),
+                    None => reply,
+                }
+            }
+            Product::Desk => reply,
+        }
+    }
+
+    /// `GET {api_domain}/<product org endpoint>` (facts §7, §10).
     pub(crate) fn probe(
         &mut self,
         dc: &str,
@@ -855,26 +919,68 @@ impl World {
         now: i64,
     ) -> Reply {
         self.stats.probes += 1;
-        let Some(token) = authorization.and_then(products::bearer) else {
-            return products::no_auth(product);
-        };
-        let granted = self
-            .dcs
-            .get(dc)
-            .and_then(|s| s.access.get(token))
-            .filter(|a| a.expires_ms > now)
-            .map(|a| a.scopes.clone());
-        let Some(scopes) = granted else {
-            return products::bad_token(product);
+        let reply = self.probe_reply(dc, product, authorization, now);
+        self.product_headers(product, dc, authorization, reply, now)
+    }
+
+    fn probe_reply(
+        &self,
+        dc: &str,
+        product: Product,
+        authorization: Option<&str>,
+        now: i64,
+    ) -> Reply {
+        let caller = self.caller(dc, authorization, now);
+        if let Some(refusal) = modules::token_refusal(product, &caller, &self.config) {
+            return refusal;
+        }
+        let Caller::Valid(scopes) = caller else {
+            unreachable!("token_refusal answers every other caller");
         };
         if !products::scope_allows(product, &scopes) {
             return products::scope_missing(product);
         }
+        if product == Product::Desk && self.config.desk_forbidden {
+            return Reply::new(403, modules::DESK_FORBIDDEN);
+        }
         let orgs = self.orgs.get(&product).cloned().unwrap_or_default();
+        if orgs.no_organization
+            && matches!(
+                product,
+                Product::Books | Product::Invoice | Product::Inventory
+            )
+        {
+            return Reply::new(400, modules::NO_ORGANIZATION);
+        }
         if !orgs.member {
             return products::not_member(product);
         }
-        products::success(product, &orgs.orgs)
+        products::success(product, &orgs.orgs, self.config.lone_org_is_default)
+    }
+
+    /// A module endpoint (`/books/v3/invoices`, `/crm/v8/Leads`, ...; facts §10).
+    pub(crate) fn module(
+        &mut self,
+        dc: &str,
+        authorization: Option<&str>,
+        req: ModuleRequest<'_>,
+    ) -> Reply {
+        self.stats.module_requests += 1;
+        let now = req.now;
+        let product = match &req.route {
+            modules::Route::List(m) | modules::Route::One(m, _) => Some(m.product()),
+            modules::Route::FinanceUnknown(p) => Some(*p),
+            modules::Route::ExpenseUnknown => Some(Product::Expense),
+            modules::Route::CrmUnknownModule => Some(Product::Crm),
+            modules::Route::DeskUnknown => Some(Product::Desk),
+            modules::Route::CrmMalformed | modules::Route::CrmSecurityPage => None,
+        };
+        let caller = self.caller(dc, authorization, now);
+        let reply = modules::handle(&mut self.records, &self.orgs, &self.config, &caller, req);
+        match product {
+            Some(product) => self.product_headers(product, dc, authorization, reply, now),
+            None => reply,
+        }
     }
 
     pub(crate) fn set_orgs(
@@ -882,8 +988,12 @@ impl World {
         product: Product,
         orgs: Option<Vec<Org>>,
         member: Option<bool>,
+        no_organization: Option<bool>,
     ) {
         let entry = self.orgs.entry(product).or_default();
+        if let Some(none) = no_organization {
+            entry.no_organization = none;
+        }
         if let Some(orgs) = orgs {
             entry.orgs = orgs;
         }
