@@ -24,8 +24,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::pages::{self, ClientView};
 use super::modules::{self, Module, ModuleRequest};
+use super::pages::{self, ClientView};
 use super::products::{self, Org, Product};
 use super::reply::{Body, Reply};
 use super::world::{self, ControlOutcome, Params, World};
@@ -160,7 +160,13 @@ async fn front(
         }
     }
     req.extensions_mut().insert(Dc(dc));
-    next.run(req).await
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let response = next.run(req).await;
+    if changes {
+        // A failed save is retried on the next change and reported at stop (`shutdown`).
+        let _ = shared.save();
+    }
+    response
 }
 
 // ----- response helpers -----

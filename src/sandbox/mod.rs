@@ -50,6 +50,7 @@ mod pages;
 mod products;
 mod reply;
 mod shapes;
+mod state;
 mod world;
 
 use std::collections::BTreeMap;
@@ -62,6 +63,7 @@ use tokio::task::JoinHandle;
 
 pub use modules::Module;
 pub use products::{Org, Product, ProductOrgs};
+pub use state::StateError;
 pub use world::ControlOutcome;
 use world::World;
 
@@ -249,6 +251,8 @@ pub struct MintedCode {
 
 pub(crate) struct Shared {
     world: Mutex<World>,
+    /// `--state FILE`: where the world is saved after each change.
+    state: Option<state::StateFile>,
 }
 
 fn system_ms() -> i64 {
@@ -269,6 +273,15 @@ impl Shared {
         let mut world = self.lock();
         let now = system_ms() + world.clock_offset_ms;
         f(&mut world, now)
+    }
+
+    /// Writes the state file when there is one and the saved part of the world changed.
+    pub(crate) fn save(&self) -> Result<(), StateError> {
+        match &self.state {
+            // The world's lock is held only for the snapshot, not while the disk is written.
+            Some(file) => file.write_from(|| self.with(|w, _| w.save())),
+            None => Ok(()),
+        }
     }
 
     /// Takes one use of the first fault matching `path`.
@@ -407,25 +420,69 @@ pub struct Sandbox {
     task: Option<JoinHandle<()>>,
 }
 
+/// Why a sandbox with a state file did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The port could not be bound.
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Listen(#[source] std::io::Error),
+    /// The state file could not be read, understood or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
 impl Sandbox {
     /// Binds 127.0.0.1:`config.port` and serves on the current tokio runtime.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
-        let port = listener.local_addr()?.port();
-        let base = format!("http://127.0.0.1:{port}");
+        let base = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+        let world = World::new(base.clone(), config);
+        Ok(Sandbox::serve(listener, base, world, None))
+    }
+
+    /// Like [`Sandbox::start`], keeping clients, grants and created records in `path` across
+    /// restarts: read at start (a missing file starts afresh), written after each change.
+    pub async fn start_with_state(
+        config: SandboxConfig,
+        path: &std::path::Path,
+    ) -> Result<Sandbox, StartError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(StartError::Listen)?;
+        let base = format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().map_err(StartError::Listen)?.port()
+        );
+        let mut world = World::new(base.clone(), config);
+        let file = state::StateFile::open(path, &mut world)?;
+        Ok(Sandbox::serve(listener, base, world, Some(file)))
+    }
+
+    fn serve(
+        listener: tokio::net::TcpListener,
+        base: String,
+        world: World,
+        state: Option<state::StateFile>,
+    ) -> Sandbox {
         let shared = Arc::new(Shared {
-            world: Mutex::new(World::new(base.clone(), config)),
+            world: Mutex::new(world),
+            state,
         });
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(http::serve(listener, shared.clone(), async move {
             let _ = rx.await;
         }));
-        Ok(Sandbox {
+        Sandbox {
             base,
             control: Control { shared },
             shutdown: Some(tx),
             task: Some(task),
-        })
+        }
+    }
+
+    /// Saves the state file now (it is also saved after each changing request).
+    pub fn save_state(&self) -> Result<(), StateError> {
+        self.control.shared.save()
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash. Also the `api_domain` of the primary DC.
@@ -477,6 +534,13 @@ impl Sandbox {
     /// In-process control: revoke, organizations, clock, faults, device approval, config.
     pub fn control(&self) -> Control {
         self.control.clone()
+    }
+
+    /// Stops like [`Sandbox::stop`], then saves the state file (with `--state`).
+    pub async fn shutdown(self) -> Result<(), StateError> {
+        let shared = self.control.shared.clone();
+        self.stop().await;
+        shared.save()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to 2 s), then returns.

@@ -144,8 +144,8 @@ impl Module {
             Module::InvoiceInvoices => "4700000",
             Module::InvoiceContacts => "4700001",
             Module::InventoryItems => "4800000",
-            Module::CrmLeads => "41508680",
-            Module::CrmContacts => "41508681",
+            Module::CrmLeads => "415086800001",
+            Module::CrmContacts => "415086800002",
             Module::DeskTickets => "6000000",
         }
     }
@@ -269,7 +269,10 @@ const LAST: &[&str] = &[
 ];
 
 fn person(i: usize) -> (&'static str, &'static str) {
-    (FIRST[i % FIRST.len()], LAST[(i / FIRST.len() + i) % LAST.len()])
+    (
+        FIRST[i % FIRST.len()],
+        LAST[(i / FIRST.len() + i) % LAST.len()],
+    )
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days).
@@ -370,7 +373,12 @@ fn seeded(m: Module, i: usize) -> Value {
             record
         }
         Kind::Ticket => {
-            let topic = ["cannot sign in", "invoice question", "feature request", "refund"][i % 4];
+            let topic = [
+                "cannot sign in",
+                "invoice question",
+                "feature request",
+                "refund",
+            ][i % 4];
             let status = ["Open", "On Hold", "Escalated", "Closed"][i % 4];
             let priority = ["Low", "Medium", "High"][i % 3];
             json!({
@@ -535,7 +543,8 @@ pub(crate) const DESK_ORG_MISSING: &str =
 /// Desk's answer to an unknown URL; our choice.
 pub(crate) const DESK_URL_NOT_FOUND: &str =
     r#"{"errorCode":"URL_NOT_FOUND","message":"The URL you requested could not be found."}"#;
-pub(crate) const DESK_RESOURCE_NOT_FOUND: &str = r#"{"errorCode":"RESOURCE_NOT_FOUND","message":"The requested resource does not exist."}"#;
+pub(crate) const DESK_RESOURCE_NOT_FOUND: &str =
+    r#"{"errorCode":"RESOURCE_NOT_FOUND","message":"The requested resource does not exist."}"#;
 pub(crate) const DESK_ERROR_PAGE: &str = "<!DOCTYPE html><html><head><title>Zoho Desk - Error</title></head><body><h1>Oops!</h1><p>Something went wrong. (SIMULATION)</p></body></html>";
 
 fn foreign_org(id: &str) -> Reply {
@@ -605,7 +614,11 @@ pub(crate) struct ModuleRequest<'a> {
 }
 
 /// The token check of facts §7 and §10, per product family.
-pub(crate) fn token_refusal(product: Product, caller: &Caller, config: &SandboxConfig) -> Option<Reply> {
+pub(crate) fn token_refusal(
+    product: Product,
+    caller: &Caller,
+    config: &SandboxConfig,
+) -> Option<Reply> {
     match caller {
         Caller::Valid(_) => None,
         Caller::Missing => Some(products::no_auth(product)),
@@ -729,7 +742,10 @@ fn method_not_allowed(product: Product) -> Reply {
             405,
             r#"{"errorCode":"METHOD_NOT_ALLOWED","message":"The method is not allowed for this URL."}"#,
         ),
-        _ => Reply::new(405, r#"{"code":37,"message":"The HTTP method is not allowed for the requested resource"}"#),
+        _ => Reply::new(
+            405,
+            r#"{"code":37,"message":"The HTTP method is not allowed for the requested resource"}"#,
+        ),
     }
 }
 
@@ -757,14 +773,23 @@ fn body_object(req: &ModuleRequest<'_>) -> Option<serde_json::Map<String, Value>
     }
 }
 
+/// `{"code":0,"message":..,"<key>":..[,"page_context":..]}` in Zoho's key order.
+fn finance_ok(message: &str, key: &str, value: &Value, page_context: Option<&str>) -> Reply {
+    let message = Value::String(message.to_string());
+    let context = page_context
+        .map(|c| format!(r#","page_context":{c}"#))
+        .unwrap_or_default();
+    Reply::new(
+        200,
+        format!(r#"{{"code":0,"message":{message},"{key}":{value}{context}}}"#),
+    )
+}
+
 fn finance(records: &mut Records, module: Module, req: &ModuleRequest<'_>) -> Reply {
     let (list_key, one_key) = module.finance_keys();
     match (&req.route, req.method) {
         (Route::One(_, id), _) => match records.find(module, id) {
-            Some(record) => Reply::new(
-                200,
-                json!({"code": 0, "message": "success", one_key: record}).to_string(),
-            ),
+            Some(record) => finance_ok("success", one_key, &record, None),
             None => Reply::new(404, BOOKS_NOT_FOUND),
         },
         (_, Method::Post) => {
@@ -797,11 +822,15 @@ fn finance(records: &mut Records, module: Module, req: &ModuleRequest<'_>) -> Re
                 fields.entry("status").or_insert_with(|| json!("active"));
             }
             let record = Value::Object(fields);
-            records.created.entry(module).or_default().push(record.clone());
-            Reply::new(
-                201,
-                json!({"code": 0, "message": message, one_key: record}).to_string(),
-            )
+            records
+                .created
+                .entry(module)
+                .or_default()
+                .push(record.clone());
+            Reply {
+                status: 201,
+                ..finance_ok(message, one_key, &record, None)
+            }
         }
         _ => {
             let Ok(page) = positive(req.query, "page", 1) else {
@@ -814,25 +843,13 @@ fn finance(records: &mut Records, module: Module, req: &ModuleRequest<'_>) -> Re
             let total = records.total(module);
             let start = (page - 1).saturating_mul(per_page).min(total);
             let end = start.saturating_add(per_page).min(total);
-            let list: Vec<Value> = (start..end).map(|i| records.at(module, i)).collect();
-            Reply::new(
-                200,
-                json!({
-                    "code": 0,
-                    "message": "success",
-                    list_key: list,
-                    "page_context": {
-                        "page": page,
-                        "per_page": per_page,
-                        "has_more_page": end < total,
-                        "report_name": list_key,
-                        "applied_filter": "Status.All",
-                        "sort_column": "created_time",
-                        "sort_order": "D",
-                    },
-                })
-                .to_string(),
-            )
+            let list = Value::Array((start..end).map(|i| records.at(module, i)).collect());
+            // Keys in Zoho's order (serde_json's own maps sort them).
+            let context = format!(
+                r#"{{"page":{page},"per_page":{per_page},"has_more_page":{},"report_name":"{list_key}","applied_filter":"Status.All","sort_column":"created_time","sort_order":"D"}}"#,
+                end < total
+            );
+            finance_ok("success", list_key, &list, Some(&context))
         }
     }
 }
@@ -895,7 +912,10 @@ fn crm(records: &mut Records, module: Module, req: &ModuleRequest<'_>) -> Reply 
                     answers.push(json!({"code": "INVALID_DATA", "details": {}, "message": "invalid data", "status": "error"}));
                     continue;
                 };
-                if fields.get("Last_Name").is_none_or(|v| v.is_null() || v == "") {
+                if fields
+                    .get("Last_Name")
+                    .is_none_or(|v| v.is_null() || v == "")
+                {
                     answers.push(json!({
                         "code": "MANDATORY_NOT_FOUND",
                         "details": {"api_name": "Last_Name", "json_path": "$.data[0].Last_Name"},
@@ -973,23 +993,21 @@ fn crm(records: &mut Records, module: Module, req: &ModuleRequest<'_>) -> Reply 
                 .map(|i| pick_fields(records.at(module, i), fields))
                 .collect();
             let more = end < total;
+            let text = |v: Option<String>| v.map_or(Value::Null, Value::String);
+            let next = text(more.then(|| page_token(module, end, per_page)));
+            let previous = text(
+                (offset > 0).then(|| page_token(module, offset.saturating_sub(per_page), per_page)),
+            );
+            let expiry = text(more.then(|| iso(req.now + 86_400_000)));
+            // Keys in the order of CRM's documented sample (serde_json's own maps sort them).
+            let info = format!(
+                r#"{{"per_page":{per_page},"next_page_token":{next},"count":{},"sort_by":"id","page":{},"previous_page_token":{previous},"page_token_expiry":{expiry},"sort_order":"desc","more_records":{more}}}"#,
+                end - offset,
+                offset / per_page + 1,
+            );
             Reply::new(
                 200,
-                json!({
-                    "data": data,
-                    "info": {
-                        "per_page": per_page,
-                        "next_page_token": more.then(|| page_token(module, end, per_page)),
-                        "count": end - offset,
-                        "sort_by": "id",
-                        "page": offset / per_page + 1,
-                        "previous_page_token": (offset > 0).then(|| page_token(module, offset.saturating_sub(per_page), per_page)),
-                        "page_token_expiry": more.then(|| iso(req.now + 86_400_000)),
-                        "sort_order": "desc",
-                        "more_records": more,
-                    },
-                })
-                .to_string(),
+                format!(r#"{{"data":{},"info":{info}}}"#, Value::Array(data)),
             )
         }
     }
@@ -1024,7 +1042,11 @@ fn desk(records: &mut Records, module: Module, req: &ModuleRequest<'_>) -> Reply
                 json!(iso(req.now).replace("+00:00", ".000Z")),
             );
             let record = Value::Object(fields);
-            records.created.entry(module).or_default().push(record.clone());
+            records
+                .created
+                .entry(module)
+                .or_default()
+                .push(record.clone());
             Reply::new(200, record.to_string())
         }
         _ => {
@@ -1082,7 +1104,10 @@ mod tests {
         let records = Records::default();
         let record = records.at(Module::BooksInvoices, 7);
         let id = record["invoice_id"].as_str().unwrap();
-        assert_eq!(records.find(Module::BooksInvoices, id), Some(record.clone()));
+        assert_eq!(
+            records.find(Module::BooksInvoices, id),
+            Some(record.clone())
+        );
         assert_eq!(records.find(Module::BooksContacts, id), None);
         let token = page_token(Module::CrmLeads, 2000, 200);
         assert_eq!(read_page_token(Module::CrmLeads, &token), Some((2000, 200)));

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::modules::{self, Caller, ModuleRequest, Records};
 use super::products::{self, Org, Product, ProductOrgs};
@@ -56,7 +56,8 @@ impl Params {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum ClientKind {
     /// The API console's Self Client: codes minted on the console, no redirect URI.
     SelfClient,
@@ -66,21 +67,29 @@ pub(crate) enum ClientKind {
     Device,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Client {
     pub kind: ClientKind,
     pub id: String,
     pub secret: String,
     pub redirect_uri: Option<String>,
+    #[serde(skip, default)]
     pub prefix: &'static str,
+}
+
+impl ClientKind {
+    /// The prefix of this kind's ids and tokens (facts §9).
+    fn prefix(self) -> &'static str {
+        match self {
+            ClientKind::SelfClient | ClientKind::Server => "1000",
+            ClientKind::Device => "1004",
+        }
+    }
 }
 
 impl Client {
     fn new(kind: ClientKind, redirect_uri: Option<&str>) -> Client {
-        let prefix = match kind {
-            ClientKind::SelfClient | ClientKind::Server => "1000",
-            ClientKind::Device => "1004",
-        };
+        let prefix = kind.prefix();
         Client {
             kind,
             id: shapes::client_id(prefix),
@@ -100,7 +109,7 @@ struct Code {
     offline: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct RefreshToken {
     client_id: String,
     scopes: Vec<String>,
@@ -111,7 +120,7 @@ struct RefreshToken {
     mints: VecDeque<i64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct AccessToken {
     scopes: Vec<String>,
     expires_ms: i64,
@@ -119,12 +128,32 @@ struct AccessToken {
 }
 
 /// One data center's grants: codes and tokens of one DC are unknown to every other DC.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct DcStore {
+    /// Codes live minutes: they are not saved.
+    #[serde(skip)]
     codes: HashMap<String, Code>,
     refresh: HashMap<String, RefreshToken>,
     access: HashMap<String, AccessToken>,
 }
+
+/// What `--state FILE` keeps across restarts: the clients, the grants (refresh and access tokens;
+/// codes are short-lived and dropped), the virtual clock and the module records.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Saved {
+    pub kind: String,
+    pub version: u32,
+    pub self_client: Client,
+    pub server_client: Client,
+    pub device_client: Client,
+    pub clock_offset_ms: i64,
+    pub seq: u64,
+    pub grants: BTreeMap<String, DcStore>,
+    pub records: Records,
+}
+
+pub(crate) const SAVED_KIND: &str = "zoho-auth sandbox state";
+pub(crate) const SAVED_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DeviceState {
@@ -265,6 +294,81 @@ impl World {
             devices: HashMap::new(),
             seq: 0,
         }
+    }
+
+    /// The part of the world `--state` keeps, as JSON.
+    pub(crate) fn save(&self) -> String {
+        #[derive(Serialize)]
+        struct SavedRef<'a> {
+            kind: &'static str,
+            version: u32,
+            self_client: &'a Client,
+            server_client: &'a Client,
+            device_client: &'a Client,
+            clock_offset_ms: i64,
+            seq: u64,
+            grants: &'a BTreeMap<String, DcStore>,
+            records: &'a Records,
+        }
+        serde_json::to_string_pretty(&SavedRef {
+            kind: SAVED_KIND,
+            version: SAVED_VERSION,
+            self_client: &self.self_client,
+            server_client: &self.server_client,
+            device_client: &self.device_client,
+            clock_offset_ms: self.clock_offset_ms,
+            seq: self.seq,
+            grants: &self.dcs,
+            records: &self.records,
+        })
+        .expect("the saved world always serializes")
+    }
+
+    /// Takes over a saved world. `Err` says what is wrong with it.
+    pub(crate) fn restore(&mut self, saved: Saved) -> Result<(), String> {
+        if saved.kind != SAVED_KIND {
+            return Err(format!("its \"kind\" is not {SAVED_KIND:?}"));
+        }
+        if saved.version != SAVED_VERSION {
+            return Err(format!(
+                "it is version {}, this zoho-auth reads version {SAVED_VERSION}",
+                saved.version
+            ));
+        }
+        let clients = [
+            (&saved.self_client, ClientKind::SelfClient),
+            (&saved.server_client, ClientKind::Server),
+            (&saved.device_client, ClientKind::Device),
+        ];
+        for (client, kind) in clients {
+            if client.kind != kind || client.id.is_empty() || client.secret.is_empty() {
+                return Err(format!("its {kind:?} client is not one"));
+            }
+        }
+        if let Some(dc) = saved.grants.keys().find(|dc| !DCS.contains(&dc.as_str())) {
+            return Err(format!("it names an unknown data center {dc:?}"));
+        }
+        let with_prefix = |mut c: Client| {
+            c.prefix = c.kind.prefix();
+            c
+        };
+        self.self_client = with_prefix(saved.self_client);
+        self.server_client = with_prefix(saved.server_client);
+        self.device_client = with_prefix(saved.device_client);
+        if self.server_client.redirect_uri.is_none() {
+            self.server_client.redirect_uri = Some(SERVER_REDIRECT_URI.to_string());
+        }
+        self.clock_offset_ms = saved.clock_offset_ms;
+        self.seq = saved.seq;
+        for store in saved.grants.values() {
+            self.issued.extend(store.refresh.keys().cloned());
+            self.issued.extend(store.access.keys().cloned());
+        }
+        for (dc, store) in saved.grants {
+            self.dcs.insert(dc, store);
+        }
+        self.records = saved.records;
+        Ok(())
     }
 
     /// The accounts server (and API domain) of a data center: the base URL for the primary DC,
