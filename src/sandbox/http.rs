@@ -24,12 +24,14 @@ use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::config::{Fault, FaultKind, MintedCode, OtherDcField};
 use super::modules::{self, Module, ModuleRequest};
 use super::pages::{self, ClientView};
+use super::params::Params;
 use super::products::{self, Org, Product};
 use super::reply::{Body, Reply};
-use super::world::{self, ControlOutcome, Params, World};
-use super::{Fault, FaultKind, MintedCode, OtherDcField, Shared};
+use super::shared::Shared;
+use super::world::{self, ControlOutcome, World};
 
 type Shd = Arc<Shared>;
 

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::SandboxConfig;
+use super::config::SandboxConfig;
+use super::params::Params;
 use super::products::{self, Product, ProductOrgs};
 use super::reply::Reply;
-use super::world::Params;
 
 /// A list endpoint the sandbox serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

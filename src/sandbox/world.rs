@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::config::{Fault, OtherDcField, SandboxConfig, Stats};
 use super::modules::{self, Caller, ModuleRequest, Records};
+use super::params::Params;
 use super::products::{self, Org, Product, ProductOrgs};
 use super::reply::Reply;
 use super::shapes;
-use super::{Fault, OtherDcField, SandboxConfig, Stats};
 
 /// The data center served at the root of the base URL.
 pub(crate) const PRIMARY_DC: &str = "us";
@@ -21,40 +22,6 @@ pub(crate) const THROTTLE_BODY: &str = r#"{"error_description":"You have made to
 /// Zoho documents HTTP 400 for a bad token at revoke but not the body; this one is our choice.
 pub(crate) const REVOKE_INVALID_BODY: &str = r#"{"status":"failure","error":"invalid_token"}"#;
 pub(crate) const REVOKE_OK_BODY: &str = r#"{"status":"success"}"#;
-
-/// Request parameters, from the query string and the form body merged (facts §2: both work).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Params(pub Vec<(String, String)>);
-
-impl Params {
-    pub(crate) fn parse(query: Option<&str>, body: &[u8]) -> Params {
-        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if let Some(query) = query {
-            pairs.extend(
-                url::form_urlencoded::parse(query.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned())),
-            );
-        }
-        Params(pairs)
-    }
-
-    /// The first value of `key` (the body wins over the query string).
-    pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(crate) fn all(&self, key: &str) -> impl Iterator<Item = &str> {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
