@@ -422,6 +422,13 @@ async fn books_organizations_answer_6041_9017_and_a_missing_id() {
     .await;
     let r = get(&format!("{b}/books/v3/organizations"), &t).await;
     assert_eq!(r.status, StatusCode::OK);
+    // In process too: Invoice with no organization at all.
+    sb.control().set_no_organization(Product::Invoice, true);
+    let r = get(&format!("{b}/invoice/v3/organizations"), &t).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::BAD_REQUEST, NO_ORG)
+    );
     // An empty organization list answers 9017 on the module endpoints as well.
     sb.control().set_orgs(Product::Inventory, vec![]);
     let r = get(
@@ -967,6 +974,17 @@ async fn the_records_control_lists_and_seeds_counts() {
     .json();
     assert_eq!(v["contacts"].as_array().unwrap().len(), 3);
     assert_eq!(v["page_context"]["has_more_page"], json!(false));
+    sb.control().set_record_count(Module::DeskTickets, 0);
+    let v = read(
+        http()
+            .get(format!("{b}/_sandbox/records"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .json();
+    assert_eq!(v["desk.tickets"]["seeded"], json!(0));
     for bad in [
         json!({"module": "crm.deals", "count": 1}),
         json!({"module": "crm.leads", "count": 10_000_000}),

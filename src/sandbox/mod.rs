@@ -15,6 +15,18 @@
 //! | `GET /oauth/serverinfo` | `{"result":"success","locations":{...}}` |
 //! | `POST /oauth/v3/device/code`, `/oauth/v3/device/token` | the device flow; `GET /oauth/v3/device` is the verification page |
 //! | `GET /books/v3/organizations` etc. | the product probes ([`Product`]) |
+//! | `GET`/`POST /books/v3/invoices`, `/books/v3/contacts` | Books records: `organization_id`, `page`, `per_page` (max 200), `page_context` |
+//! | `GET`/`POST /invoice/v3/invoices`, `/invoice/v3/contacts` | Invoice, the same shape |
+//! | `GET`/`POST /inventory/v1/items` | Inventory, the same shape |
+//! | `GET /{books,invoice,inventory}/.../{id}` | one record, or 404 code 5 |
+//! | `GET`/`POST /crm/{v2..v8}/Leads`, `/Contacts` | CRM records: `fields` (required), `page`, `per_page` (max 200), `page_token` past 2,000, `info`, 204 when empty |
+//! | `GET`/`POST /api/v1/tickets` | Desk tickets: `orgId` header, `from` (1-based), `limit` (max 100), `{"data":[...]}` |
+//!
+//! Records are computed from their index ([`Module`]; deterministic ids and names), so thousands
+//! of them cost nothing at start; created ones are kept (and saved with a state file). Unknown
+//! Books-family paths answer 404 code 5, Expense ones code 5 "Invalid URL Passed", a CRM path
+//! without `/crm/{version}/` a 302 to `IAMSecurityError.do`, a token of another DC `INVALID_TOKEN`
+//! (CRM), an HTML 401 (Desk) or 57 (Books family).
 //!
 //! Other data centers: the same routes under `/_dc/{code}` (`eu in au jp ca sa uk ae`) act as that
 //! DC, with their own codes and tokens; its accounts server and `api_domain` are `{base}/_dc/{code}`.
@@ -29,12 +41,17 @@
 //! - `POST /_sandbox/device/approve`, `/_sandbox/device/deny` `{"user_code":..}` or `{"device_code":..}`,
 //!   approve takes an optional `"dc":"eu"` (the poll at any other DC then answers `other_dc`)
 //! - `POST /_sandbox/revoke` `{"refresh_token":..}` (or `"token"`): server-side revoke
-//! - `POST /_sandbox/orgs` `{"product":"books","organizations":[{"id":"1","name":"X"}],"member":true}`
-//!   (`member` is simulated for `invoice` only)
+//! - `POST /_sandbox/orgs` `{"product":"books","organizations":[{"id":"1","name":"X"}],"member":true,
+//!   "no_organization":false}` (`member` is simulated for `invoice` only; `no_organization` for
+//!   books, invoice and inventory: 400 code 9017 everywhere)
+//! - `GET /_sandbox/records` → `{"crm.leads":{"seeded":2500,"created":0},...}`;
+//!   `POST /_sandbox/records` `{"module":"crm.leads","count":N}` sets a seeded count
 //! - `GET|POST /_sandbox/config` `{"access_token_lifetime_seconds":..,"throttle_limit":..,
 //!   "throttle_window_seconds":..,"throttle_status":200|400,"expires_in_millis":..,"max_refresh_tokens":..,
 //!   "max_access_tokens":..,"web_code_lifetime_seconds":..,"device_code_lifetime_seconds":..,
-//!   "device_interval_seconds":..,"device_millis":..,"user_dc":"eu"}` → the whole config
+//!   "device_interval_seconds":..,"device_millis":..,"user_dc":"eu","other_dc_field":"user_location"|"dc",
+//!   "token_scope":true,"crm_invalid_token_authentication_failure":false,"desk_forbidden":false,
+//!   "desk_wrong_dc_empty_body":false,"lone_org_is_default":true}` → the whole config
 //! - `POST /_sandbox/clock` `{"advance_seconds":N}` → `{"now":<epoch ms>}`: the virtual clock every
 //!   expiry check reads
 //! - `POST /_sandbox/fault` `{"path":"/oauth/v2/token","kind":"http500|html503|malformed_json|delay|drop",
@@ -129,6 +146,21 @@ impl Control {
     pub fn set_member(&self, product: Product, member: bool) {
         self.shared
             .with(|w, _| w.set_orgs(product, None, Some(member), None));
+    }
+
+    /// Makes the demo user have no organization of `product` at all (code 9017), or some again.
+    pub fn set_no_organization(&self, product: Product, none: bool) {
+        self.shared
+            .with(|w, _| w.set_orgs(product, None, None, Some(none)));
+    }
+
+    /// Sets how many seeded records `module` lists (created ones stay).
+    pub fn set_record_count(&self, module: Module, count: usize) {
+        self.shared.with(|w, _| {
+            w.records
+                .counts
+                .insert(module, count.min(modules::MAX_COUNT))
+        });
     }
 
     /// Puts the demo user's account in data center `dc`; `false` for an unknown code.
