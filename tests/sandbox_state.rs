@@ -245,7 +245,7 @@ async fn a_bad_state_file_is_an_error_naming_it() {
         std::fs::write(&path, &content).unwrap();
         match Sandbox::start_with_state(SandboxConfig::default(), &path).await {
             Err(StartError::State(StateError::Corrupt { path: shown, .. })) => {
-                assert!(shown.ends_with(name), "{shown}");
+                assert!(shown.ends_with(name), "{shown:?}");
             }
             Err(other) => panic!("{name}: {other}"),
             Ok(_) => panic!("{name}: started on a bad state file"),

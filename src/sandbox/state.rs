@@ -1,13 +1,13 @@
 //! `zoho-auth sandbox --state FILE`: the sandbox's clients, grants and records on disk. The file is
 //! written atomically (a temporary file beside it, mode 0600, then a rename) and read at start; a
 //! file that cannot be read or is not a sandbox state is an error naming it, never a silent reset.
+//! Paths are shown with Rust's debug quoting, which escapes control characters (the sandbox
+//! imports nothing from the layers above it).
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
-use crate::auth::printable::printable;
 
 use super::world::{Saved, World};
 
@@ -16,31 +16,27 @@ use super::world::{Saved, World};
 pub enum StateError {
     /// The file exists but cannot be read.
     #[error(
-        "cannot read the sandbox state file {path}: {source}.\n  Fix: make it readable, or pass another --state FILE."
+        "cannot read the sandbox state file {path:?}: {source}.\n  Fix: make it readable, or pass another --state FILE."
     )]
     Unreadable {
-        path: String,
+        path: PathBuf,
         #[source]
         source: io::Error,
     },
     /// The file was read but is not a sandbox state this version understands.
     #[error(
-        "the sandbox state file {path} is not a zoho-auth sandbox state: {reason}.\n  Fix: move it away (the sandbox then starts afresh and writes a new one), or pass another --state FILE."
+        "the sandbox state file {path:?} is not a zoho-auth sandbox state: {reason}.\n  Fix: move it away (the sandbox then starts afresh and writes a new one), or pass another --state FILE."
     )]
-    Corrupt { path: String, reason: String },
+    Corrupt { path: PathBuf, reason: String },
     /// The state could not be written.
     #[error(
-        "cannot write the sandbox state file {path}: {source}.\n  Fix: check that its folder exists and is writable, or pass another --state FILE."
+        "cannot write the sandbox state file {path:?}: {source}.\n  Fix: check that its folder exists and is writable, or pass another --state FILE."
     )]
     Unwritable {
-        path: String,
+        path: PathBuf,
         #[source]
         source: io::Error,
     },
-}
-
-fn shown(path: &Path) -> String {
-    printable(&path.display().to_string())
 }
 
 /// The state file of a running sandbox and the last text written to it.
@@ -61,7 +57,7 @@ impl StateFile {
         match fs::read(path) {
             Ok(bytes) => {
                 let corrupt = |reason: String| StateError::Corrupt {
-                    path: shown(path),
+                    path: path.to_path_buf(),
                     reason,
                 };
                 let saved: Saved = serde_json::from_slice(&bytes)
@@ -73,7 +69,7 @@ impl StateFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => {
                 return Err(StateError::Unreadable {
-                    path: shown(path),
+                    path: path.to_path_buf(),
                     source,
                 });
             }
@@ -96,7 +92,7 @@ impl StateFile {
             return Ok(());
         }
         write_atomically(&self.path, text.as_bytes()).map_err(|source| StateError::Unwritable {
-            path: shown(&self.path),
+            path: self.path.clone(),
             source,
         })?;
         *last = text;
