@@ -1620,6 +1620,8 @@ async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
         "zoho-auth exchange --env-file sandbox.env --accounts-url {base} --client-id 1000."
     )));
     assert!(rest.contains(&format!("curl -s -X POST {base}/_sandbox/code")));
+    assert!(rest.contains("/books/v3/invoices?organization_id=10234695&page=2&per_page=200"));
+    assert!(rest.contains("keep it with: zoho-auth sandbox --state FILE"));
     let r = get(&format!("{base}/oauth/serverinfo")).await;
     assert_eq!(r.json()["locations"]["us"], json!(base));
     child.start_kill().unwrap();
