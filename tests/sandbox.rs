@@ -961,6 +961,17 @@ async fn device_flow_other_dc() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
+    // Zoho's page names the field `user_location`, a location code (facts §10): the default.
+    let r = device_poll(&sb, &base, device_code).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body, r#"{"error":"other_dc","user_location":"eu"}"#);
+    // Older clients read `dc`: a control switches to it, here an accounts URL.
+    let r = post_json(
+        &format!("{base}/_sandbox/config"),
+        json!({"other_dc_field": "dc"}),
+    )
+    .await;
+    assert_eq!(r.json()["other_dc_field"], json!("dc"));
     let r = device_poll(&sb, &base, device_code).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -1153,7 +1164,13 @@ async fn every_probe_answers_no_header_bad_token_missing_scope_and_success() {
             "{}",
             case.path
         );
-        assert_eq!(r.headers["content-type"], "application/json;charset=UTF-8");
+        // CRM spells its content type in lower case (facts §10).
+        let content_type = if case.path.starts_with("/crm/") {
+            "application/json;charset=utf-8"
+        } else {
+            "application/json;charset=UTF-8"
+        };
+        assert_eq!(r.headers["content-type"], content_type, "{}", case.path);
         let r = get_auth(&url, "Zoho-oauthtoken 1000.garbage").await;
         assert_eq!(
             (r.status, r.body.as_str()),
@@ -1174,9 +1191,12 @@ async fn every_probe_answers_no_header_bad_token_missing_scope_and_success() {
         let r = get_auth(&url, &format!("Bearer {access}")).await;
         assert_eq!(r.status, StatusCode::OK, "Bearer on {}", case.path);
     }
+    // An unknown CRM version is a malformed CRM path: Zoho's 302 to IAMSecurityError.do.
+    let r = get(&format!("{b}/crm/v9/org")).await;
+    assert_eq!(r.status, StatusCode::FOUND);
     assert_eq!(
-        get(&format!("{b}/crm/v9/org")).await.status,
-        StatusCode::NOT_FOUND
+        r.location(),
+        format!("{b}/crm/IAMSecurityError.do?isload=true")
     );
     sb.stop().await;
 }
@@ -1600,6 +1620,8 @@ async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
         "zoho-auth exchange --env-file sandbox.env --accounts-url {base} --client-id 1000."
     )));
     assert!(rest.contains(&format!("curl -s -X POST {base}/_sandbox/code")));
+    assert!(rest.contains("/books/v3/invoices?organization_id=10234695&page=2&per_page=200"));
+    assert!(rest.contains("keep it with: zoho-auth sandbox --state FILE"));
     let r = get(&format!("{base}/oauth/serverinfo")).await;
     assert_eq!(r.json()["locations"]["us"], json!(base));
     child.start_kill().unwrap();

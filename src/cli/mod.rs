@@ -166,6 +166,10 @@ pub struct SandboxArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8470)]
     pub port: u16,
+    /// Keep clients, grants and created records in FILE across restarts (written after each
+    /// change and at stop, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// Parses the command line, runs the command and maps the outcome to the contract's exit code.

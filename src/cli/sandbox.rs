@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{GlobalArgs, SandboxArgs};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{Sandbox, SandboxConfig, StartError};
 
 pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
     let config = SandboxConfig {
@@ -11,16 +11,24 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
         ..SandboxConfig::default()
     };
     let stop = StopSignals::register();
-    let sandbox = match Sandbox::start(config).await {
+    let started = match &args.state {
+        Some(path) => Sandbox::start_with_state(config, path).await,
+        None => Sandbox::start(config).await.map_err(StartError::Listen),
+    };
+    let sandbox = match started {
         Ok(sandbox) => sandbox,
-        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+        Err(StartError::State(err)) => {
+            eprintln!("zoho-auth: {err}");
+            return 2;
+        }
+        Err(StartError::Listen(err)) if err.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(
                 "zoho-auth: port {} is in use; pick another with --port (0 picks a free one)",
                 args.port
             );
             return 2;
         }
-        Err(err) => {
+        Err(StartError::Listen(err)) => {
             eprintln!(
                 "zoho-auth: cannot listen on 127.0.0.1:{}: {err}; pick another port with --port",
                 args.port
@@ -35,12 +43,38 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
         let _ = writeln!(out, "Sandbox listening on {base}");
         let _ = out.flush();
         let _ = out.write_all(instructions(&sandbox).as_bytes());
+        let _ = match &args.state {
+            Some(path) => writeln!(
+                out,
+                "Clients, grants and created records are kept in {} (mode 0600).",
+                crate::auth::printable::printable(&path.display().to_string())
+            ),
+            None => writeln!(
+                out,
+                "Everything is forgotten at stop; keep it with: zoho-auth sandbox --state FILE"
+            ),
+        };
+        let _ = writeln!(out, "Stop with Ctrl+C.");
+        let _ = out.flush();
         let _ = out.flush();
     }
     stop.wait().await;
-    sandbox.stop().await;
-    eprintln!("Sandbox stopped.");
-    0
+    match sandbox.shutdown().await {
+        Ok(()) => {
+            match &args.state {
+                Some(path) => eprintln!(
+                    "Sandbox stopped; its state is saved in {}.",
+                    crate::auth::printable::printable(&path.display().to_string())
+                ),
+                None => eprintln!("Sandbox stopped."),
+            }
+            0
+        }
+        Err(err) => {
+            eprintln!("zoho-auth: sandbox stopped, but {err}");
+            1
+        }
+    }
 }
 
 fn instructions(sandbox: &Sandbox) -> String {
@@ -74,10 +108,10 @@ Or with curl alone:
   # again with the same code: {{"error":"invalid_code"}}, HTTP 200, as Zoho does
   curl -s -X POST $B/oauth/v2/token -d client_id={id} -d client_secret={secret} -d grant_type=refresh_token -d refresh_token=REFRESH_TOKEN
   curl -s $B/books/v3/organizations -H "Authorization: Zoho-oauthtoken ACCESS_TOKEN"
+  curl -s "$B/books/v3/invoices?organization_id=10234695&page=2&per_page=200" -H "Authorization: Zoho-oauthtoken ACCESS_TOKEN"
   curl -s -X POST "$B/oauth/v2/token/revoke?token=REFRESH_TOKEN"
 
-Control endpoints for scripts: $B/_sandbox/stats, /_sandbox/clock, /_sandbox/fault, /_sandbox/config (see src/sandbox/mod.rs).
-Stop with Ctrl+C.
+Control endpoints for scripts: $B/_sandbox/stats, /_sandbox/clock, /_sandbox/fault, /_sandbox/config, /_sandbox/records (see src/sandbox/mod.rs).
 "#,
         server_id = server.client_id,
         server_secret = server.client_secret,

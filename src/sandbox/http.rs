@@ -15,7 +15,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Extension, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,10 +24,14 @@ use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::config::{Fault, FaultKind, MintedCode, OtherDcField};
+use super::modules::{self, Module, ModuleRequest};
 use super::pages::{self, ClientView};
+use super::params::Params;
 use super::products::{self, Org, Product};
-use super::world::{self, ControlOutcome, Params, Reply, World};
-use super::{Fault, FaultKind, MintedCode, Shared};
+use super::reply::{Body, Reply};
+use super::shared::Shared;
+use super::world::{self, ControlOutcome, World};
 
 type Shd = Arc<Shared>;
 
@@ -82,6 +86,8 @@ fn routes() -> Router<Shd> {
         .route("/_sandbox/fault", post(ctl_fault).delete(ctl_fault_clear))
         .route("/_sandbox/stats", get(ctl_stats))
         .route("/_sandbox/clients", get(ctl_clients))
+        .route("/_sandbox/records", get(ctl_records).post(ctl_records))
+        .fallback(module_endpoint)
 }
 
 // ----- front middleware -----
@@ -156,26 +162,51 @@ async fn front(
         }
     }
     req.extensions_mut().insert(Dc(dc));
-    next.run(req).await
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let response = next.run(req).await;
+    if changes {
+        // A failed save is retried on the next change and reported at stop (`shutdown`).
+        let _ = shared.save();
+    }
+    response
 }
 
 // ----- response helpers -----
 
-/// JSON the way Zoho's accounts server sends it (facts §9).
-fn zoho_json(reply: Reply) -> Response {
+/// A reply as HTTP: its status, content type, extra headers and body.
+fn respond(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json;charset=UTF-8"),
-            ),
-            (header::SERVER, HeaderValue::from_static("ZGS")),
-        ],
-        reply.body,
-    )
-        .into_response()
+    let content_type = match reply.kind {
+        Body::Json => Some("application/json;charset=UTF-8"),
+        Body::JsonLower => Some("application/json;charset=utf-8"),
+        Body::Html => Some("text/html;charset=UTF-8"),
+        Body::Empty => None,
+    };
+    let mut response = (status, reply.body).into_response();
+    let headers = response.headers_mut();
+    match content_type {
+        Some(value) => {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+        }
+        None => {
+            headers.remove(header::CONTENT_TYPE);
+        }
+    }
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}
+
+/// JSON the way Zoho's accounts server sends it (facts §9, §10): `Server: ZGS`, a language.
+fn zoho_json(reply: Reply) -> Response {
+    let mut response = respond(reply);
+    let headers = response.headers_mut();
+    headers.insert(header::SERVER, HeaderValue::from_static("ZGS"));
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("en-US"));
+    response
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -398,20 +429,65 @@ async fn probe(
     headers: HeaderMap,
 ) -> Response {
     let Some(product) = products::product_for_path(uri.path()) else {
-        return StatusCode::NOT_FOUND.into_response();
+        // `/crm/{version}/org` with a version CRM does not have: a malformed CRM path.
+        return respond(s.with(|w, _| {
+            Reply::found(format!(
+                "{}/crm/IAMSecurityError.do?isload=true",
+                w.dc_url(&dc)
+            ))
+        }));
     };
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let reply = s.with(|w, now| w.probe(&dc, product, authorization.as_deref(), now));
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        reply.body,
-    )
-        .into_response()
+    respond(s.with(|w, now| w.probe(&dc, product, authorization.as_deref(), now)))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Every path the fixed routes do not match: the module endpoints and Zoho's answers to unknown
+/// and malformed product paths; anything else is a plain 404.
+async fn module_endpoint(
+    State(s): State<Shd>,
+    Extension(Dc(dc)): Extension<Dc>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(route) = modules::route(uri.path()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let query = Params::parse(uri.query(), b"");
+    let org_header = [
+        "x-com-zoho-books-organizationid",
+        "x-com-zoho-invoice-organizationid",
+        "x-com-zoho-inventory-organizationid",
+    ]
+    .iter()
+    .find_map(|name| header_str(&headers, name));
+    let method = match method {
+        Method::GET | Method::HEAD => modules::Method::Get,
+        Method::POST => modules::Method::Post,
+        _ => modules::Method::Other,
+    };
+    respond(s.with(|w, now| {
+        let api_domain = w.dc_url(&dc);
+        let req = ModuleRequest {
+            method,
+            route,
+            query: &query,
+            org_header,
+            desk_org: header_str(&headers, "orgid"),
+            body: &body,
+            api_domain: &api_domain,
+            now,
+        };
+        w.module(&dc, header_str(&headers, "authorization"), req)
+    }))
 }
 
 // ----- the Self Client console -----
@@ -641,6 +717,7 @@ struct OrgsReq {
     product: Product,
     organizations: Option<Vec<Org>>,
     member: Option<bool>,
+    no_organization: Option<bool>,
 }
 
 async fn ctl_orgs(State(s): State<Shd>, body: Bytes) -> Response {
@@ -651,7 +728,22 @@ async fn ctl_orgs(State(s): State<Shd>, body: Bytes) -> Response {
     if req.member.is_some() && req.product != Product::Invoice {
         return control_error("membership is simulated for invoice only");
     }
-    s.with(|w, _| w.set_orgs(req.product, req.organizations, req.member));
+    if req.no_organization.is_some()
+        && !matches!(
+            req.product,
+            Product::Books | Product::Invoice | Product::Inventory
+        )
+    {
+        return control_error("no_organization is simulated for books, invoice and inventory");
+    }
+    s.with(|w, _| {
+        w.set_orgs(
+            req.product,
+            req.organizations,
+            req.member,
+            req.no_organization,
+        )
+    });
     control_json(StatusCode::OK, serde_json::json!({ "status": "success" }))
 }
 
@@ -670,6 +762,12 @@ struct ConfigReq {
     device_interval_seconds: Option<f64>,
     device_millis: Option<bool>,
     user_dc: Option<String>,
+    other_dc_field: Option<OtherDcField>,
+    token_scope: Option<bool>,
+    crm_invalid_token_authentication_failure: Option<bool>,
+    desk_forbidden: Option<bool>,
+    desk_wrong_dc_empty_body: Option<bool>,
+    lone_org_is_default: Option<bool>,
 }
 
 async fn ctl_config(State(s): State<Shd>, body: Bytes) -> Response {
@@ -729,6 +827,24 @@ async fn ctl_config(State(s): State<Shd>, body: Bytes) -> Response {
         if let Some(v) = req.device_millis {
             c.device_millis = v;
         }
+        if let Some(v) = req.other_dc_field {
+            c.other_dc_field = v;
+        }
+        if let Some(v) = req.token_scope {
+            c.token_scope = v;
+        }
+        if let Some(v) = req.crm_invalid_token_authentication_failure {
+            c.crm_invalid_token_authentication_failure = v;
+        }
+        if let Some(v) = req.desk_forbidden {
+            c.desk_forbidden = v;
+        }
+        if let Some(v) = req.desk_wrong_dc_empty_body {
+            c.desk_wrong_dc_empty_body = v;
+        }
+        if let Some(v) = req.lone_org_is_default {
+            c.lone_org_is_default = v;
+        }
         if let Some(v) = req.user_dc {
             w.user_dc = v;
         }
@@ -748,6 +864,12 @@ async fn ctl_config(State(s): State<Shd>, body: Bytes) -> Response {
                 "device_code_lifetime_seconds": c.device_code_lifetime.as_secs(),
                 "device_interval_seconds": c.device_interval.as_secs_f64(),
                 "device_millis": c.device_millis,
+                "other_dc_field": c.other_dc_field,
+                "token_scope": c.token_scope,
+                "crm_invalid_token_authentication_failure": c.crm_invalid_token_authentication_failure,
+                "desk_forbidden": c.desk_forbidden,
+                "desk_wrong_dc_empty_body": c.desk_wrong_dc_empty_body,
+                "lone_org_is_default": c.lone_org_is_default,
                 "user_dc": w.user_dc,
             }),
         )
@@ -811,6 +933,43 @@ async fn ctl_clients(State(s): State<Shd>) -> Response {
             "server_client": c(&w.server_client),
             "device_client": c(&w.device_client),
         })
+    });
+    control_json(StatusCode::OK, value)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsReq {
+    module: Module,
+    count: usize,
+}
+
+/// `GET /_sandbox/records`: every module's seeded and created counts; `POST` with
+/// `{"module":"crm.leads","count":N}` sets the seeded count (created records stay).
+async fn ctl_records(State(s): State<Shd>, method: Method, body: Bytes) -> Response {
+    if method == Method::POST {
+        let req: RecordsReq = match control_body(&body) {
+            Ok(r) => r,
+            Err(e) => return control_error(&e),
+        };
+        if req.count > modules::MAX_COUNT {
+            return control_error(&format!("count must be at most {}", modules::MAX_COUNT));
+        }
+        s.with(|w, _| w.records.counts.insert(req.module, req.count));
+    }
+    let value = s.with(|w, _| {
+        let modules: serde_json::Map<String, serde_json::Value> = Module::ALL
+            .iter()
+            .map(|m| {
+                let seeded = w.records.counts.get(m).copied().unwrap_or(0);
+                let created = w.records.created.get(m).map_or(0, Vec::len);
+                (
+                    m.key().to_string(),
+                    serde_json::json!({"seeded": seeded, "created": created}),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(modules)
     });
     control_json(StatusCode::OK, value)
 }

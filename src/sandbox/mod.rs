@@ -15,6 +15,18 @@
 //! | `GET /oauth/serverinfo` | `{"result":"success","locations":{...}}` |
 //! | `POST /oauth/v3/device/code`, `/oauth/v3/device/token` | the device flow; `GET /oauth/v3/device` is the verification page |
 //! | `GET /books/v3/organizations` etc. | the product probes ([`Product`]) |
+//! | `GET`/`POST /books/v3/invoices`, `/books/v3/contacts` | Books records: `organization_id`, `page`, `per_page` (max 200), `page_context` |
+//! | `GET`/`POST /invoice/v3/invoices`, `/invoice/v3/contacts` | Invoice, the same shape |
+//! | `GET`/`POST /inventory/v1/items` | Inventory, the same shape |
+//! | `GET /{books,invoice,inventory}/.../{id}` | one record, or 404 code 5 |
+//! | `GET`/`POST /crm/{v2..v8}/Leads`, `/Contacts` | CRM records: `fields` (required), `page`, `per_page` (max 200), `page_token` past 2,000, `info`, 204 when empty |
+//! | `GET`/`POST /api/v1/tickets` | Desk tickets: `orgId` header, `from` (1-based), `limit` (max 100), `{"data":[...]}` |
+//!
+//! Records are computed from their index ([`Module`]; deterministic ids and names), so thousands
+//! of them cost nothing at start; created ones are kept (and saved with a state file). Unknown
+//! Books-family paths answer 404 code 5, Expense ones code 5 "Invalid URL Passed", a CRM path
+//! without `/crm/{version}/` a 302 to `IAMSecurityError.do`, a token of another DC `INVALID_TOKEN`
+//! (CRM), an HTML 401 (Desk) or 57 (Books family).
 //!
 //! Other data centers: the same routes under `/_dc/{code}` (`eu in au jp ca sa uk ae`) act as that
 //! DC, with their own codes and tokens; its accounts server and `api_domain` are `{base}/_dc/{code}`.
@@ -29,12 +41,17 @@
 //! - `POST /_sandbox/device/approve`, `/_sandbox/device/deny` `{"user_code":..}` or `{"device_code":..}`,
 //!   approve takes an optional `"dc":"eu"` (the poll at any other DC then answers `other_dc`)
 //! - `POST /_sandbox/revoke` `{"refresh_token":..}` (or `"token"`): server-side revoke
-//! - `POST /_sandbox/orgs` `{"product":"books","organizations":[{"id":"1","name":"X"}],"member":true}`
-//!   (`member` is simulated for `invoice` only)
+//! - `POST /_sandbox/orgs` `{"product":"books","organizations":[{"id":"1","name":"X"}],"member":true,
+//!   "no_organization":false}` (`member` is simulated for `invoice` only; `no_organization` for
+//!   books, invoice and inventory: 400 code 9017 everywhere)
+//! - `GET /_sandbox/records` → `{"crm.leads":{"seeded":2500,"created":0},...}`;
+//!   `POST /_sandbox/records` `{"module":"crm.leads","count":N}` sets a seeded count
 //! - `GET|POST /_sandbox/config` `{"access_token_lifetime_seconds":..,"throttle_limit":..,
 //!   "throttle_window_seconds":..,"throttle_status":200|400,"expires_in_millis":..,"max_refresh_tokens":..,
 //!   "max_access_tokens":..,"web_code_lifetime_seconds":..,"device_code_lifetime_seconds":..,
-//!   "device_interval_seconds":..,"device_millis":..,"user_dc":"eu"}` → the whole config
+//!   "device_interval_seconds":..,"device_millis":..,"user_dc":"eu","other_dc_field":"user_location"|"dc",
+//!   "token_scope":true,"crm_invalid_token_authentication_failure":false,"desk_forbidden":false,
+//!   "desk_wrong_dc_empty_body":false,"lone_org_is_default":true}` → the whole config
 //! - `POST /_sandbox/clock` `{"advance_seconds":N}` → `{"now":<epoch ms>}`: the virtual clock every
 //!   expiry check reads
 //! - `POST /_sandbox/fault` `{"path":"/oauth/v2/token","kind":"http500|html503|malformed_json|delay|drop",
@@ -44,212 +61,31 @@
 //!
 //! Prefixed with `/_dc/{code}`, `/_sandbox/code` mints the code in that DC.
 
+mod config;
 mod http;
+mod modules;
 mod pages;
+mod params;
 mod products;
+mod reply;
 mod shapes;
+mod shared;
+mod state;
 mod world;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use config::{DemoClient, Fault, FaultKind, MintedCode, OtherDcField, SandboxConfig, Stats};
+pub use modules::Module;
 pub use products::{Org, Product, ProductOrgs};
+use shared::Shared;
+pub use state::StateError;
 pub use world::ControlOutcome;
 use world::World;
-
-/// How the sandbox behaves. `Default` follows the facts file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxConfig {
-    /// 0 = any free port. Always bound on 127.0.0.1.
-    pub port: u16,
-    /// Access tokens a refresh token may mint per window (facts §3: 10).
-    pub throttle_limit: u32,
-    /// The throttle window (facts §3: 10 minutes).
-    pub throttle_window: Duration,
-    /// HTTP status of the "Access Denied" body: 400 by default, 200 also seen (facts §2).
-    pub throttle_status: u16,
-    /// Access-token lifetime (facts §3: 3600 s).
-    pub access_token_lifetime: Duration,
-    /// The pre-2019 behaviour: `expires_in` in milliseconds, plus `expires_in_sec`.
-    pub expires_in_millis: bool,
-    /// Refresh tokens per user per client; the next one evicts the oldest (facts §3: 20).
-    pub max_refresh_tokens: usize,
-    /// Active access tokens per refresh token; the next one invalidates the oldest (facts §3: 10).
-    pub max_access_tokens: usize,
-    /// Lifetime of a code from the consent page (facts §3: 2 minutes).
-    pub web_code_lifetime: Duration,
-    /// Lifetime of a device code (`expires_in` of the initiation response).
-    pub device_code_lifetime: Duration,
-    /// The device-flow polling interval; two polls closer than this answer `slow_down` (facts §6: 30 s).
-    pub device_interval: Duration,
-    /// Device-flow `expires_in`/`interval` in milliseconds instead of seconds (facts §6: disputed).
-    pub device_millis: bool,
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        SandboxConfig {
-            port: 0,
-            throttle_limit: 10,
-            throttle_window: Duration::from_secs(600),
-            throttle_status: 400,
-            access_token_lifetime: Duration::from_secs(3600),
-            expires_in_millis: false,
-            max_refresh_tokens: 20,
-            max_access_tokens: 10,
-            web_code_lifetime: Duration::from_secs(120),
-            device_code_lifetime: Duration::from_secs(300),
-            device_interval: Duration::from_secs(30),
-            device_millis: false,
-        }
-    }
-}
-
-/// A demo OAuth client registered in the sandbox. Its secret is random per sandbox start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DemoClient {
-    pub client_id: String,
-    pub client_secret: String,
-    pub redirect_uri: Option<String>,
-}
-
-/// Request counters, for tests that assert "exactly one refresh" or "zero requests".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Stats {
-    /// Every request except the control endpoints (`/_sandbox/...`).
-    pub requests: u64,
-    /// Requests to the control endpoints.
-    pub control_requests: u64,
-    /// `POST /oauth/v2/token`, any grant.
-    pub token_requests: u64,
-    /// `POST /oauth/v2/token` by `grant_type` (an absent one counts as "").
-    pub token_requests_by_grant: BTreeMap<String, u64>,
-    /// Token requests with `grant_type=authorization_code`.
-    pub exchanges: u64,
-    /// Token requests with `grant_type=refresh_token`, throttled ones included.
-    pub refreshes: u64,
-    /// Token requests with `grant_type=client_credentials`.
-    pub client_credentials: u64,
-    /// `POST /oauth/v2/token/revoke`.
-    pub revokes: u64,
-    /// Calls to the product organizations endpoints.
-    pub probes: u64,
-    /// `GET /oauth/v2/auth`.
-    pub auth_requests: u64,
-    /// `POST /oauth/v3/device/code`.
-    pub device_code_requests: u64,
-    /// `POST /oauth/v3/device/token`.
-    pub device_polls: u64,
-    /// Requests answered by an injected fault instead of the endpoint.
-    pub faults_served: u64,
-}
-
-/// What an injected fault does to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// HTTP 500 with a plain-text body.
-    Http500,
-    /// HTTP 503 with an HTML body, like a load balancer's maintenance page.
-    Html503,
-    /// HTTP 200, `application/json`, a truncated JSON body.
-    MalformedJson,
-    /// Waits `delay_ms`, then answers normally.
-    Delay,
-    /// Closes the connection without any response.
-    Drop,
-}
-
-/// A fault for the next `count` requests to `path`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fault {
-    /// The request path as sent (`/oauth/v2/token`, `/_dc/eu/oauth/v2/token`); a trailing `*`
-    /// matches every path with that prefix.
-    pub path: String,
-    pub kind: FaultKind,
-    #[serde(default = "one")]
-    pub count: u32,
-    #[serde(default)]
-    pub delay_ms: u64,
-}
-
-fn one() -> u32 {
-    1
-}
-
-impl Fault {
-    pub fn new(path: &str, kind: FaultKind, count: u32) -> Fault {
-        Fault {
-            path: path.to_string(),
-            kind,
-            count,
-            delay_ms: 0,
-        }
-    }
-
-    fn matches(&self, path: &str) -> bool {
-        match self.path.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => self.path == path,
-        }
-    }
-}
-
-/// A code minted for the Self Client, as `POST /_sandbox/code` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MintedCode {
-    pub code: String,
-    /// Epoch milliseconds, on the sandbox's virtual clock.
-    pub expiry_time: i64,
-    pub client_id: String,
-    pub client_secret: String,
-}
-
-pub(crate) struct Shared {
-    world: Mutex<World>,
-}
-
-fn system_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, World> {
-        // A panic while holding the lock leaves consistent-enough data for a simulator.
-        self.world.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `f` on the world with the virtual `now`.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut World, i64) -> R) -> R {
-        let mut world = self.lock();
-        let now = system_ms() + world.clock_offset_ms;
-        f(&mut world, now)
-    }
-
-    /// Takes one use of the first fault matching `path`.
-    pub(crate) fn take_fault(&self, path: &str) -> Option<Fault> {
-        let mut world = self.lock();
-        let index = world
-            .faults
-            .iter()
-            .position(|f| f.count > 0 && f.matches(path))?;
-        let fault = world.faults[index].clone();
-        world.faults[index].count -= 1;
-        if world.faults[index].count == 0 {
-            world.faults.remove(index);
-        }
-        world.stats.faults_served += 1;
-        Some(fault)
-    }
-}
 
 /// In-process equivalents of the control endpoints. Cheap to clone.
 #[derive(Clone)]
@@ -303,13 +139,28 @@ impl Control {
     /// Replaces the organizations a product's endpoint lists.
     pub fn set_orgs(&self, product: Product, orgs: Vec<Org>) {
         self.shared
-            .with(|w, _| w.set_orgs(product, Some(orgs), None));
+            .with(|w, _| w.set_orgs(product, Some(orgs), None, None));
     }
 
     /// Makes the demo user a member (or not) of the product's organization. Invoice answers 403.
     pub fn set_member(&self, product: Product, member: bool) {
         self.shared
-            .with(|w, _| w.set_orgs(product, None, Some(member)));
+            .with(|w, _| w.set_orgs(product, None, Some(member), None));
+    }
+
+    /// Makes the demo user have no organization of `product` at all (code 9017), or some again.
+    pub fn set_no_organization(&self, product: Product, none: bool) {
+        self.shared
+            .with(|w, _| w.set_orgs(product, None, None, Some(none)));
+    }
+
+    /// Sets how many seeded records `module` lists (created ones stay).
+    pub fn set_record_count(&self, module: Module, count: usize) {
+        self.shared.with(|w, _| {
+            w.records
+                .counts
+                .insert(module, count.min(modules::MAX_COUNT))
+        });
     }
 
     /// Puts the demo user's account in data center `dc`; `false` for an unknown code.
@@ -370,25 +221,66 @@ pub struct Sandbox {
     task: Option<JoinHandle<()>>,
 }
 
+/// Why a sandbox with a state file did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The port could not be bound.
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Listen(#[source] std::io::Error),
+    /// The state file could not be read, understood or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
 impl Sandbox {
     /// Binds 127.0.0.1:`config.port` and serves on the current tokio runtime.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
-        let port = listener.local_addr()?.port();
-        let base = format!("http://127.0.0.1:{port}");
-        let shared = Arc::new(Shared {
-            world: Mutex::new(World::new(base.clone(), config)),
-        });
+        let base = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+        let world = World::new(base.clone(), config);
+        Ok(Sandbox::serve(listener, base, world, None))
+    }
+
+    /// Like [`Sandbox::start`], keeping clients, grants and created records in `path` across
+    /// restarts: read at start (a missing file starts afresh), written after each change.
+    pub async fn start_with_state(
+        config: SandboxConfig,
+        path: &std::path::Path,
+    ) -> Result<Sandbox, StartError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(StartError::Listen)?;
+        let base = format!(
+            "http://127.0.0.1:{}",
+            listener.local_addr().map_err(StartError::Listen)?.port()
+        );
+        let mut world = World::new(base.clone(), config);
+        let file = state::StateFile::open(path, &mut world)?;
+        Ok(Sandbox::serve(listener, base, world, Some(file)))
+    }
+
+    fn serve(
+        listener: tokio::net::TcpListener,
+        base: String,
+        world: World,
+        state: Option<state::StateFile>,
+    ) -> Sandbox {
+        let shared = Arc::new(Shared::new(world, state));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(http::serve(listener, shared.clone(), async move {
             let _ = rx.await;
         }));
-        Ok(Sandbox {
+        Sandbox {
             base,
             control: Control { shared },
             shutdown: Some(tx),
             task: Some(task),
-        })
+        }
+    }
+
+    /// Saves the state file now (it is also saved after each changing request).
+    pub fn save_state(&self) -> Result<(), StateError> {
+        self.control.shared.save()
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash. Also the `api_domain` of the primary DC.
@@ -440,6 +332,13 @@ impl Sandbox {
     /// In-process control: revoke, organizations, clock, faults, device approval, config.
     pub fn control(&self) -> Control {
         self.control.clone()
+    }
+
+    /// Stops like [`Sandbox::stop`], then saves the state file (with `--state`).
+    pub async fn shutdown(self) -> Result<(), StateError> {
+        let shared = self.control.shared.clone();
+        self.stop().await;
+        shared.save()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to 2 s), then returns.

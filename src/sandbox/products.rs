@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::world::Reply;
+use super::reply::Reply;
 
 /// A product whose organizations endpoint the sandbox serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -123,6 +123,9 @@ pub struct ProductOrgs {
     pub orgs: Vec<Org>,
     /// `false`: the user is not a member of the organization (Invoice answers 403).
     pub member: bool,
+    /// The user has no organization of this product at all: Books, Invoice and Inventory answer
+    /// 400 code 9017 (facts §10), the organizations endpoint included.
+    pub no_organization: bool,
 }
 
 impl Default for ProductOrgs {
@@ -130,6 +133,7 @@ impl Default for ProductOrgs {
         ProductOrgs {
             orgs: Vec::new(),
             member: true,
+            no_organization: false,
         }
     }
 }
@@ -138,6 +142,7 @@ pub(crate) fn default_orgs() -> BTreeMap<Product, ProductOrgs> {
     let orgs = |list: &[(&str, &str)]| ProductOrgs {
         orgs: list.iter().map(|(id, name)| Org::new(id, name)).collect(),
         member: true,
+        no_organization: false,
     };
     BTreeMap::from([
         (
@@ -275,7 +280,9 @@ fn email_for(id: &str) -> String {
     format!("owner.{id}@zylker.example")
 }
 
-pub(crate) fn success(product: Product, orgs: &[Org]) -> Reply {
+/// `lone_default`: whether a product's only organization is marked `is_default_org` (facts §10:
+/// Zoho has been seen sending `false`).
+pub(crate) fn success(product: Product, orgs: &[Org], lone_default: bool) -> Reply {
     let body = match product.family() {
         Family::Finance => serde_json::to_string(&FinanceBody {
             code: 0,
@@ -288,7 +295,7 @@ pub(crate) fn success(product: Product, orgs: &[Org]) -> Reply {
                     name: &o.name,
                     contact_name: "Demo Owner",
                     email: email_for(&o.id),
-                    is_default_org: i == 0,
+                    is_default_org: i == 0 && (lone_default || orgs.len() > 1),
                     plan_type: 0,
                     language_code: "en",
                     fiscal_year_start_month: 0,

@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::config::{Fault, OtherDcField, SandboxConfig, Stats};
+use super::modules::{self, Caller, ModuleRequest, Records};
+use super::params::Params;
 use super::products::{self, Org, Product, ProductOrgs};
+use super::reply::Reply;
 use super::shapes;
-use super::{Fault, SandboxConfig, Stats};
 
 /// The data center served at the root of the base URL.
 pub(crate) const PRIMARY_DC: &str = "us";
@@ -20,66 +23,8 @@ pub(crate) const THROTTLE_BODY: &str = r#"{"error_description":"You have made to
 pub(crate) const REVOKE_INVALID_BODY: &str = r#"{"status":"failure","error":"invalid_token"}"#;
 pub(crate) const REVOKE_OK_BODY: &str = r#"{"status":"success"}"#;
 
-/// What an endpoint answers: an HTTP status and a JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reply {
-    pub status: u16,
-    pub body: String,
-}
-
-impl Reply {
-    pub(crate) fn new(status: u16, body: impl Into<String>) -> Reply {
-        Reply {
-            status,
-            body: body.into(),
-        }
-    }
-
-    /// `{"error":"<code>"}` with HTTP 200, the way Zoho's token endpoint refuses (facts §2).
-    fn error(code: &str) -> Reply {
-        Reply::error_with(200, code)
-    }
-
-    fn error_with(status: u16, code: &str) -> Reply {
-        Reply::new(status, serde_json::json!({ "error": code }).to_string())
-    }
-}
-
-/// Request parameters, from the query string and the form body merged (facts §2: both work).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Params(pub Vec<(String, String)>);
-
-impl Params {
-    pub(crate) fn parse(query: Option<&str>, body: &[u8]) -> Params {
-        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if let Some(query) = query {
-            pairs.extend(
-                url::form_urlencoded::parse(query.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned())),
-            );
-        }
-        Params(pairs)
-    }
-
-    /// The first value of `key` (the body wins over the query string).
-    pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(crate) fn all(&self, key: &str) -> impl Iterator<Item = &str> {
-        self.0
-            .iter()
-            .filter(move |(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum ClientKind {
     /// The API console's Self Client: codes minted on the console, no redirect URI.
     SelfClient,
@@ -89,21 +34,29 @@ pub(crate) enum ClientKind {
     Device,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Client {
     pub kind: ClientKind,
     pub id: String,
     pub secret: String,
     pub redirect_uri: Option<String>,
+    #[serde(skip, default)]
     pub prefix: &'static str,
+}
+
+impl ClientKind {
+    /// The prefix of this kind's ids and tokens (facts §9).
+    fn prefix(self) -> &'static str {
+        match self {
+            ClientKind::SelfClient | ClientKind::Server => "1000",
+            ClientKind::Device => "1004",
+        }
+    }
 }
 
 impl Client {
     fn new(kind: ClientKind, redirect_uri: Option<&str>) -> Client {
-        let prefix = match kind {
-            ClientKind::SelfClient | ClientKind::Server => "1000",
-            ClientKind::Device => "1004",
-        };
+        let prefix = kind.prefix();
         Client {
             kind,
             id: shapes::client_id(prefix),
@@ -123,7 +76,7 @@ struct Code {
     offline: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct RefreshToken {
     client_id: String,
     scopes: Vec<String>,
@@ -134,7 +87,7 @@ struct RefreshToken {
     mints: VecDeque<i64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct AccessToken {
     scopes: Vec<String>,
     expires_ms: i64,
@@ -142,12 +95,32 @@ struct AccessToken {
 }
 
 /// One data center's grants: codes and tokens of one DC are unknown to every other DC.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct DcStore {
+    /// Codes live minutes: they are not saved.
+    #[serde(skip)]
     codes: HashMap<String, Code>,
     refresh: HashMap<String, RefreshToken>,
     access: HashMap<String, AccessToken>,
 }
+
+/// What `--state FILE` keeps across restarts: the clients, the grants (refresh and access tokens;
+/// codes are short-lived and dropped), the virtual clock and the module records.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Saved {
+    pub kind: String,
+    pub version: u32,
+    pub self_client: Client,
+    pub server_client: Client,
+    pub device_client: Client,
+    pub clock_offset_ms: i64,
+    pub seq: u64,
+    pub grants: BTreeMap<String, DcStore>,
+    pub records: Records,
+}
+
+pub(crate) const SAVED_KIND: &str = "zoho-auth sandbox state";
+pub(crate) const SAVED_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DeviceState {
@@ -197,7 +170,8 @@ struct TokenOk<'a> {
     access_token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
-    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
     api_domain: String,
     token_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -230,6 +204,11 @@ pub(crate) struct World {
     pub orgs: BTreeMap<Product, ProductOrgs>,
     pub faults: Vec<Fault>,
     pub stats: Stats,
+    /// Seeded counts and created records of the module endpoints.
+    pub records: Records,
+    /// The Books-family rate window: (minute since the epoch, requests in it), for the
+    /// `x-rate-limit-*` headers (facts §10).
+    rate: (i64, u32),
     /// Every code, refresh token and access token ever issued, revoked and expired ones included,
     /// for tests that search output for secrets.
     pub issued: Vec<String>,
@@ -272,6 +251,8 @@ impl World {
             orgs: products::default_orgs(),
             faults: Vec::new(),
             stats: Stats::default(),
+            records: Records::default(),
+            rate: (0, 0),
             issued: Vec::new(),
             dcs: DCS
                 .iter()
@@ -280,6 +261,81 @@ impl World {
             devices: HashMap::new(),
             seq: 0,
         }
+    }
+
+    /// The part of the world `--state` keeps, as JSON.
+    pub(crate) fn save(&self) -> String {
+        #[derive(Serialize)]
+        struct SavedRef<'a> {
+            kind: &'static str,
+            version: u32,
+            self_client: &'a Client,
+            server_client: &'a Client,
+            device_client: &'a Client,
+            clock_offset_ms: i64,
+            seq: u64,
+            grants: &'a BTreeMap<String, DcStore>,
+            records: &'a Records,
+        }
+        serde_json::to_string_pretty(&SavedRef {
+            kind: SAVED_KIND,
+            version: SAVED_VERSION,
+            self_client: &self.self_client,
+            server_client: &self.server_client,
+            device_client: &self.device_client,
+            clock_offset_ms: self.clock_offset_ms,
+            seq: self.seq,
+            grants: &self.dcs,
+            records: &self.records,
+        })
+        .expect("the saved world always serializes")
+    }
+
+    /// Takes over a saved world. `Err` says what is wrong with it.
+    pub(crate) fn restore(&mut self, saved: Saved) -> Result<(), String> {
+        if saved.kind != SAVED_KIND {
+            return Err(format!("its \"kind\" is not {SAVED_KIND:?}"));
+        }
+        if saved.version != SAVED_VERSION {
+            return Err(format!(
+                "it is version {}, this zoho-auth reads version {SAVED_VERSION}",
+                saved.version
+            ));
+        }
+        let clients = [
+            (&saved.self_client, ClientKind::SelfClient),
+            (&saved.server_client, ClientKind::Server),
+            (&saved.device_client, ClientKind::Device),
+        ];
+        for (client, kind) in clients {
+            if client.kind != kind || client.id.is_empty() || client.secret.is_empty() {
+                return Err(format!("its {kind:?} client is not one"));
+            }
+        }
+        if let Some(dc) = saved.grants.keys().find(|dc| !DCS.contains(&dc.as_str())) {
+            return Err(format!("it names an unknown data center {dc:?}"));
+        }
+        let with_prefix = |mut c: Client| {
+            c.prefix = c.kind.prefix();
+            c
+        };
+        self.self_client = with_prefix(saved.self_client);
+        self.server_client = with_prefix(saved.server_client);
+        self.device_client = with_prefix(saved.device_client);
+        if self.server_client.redirect_uri.is_none() {
+            self.server_client.redirect_uri = Some(SERVER_REDIRECT_URI.to_string());
+        }
+        self.clock_offset_ms = saved.clock_offset_ms;
+        self.seq = saved.seq;
+        for store in saved.grants.values() {
+            self.issued.extend(store.refresh.keys().cloned());
+            self.issued.extend(store.access.keys().cloned());
+        }
+        for (dc, store) in saved.grants {
+            self.dcs.insert(dc, store);
+        }
+        self.records = saved.records;
+        Ok(())
     }
 
     /// The accounts server (and API domain) of a data center: the base URL for the primary DC,
@@ -483,7 +539,7 @@ impl World {
         let body = TokenOk {
             access_token: access,
             refresh_token: refresh,
-            scope: scopes.join(" "),
+            scope: self.config.token_scope.then(|| scopes.join(" ")),
             api_domain: self.dc_url(dc),
             token_type: "Bearer",
             expires_in_sec,
@@ -782,8 +838,12 @@ impl World {
             DeviceState::Approved { dc: home } if home != dc => {
                 // The next poll goes to the other DC: it is not "too soon" there.
                 device.last_poll = None;
-                let dc_url = serde_json::Value::String(self.dc_url(&home));
-                Reply::new(400, format!(r#"{{"error":"other_dc","dc":{dc_url}}}"#))
+                let (field, value) = match self.config.other_dc_field {
+                    OtherDcField::UserLocation => ("user_location", home),
+                    OtherDcField::Dc => ("dc", self.dc_url(&home)),
+                };
+                let value = serde_json::Value::String(value);
+                Reply::new(400, format!(r#"{{"error":"other_dc","{field}":{value}}}"#))
             }
             DeviceState::Approved { .. } => {
                 let device = self.devices.remove(&code).expect("present above");
@@ -846,7 +906,82 @@ impl World {
 
     // ----- product endpoints -----
 
-    /// `GET {api_domain}/<product org endpoint>` (facts §7).
+    /// Who a request's `Authorization` header names, in data center `dc`.
+    pub(crate) fn caller(&self, dc: &str, authorization: Option<&str>, now: i64) -> Caller {
+        let Some(token) = authorization.and_then(products::bearer) else {
+            return Caller::Missing;
+        };
+        let live = |store: &DcStore| {
+            store
+                .access
+                .get(token)
+                .filter(|a| a.expires_ms > now)
+                .map(|a| a.scopes.clone())
+        };
+        if let Some(scopes) = self.dcs.get(dc).and_then(live) {
+            return Caller::Valid(scopes);
+        }
+        if self
+            .dcs
+            .iter()
+            .any(|(other, store)| other != dc && live(store).is_some())
+        {
+            return Caller::OtherDc;
+        }
+        Caller::Unknown
+    }
+
+    /// When a live access token of `dc` expires (CRM's `X-Accesstoken-Reset`).
+    fn access_expiry(&self, dc: &str, authorization: Option<&str>) -> Option<i64> {
+        let token = authorization.and_then(products::bearer)?;
+        self.dcs.get(dc)?.access.get(token).map(|a| a.expires_ms)
+    }
+
+    /// Books-family answers carry `x-rate-limit-*` (facts §10): 100 requests a minute, counted
+    /// but not enforced.
+    fn rate_headers(&mut self, reply: Reply, now: i64) -> Reply {
+        const LIMIT: u32 = 100;
+        let minute = now.div_euclid(60_000);
+        if self.rate.0 != minute {
+            self.rate = (minute, 0);
+        }
+        self.rate.1 += 1;
+        let reset = 60 - now.rem_euclid(60_000) / 1000;
+        reply
+            .with_header("x-rate-limit-limit", LIMIT.to_string())
+            .with_header(
+                "x-rate-limit-remaining",
+                LIMIT.saturating_sub(self.rate.1).to_string(),
+            )
+            .with_header("x-rate-limit-reset", reset.to_string())
+    }
+
+    /// Headers per product family: Books' rate limit, CRM's lower-case JSON and
+    /// `X-Accesstoken-Reset` (facts §10).
+    fn product_headers(
+        &mut self,
+        product: Product,
+        dc: &str,
+        authorization: Option<&str>,
+        reply: Reply,
+        now: i64,
+    ) -> Reply {
+        match product {
+            Product::Books | Product::Invoice | Product::Inventory | Product::Expense => {
+                self.rate_headers(reply, now)
+            }
+            Product::Crm => {
+                let reply = reply.lower_case_json();
+                match self.access_expiry(dc, authorization) {
+                    Some(ms) => reply.with_header("x-accesstoken-reset", modules::iso(ms)),
+                    None => reply,
+                }
+            }
+            Product::Desk => reply,
+        }
+    }
+
+    /// `GET {api_domain}/<product org endpoint>` (facts §7, §10).
     pub(crate) fn probe(
         &mut self,
         dc: &str,
@@ -855,26 +990,68 @@ impl World {
         now: i64,
     ) -> Reply {
         self.stats.probes += 1;
-        let Some(token) = authorization.and_then(products::bearer) else {
-            return products::no_auth(product);
-        };
-        let granted = self
-            .dcs
-            .get(dc)
-            .and_then(|s| s.access.get(token))
-            .filter(|a| a.expires_ms > now)
-            .map(|a| a.scopes.clone());
-        let Some(scopes) = granted else {
-            return products::bad_token(product);
+        let reply = self.probe_reply(dc, product, authorization, now);
+        self.product_headers(product, dc, authorization, reply, now)
+    }
+
+    fn probe_reply(
+        &self,
+        dc: &str,
+        product: Product,
+        authorization: Option<&str>,
+        now: i64,
+    ) -> Reply {
+        let caller = self.caller(dc, authorization, now);
+        if let Some(refusal) = modules::token_refusal(product, &caller, &self.config) {
+            return refusal;
+        }
+        let Caller::Valid(scopes) = caller else {
+            unreachable!("token_refusal answers every other caller");
         };
         if !products::scope_allows(product, &scopes) {
             return products::scope_missing(product);
         }
+        if product == Product::Desk && self.config.desk_forbidden {
+            return Reply::new(403, modules::DESK_FORBIDDEN);
+        }
         let orgs = self.orgs.get(&product).cloned().unwrap_or_default();
+        if orgs.no_organization
+            && matches!(
+                product,
+                Product::Books | Product::Invoice | Product::Inventory
+            )
+        {
+            return Reply::new(400, modules::NO_ORGANIZATION);
+        }
         if !orgs.member {
             return products::not_member(product);
         }
-        products::success(product, &orgs.orgs)
+        products::success(product, &orgs.orgs, self.config.lone_org_is_default)
+    }
+
+    /// A module endpoint (`/books/v3/invoices`, `/crm/v8/Leads`, ...; facts §10).
+    pub(crate) fn module(
+        &mut self,
+        dc: &str,
+        authorization: Option<&str>,
+        req: ModuleRequest<'_>,
+    ) -> Reply {
+        self.stats.module_requests += 1;
+        let now = req.now;
+        let product = match &req.route {
+            modules::Route::List(m) | modules::Route::One(m, _) => Some(m.product()),
+            modules::Route::FinanceUnknown(p) => Some(*p),
+            modules::Route::ExpenseUnknown => Some(Product::Expense),
+            modules::Route::CrmUnknownModule => Some(Product::Crm),
+            modules::Route::DeskUnknown => Some(Product::Desk),
+            modules::Route::CrmMalformed | modules::Route::CrmSecurityPage => None,
+        };
+        let caller = self.caller(dc, authorization, now);
+        let reply = modules::handle(&mut self.records, &self.orgs, &self.config, &caller, req);
+        match product {
+            Some(product) => self.product_headers(product, dc, authorization, reply, now),
+            None => reply,
+        }
     }
 
     pub(crate) fn set_orgs(
@@ -882,8 +1059,12 @@ impl World {
         product: Product,
         orgs: Option<Vec<Org>>,
         member: Option<bool>,
+        no_organization: Option<bool>,
     ) {
         let entry = self.orgs.entry(product).or_default();
+        if let Some(none) = no_organization {
+            entry.no_organization = none;
+        }
         if let Some(orgs) = orgs {
             entry.orgs = orgs;
         }
