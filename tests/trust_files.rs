@@ -776,3 +776,50 @@ fn temp_files_a_crashed_writer_left_are_removed_by_the_next_write() {
     assert!(live.exists(), "a live writer's temp file is kept");
     assert!(other.exists(), "another file's temp file is kept");
 }
+
+/// As a child process running as another user: one update of `ZOHO_AUTH_TEST_OWNER_FILE`.
+#[cfg(unix)]
+#[test]
+fn owner_child() {
+    if let Some(path) = std::env::var_os("ZOHO_AUTH_TEST_OWNER_FILE") {
+        match envfile::update(Path::new(&path), &[("ZOHO_DC", Some("in"))]) {
+            Ok(_) => println!("OWNER-WROTE"),
+            Err(e @ EnvError::Owner { .. }) => println!("OWNER-REFUSED {e}"),
+            Err(e) => println!("OWNER-ERROR {e}"),
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn another_users_file_is_not_taken_over() {
+    use std::os::unix::process::CommandExt;
+    if !is_root() {
+        eprintln!("skipped: needs root to run a child as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    // Root's file that anyone may write, in a folder anyone may write: a rename by another user
+    // would make the file theirs.
+    let env = dir.path().join(".env");
+    fs::write(&env, "ZOHO_DC=eu\n").unwrap();
+    fs::set_permissions(&env, fs::Permissions::from_mode(0o666)).unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "owner_child", "--nocapture", "--test-threads=1"])
+        .env("ZOHO_AUTH_TEST_OWNER_FILE", &env)
+        .uid(4321)
+        .gid(4321)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("OWNER-") {
+        eprintln!("skipped: the test binary cannot run as another user here: {out:?}");
+        return;
+    }
+    assert!(stdout.contains("OWNER-REFUSED"), "{stdout}");
+    assert!(stdout.contains("user id 0"), "{stdout}");
+    assert_eq!(fs::read_to_string(&env).unwrap(), "ZOHO_DC=eu\n");
+    assert_eq!(owner(&env).0, 0);
+}
