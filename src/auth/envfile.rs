@@ -794,7 +794,9 @@ pub fn load(path: &Path) -> Result<Option<EnvFile>, EnvError> {
 }
 
 /// The bytes of `path` when it is a regular file (through links); `None` when nothing is there.
-fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, EnvError> {
+/// A device, FIFO, folder, socket or dangling link is [`EnvError::NotAFile`], found without
+/// blocking. For any file zoho-auth edits (appsettings.json too).
+pub fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, EnvError> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(EnvError::io(path, "read", e)),
@@ -975,6 +977,13 @@ fn check_read_back(
         }
     }
     Ok(())
+}
+
+/// The filesystem half of [`check_update`] for any file [`write_atomic`] will replace (such as
+/// appsettings.json): a regular file or absent, a folder that takes a new file with the file's
+/// owner and mode, a possible backup, and room for about `new_len` bytes more.
+pub fn check_writable(path: &Path, new_len: usize) -> Result<(), EnvError> {
+    check_filesystem(path, new_len)
 }
 
 /// Extra room asked for beyond the new file and its backup.
