@@ -1179,7 +1179,8 @@ struct FolderLock {
 
 /// Takes the exclusive write lock of `dir`: an advisory lock on the folder itself on Unix (no
 /// lock file is left in the project), on a file named by the folder's hash in the temp folder
-/// elsewhere. Waits up to [`LOCK_WAIT`] for another writer.
+/// elsewhere. Waits up to [`LOCK_WAIT`] for another writer. Where the filesystem has no locks,
+/// goes on without one.
 fn lock_folder(dir: &Path) -> Result<FolderLock, EnvError> {
     let file = open_lock(dir).map_err(|e| EnvError::io(dir, "lock", e))?;
     let deadline = std::time::Instant::now() + LOCK_WAIT;
@@ -1195,7 +1196,9 @@ fn lock_folder(dir: &Path) -> Result<FolderLock, EnvError> {
                     secs: LOCK_WAIT.as_secs(),
                 });
             }
-            Err(fs::TryLockError::Error(e)) => return Err(EnvError::io(dir, "lock", e)),
+            // A filesystem without locks (some network mounts): the write stays atomic, only
+            // unserialised, as before locks existed.
+            Err(fs::TryLockError::Error(_)) => return Ok(FolderLock { _file: file }),
         }
     }
 }
