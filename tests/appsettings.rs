@@ -8,6 +8,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use zoho_auth::auth::Secret;
 use zoho_auth::auth::appsettings::{self, AppSettingsError, ZohoSection};
+use zoho_auth::auth::envfile;
 
 fn section() -> ZohoSection {
     ZohoSection {
@@ -436,4 +437,31 @@ fn realistic_files_from_the_fixtures_folder_merge() {
         count += 1;
     }
     assert!(count >= 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("appsettings.json");
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: c_path is NUL-terminated.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let fifo = path.clone();
+    std::thread::spawn(move || {
+        let section = section();
+        let _ = tx.send(
+            appsettings::merge_zoho_section(&fifo, &section)
+                .map_err(|e| e.to_string())
+                .err(),
+        );
+    });
+    // A hang guard only: the answer comes at once.
+    let err = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("a FIFO is refused instead of read")
+        .expect("refused");
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(envfile::check_writable(&path, 100).is_err());
 }

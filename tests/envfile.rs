@@ -244,12 +244,12 @@ fn a_symlinked_env_file_stays_a_symlink() {
 #[test]
 fn a_failed_write_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    // The target is a folder: the rename fails after the temp file was written.
+    // The target is a folder: refused before any temp file is written.
     let target = dir.path().join("taken");
     fs::create_dir(&target).unwrap();
     fs::write(target.join("inside"), "x").unwrap();
     let err = envfile::write_atomic(&target, "A=1\n").unwrap_err();
-    assert!(matches!(err, EnvError::Io { .. }), "{err:?}");
+    assert!(matches!(err, EnvError::NotAFile { .. }), "{err:?}");
     assert!(err.to_string().contains("taken"), "{err}");
     let names: Vec<String> = fs::read_dir(dir.path())
         .unwrap()
@@ -687,10 +687,12 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // Files for `tests/dotenv_compat/check.sh`, which reads them with python-dotenv and Node dotenv.
 
-/// Values as the tool writes them into an empty file. Every loader must read them back unchanged.
-/// Not here because no quoting keeps them: `${NAME}` (python-dotenv expands it even in single
-/// quotes) and a backslash or a mix of both quote characters (Node's dotenv decodes no escapes but
-/// `\n`). Zoho's tokens, ids, URLs and scopes contain none of these.
+/// Values as the tool writes them into an empty file. Every loader must read them back unchanged,
+/// and a shell sourcing the file must run nothing (`tests/trust_files.rs` sources it).
+/// Not here because no form keeps them and `update` refuses them: `${NAME}` (python-dotenv expands
+/// it even in single quotes), `\\` or a trailing backslash (python-dotenv decodes them in single
+/// quotes), and a `'` together with `$`, a backtick, `\`, `"` or a newline. Zoho's tokens, ids,
+/// URLs and scopes contain none of these.
 const COMPAT_VALUES: &[(&str, &str)] = &[
     ("ZOHO_CLIENT_ID", "1000.ABCDEFGHIJ0123456789"),
     (
@@ -715,6 +717,13 @@ const COMPAT_VALUES: &[(&str, &str)] = &[
     ("NON_ASCII", "Zürich – 東京"),
     ("EMPTY", ""),
     ("EQUALS", "=a=b="),
+    ("WITH_BACKTICK", "a`touch pwned-backtick`b"),
+    ("WITH_COMMAND", "$(touch pwned-command)"),
+    ("WITH_SHELL_OPERATORS", "a;touch pwned-semicolon&b|c<d>e"),
+    ("WITH_BACKSLASH", "C:\\Users\\zoho"),
+    ("WITH_NEWLINE", "line one\nline two"),
+    ("WITH_TILDE", "~/x:~/y"),
+    ("WITH_GLOB", "*?[a]"),
 ];
 
 /// Files the loaders may not read the same way whatever we write: the unterminated quote swallows

@@ -96,6 +96,72 @@ fn unavailable_message_names_the_fix() {
     let message = err.to_string();
     assert!(message.contains("env file"), "{message}");
     assert!(message.contains("gnome-keyring"), "{message}");
+    assert!(message.contains("nothing was written"), "{message}");
+}
+
+#[test]
+fn a_keychain_failure_on_a_later_secret_puts_the_earlier_one_back() {
+    store::use_mock_store();
+    let id = "1000.PARTIAL";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".env");
+    let original = "ZOHO_CLIENT_ID=1000.PARTIAL\nZOHO_SECRET_STORE=keychain\n";
+    fs::write(&path, original).unwrap();
+    store::save(id, "ZOHO_CLIENT_SECRET", &Secret::new("old-secret")).unwrap();
+    store::save(id, "ZOHO_REFRESH_TOKEN", &Secret::new("1000.old.refresh")).unwrap();
+    // The refresh token's save fails after the client secret was replaced.
+    inject(
+        id,
+        "ZOHO_REFRESH_TOKEN",
+        Error::PlatformFailure("the keychain went away".into()),
+    );
+    let err = store::save_with_keychain(
+        &path,
+        id,
+        &[
+            ("ZOHO_CLIENT_SECRET", &Secret::new("new-secret")),
+            ("ZOHO_REFRESH_TOKEN", &Secret::new("1000.new.refresh")),
+        ],
+        &[("ZOHO_DC", Some("eu"))],
+    );
+    // The injected error is consumed by the load that remembers the old value or by the save.
+    assert!(err.is_err(), "{err:?}");
+    assert_eq!(
+        store::load(id, "ZOHO_CLIENT_SECRET").unwrap(),
+        Some(Secret::new("old-secret")),
+        "the replaced secret is put back"
+    );
+    assert_eq!(
+        store::load(id, "ZOHO_REFRESH_TOKEN").unwrap(),
+        Some(Secret::new("1000.old.refresh"))
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), original);
+}
+
+#[test]
+fn an_env_file_that_cannot_be_written_leaves_the_keychain_alone() {
+    store::use_mock_store();
+    let id = "1000.ENVBLOCKED";
+    let dir = tempfile::tempdir().unwrap();
+    // A folder where the env file should be: the env file write cannot succeed.
+    let path = dir.path().join(".env");
+    fs::create_dir(&path).unwrap();
+    store::save(id, "ZOHO_REFRESH_TOKEN", &Secret::new("1000.kept")).unwrap();
+    let err = store::save_with_keychain(
+        &path,
+        id,
+        &[("ZOHO_REFRESH_TOKEN", &Secret::new("1000.new"))],
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, StoreError::EnvFile(envfile::EnvError::NotAFile { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        store::load(id, "ZOHO_REFRESH_TOKEN").unwrap(),
+        Some(Secret::new("1000.kept"))
+    );
 }
 
 #[test]

@@ -2,8 +2,6 @@
 //! commas, key order and every byte outside the values we own stay as they were. Written with
 //! [`envfile::write_atomic`] (temp file, rename, `.bak` backup).
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::auth::envfile::{self, EnvError};
@@ -77,19 +75,11 @@ pub enum AppSettingsError {
 /// Merges `values` into the top-level `"Zoho"` object of the file, creating the section (as the
 /// last member of the root object) or the file when missing.
 pub fn merge_zoho_section(path: &Path, values: &ZohoSection) -> Result<(), AppSettingsError> {
-    let text = match fs::read(path) {
-        Ok(bytes) => {
+    let text = match envfile::read_regular(path)? {
+        Some(bytes) => {
             Some(String::from_utf8(bytes).map_err(|e| EnvError::not_utf8(path, e.as_bytes()))?)
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(EnvError::Io {
-                path: path.to_path_buf(),
-                during: "read",
-                source: e,
-            }
-            .into());
-        }
+        None => None,
     };
     let old = text.unwrap_or_default();
     let new = merge_text(&old, values).map_err(|e| e.at(path, &old))?;

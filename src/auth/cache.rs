@@ -1,7 +1,9 @@
 //! The access-token cache behind `zoho-auth token`: one JSON file per client and refresh token
 //! (keyed by a hash, never the token itself) in the user's cache directory, mode 0600, written
 //! atomically. A lock file makes concurrent callers wait for one refresh instead of each minting a
-//! token (Zoho allows 10 per refresh token per 10 minutes).
+//! token (Zoho allows 10 per refresh token per 10 minutes). A cache folder that is a symbolic link
+//! or (on Unix) not owned by this user is never used, and a cached entry is used only when its
+//! token has the shape of a Zoho access token: the file is data another program could have written.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -96,10 +98,16 @@ impl TokenCache {
         self.dir.join(format!("{key}.json"))
     }
 
-    /// A cached token with more than `MIN_REMAINING_SECS` left at `now` (unix seconds).
+    /// A cached token with more than `MIN_REMAINING_SECS` left at `now` (unix seconds). An entry
+    /// whose token is not shaped like a Zoho access token (see [`is_access_token_shape`]) or whose
+    /// API domain is not a plain http(s) URL is ignored, as is a cache folder that is not ours.
     pub fn read(&self, key: &str, now: u64) -> Option<Cached> {
+        usable_dir(&self.dir).ok()?;
         let text = fs::read_to_string(self.file(key)).ok()?;
         let disk: OnDisk = serde_json::from_str(&text).ok()?;
+        if !is_access_token_shape(&disk.access_token) || !is_plain_url(&disk.api_domain) {
+            return None;
+        }
         (disk.expires_at > now.saturating_add(MIN_REMAINING_SECS)).then(|| Cached {
             access_token: Secret::new(disk.access_token),
             api_domain: disk.api_domain,
@@ -128,7 +136,9 @@ impl TokenCache {
     }
 
     pub fn remove(&self, key: &str) {
-        let _ = fs::remove_file(self.file(key));
+        if usable_dir(&self.dir).is_ok() {
+            let _ = fs::remove_file(self.file(key));
+        }
     }
 
     /// Takes the exclusive lock of this key, waiting for another process that holds it.
@@ -144,8 +154,67 @@ impl TokenCache {
     }
 }
 
+/// `^\d{4}\.[0-9a-f]{16,64}\.[0-9a-f]{16,64}$`: a Zoho access token (`1000.<32 hex>.<32 hex>`),
+/// with room for other lengths. Nothing with whitespace or control characters passes.
+pub fn is_access_token_shape(token: &str) -> bool {
+    let mut parts = token.split('.');
+    let (Some(prefix), Some(a), Some(b), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let hex = |p: &str| {
+        (16..=64).contains(&p.len()) && p.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    prefix.len() == 4 && prefix.bytes().all(|c| c.is_ascii_digit()) && hex(a) && hex(b)
+}
+
+/// An `http(s)://` URL of printable ASCII without spaces.
+fn is_plain_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.bytes().all(|c| c.is_ascii_graphic())
+}
+
+/// Refuses a cache folder that is a symbolic link (it could lead anywhere, e.g. into a folder
+/// another user reads) or, on Unix, that belongs to another user. A missing folder is fine.
+fn usable_dir(dir: &Path) -> io::Result<()> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(io::Error::other(format!(
+            "the cache folder {} is a symbolic link; zoho-auth does not follow it",
+            dir.display()
+        )));
+    }
+    if !meta.is_dir() {
+        return Err(io::Error::other(format!(
+            "the cache folder {} is not a folder",
+            dir.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(io::Error::other(format!(
+                "the cache folder {} belongs to user id {}, not to this user",
+                dir.display(),
+                meta.uid()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn create_private_dir(dir: &Path) -> io::Result<()> {
+    usable_dir(dir)?;
     fs::create_dir_all(dir)?;
+    usable_dir(dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -171,7 +240,7 @@ mod tests {
 
     fn cached(expires_at: u64) -> Cached {
         Cached {
-            access_token: Secret::new("1000.aaaa.bbbb"),
+            access_token: Secret::new(format!("1000.{}.{}", "a".repeat(32), "b".repeat(32))),
             api_domain: "https://www.zohoapis.com".into(),
             expires_at,
         }
@@ -195,6 +264,23 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert!(!a.contains("secret"));
+    }
+
+    #[test]
+    fn token_shape() {
+        let good = format!("1000.{}.{}", "0a".repeat(16), "f9".repeat(16));
+        assert!(is_access_token_shape(&good));
+        for bad in [
+            format!("{good} "),
+            format!("{good}\n"),
+            good.replace(".0a", ".\u{1b}a"),
+            good.to_uppercase(),
+            format!("1000.{}", "a".repeat(32)),
+            format!("100.{}.{}", "a".repeat(32), "b".repeat(32)),
+            String::new(),
+        ] {
+            assert!(!is_access_token_shape(&bad), "{bad:?}");
+        }
     }
 
     #[cfg(unix)]

@@ -63,6 +63,56 @@ pub enum EnvError {
         path.display()
     )]
     ReadBack { path: PathBuf, key: String },
+    /// The path (or the file a link there leads to) is not a regular file.
+    #[error(
+        "{} is {kind}, not a regular file, so it cannot hold the settings: nothing was sent and nothing was written. Pass a regular file with --env-file (a missing one is created).",
+        path.display()
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+    /// Something that is not a file sits where the backup goes.
+    #[error(
+        "{} is {kind}, so the previous file cannot be kept there as a backup: nothing was sent and nothing was written. Move it away and run again.",
+        path.display()
+    )]
+    BackupBlocked { path: PathBuf, kind: &'static str },
+    /// The file belongs to another user, and this process cannot give the new file back to them.
+    #[error(
+        "{} belongs to user id {uid}, and zoho-auth runs as user id {euid}, which cannot give the rewritten file back to that user (it would lose its own config): nothing was sent and nothing was written. Run the command as the file's owner (sudo -u), or as root.",
+        path.display()
+    )]
+    Owner { path: PathBuf, uid: u32, euid: u32 },
+    /// The disk is (nearly) full.
+    #[error(
+        "the disk holding {} has {available} bytes free, fewer than the {needed} the new file and its backup need: nothing was sent and nothing was written. Free some space and run again.",
+        path.display()
+    )]
+    NoRoom {
+        path: PathBuf,
+        available: u64,
+        needed: u64,
+    },
+    /// A value that a shell sourcing the file could run, or that loaders would read differently.
+    #[error(
+        "the value for {key} contains {reason}, so it cannot be written to {} in a form that a shell sourcing the file runs nothing of and every dotenv loader reads back unchanged. Nothing was written. Check the value: Zoho's ids, secrets, tokens, URLs and scopes never contain such characters.",
+        path.display()
+    )]
+    UnsafeValue {
+        path: PathBuf,
+        key: String,
+        reason: &'static str,
+    },
+    /// The compare-and-swap of [`update_if_unchanged`] found another value.
+    #[error(
+        "{key} in {} changed while this command ran (another command wrote the file): nothing was written, so that change stays. Run `zoho-auth check` to see where things stand.",
+        path.display()
+    )]
+    Changed { path: PathBuf, key: String },
+    /// Another writer held the folder's write lock for too long.
+    #[error(
+        "another program held the write lock of {} for more than {secs} s: nothing was written. Let the other zoho-auth command finish, then run again.",
+        path.display()
+    )]
+    Busy { path: PathBuf, secs: u64 },
     /// Reading or writing failed; nothing was changed.
     #[error(
         "could not {during} {}: {source}. Check that the folder exists and is writable and that the disk is not full; the existing file was left as it was.",
@@ -599,25 +649,60 @@ fn parse_value(input: &str, substitutions: &HashMap<String, String>) -> Option<(
 }
 
 /// Characters that every common loader (dotenvy, python-dotenv, Node dotenv) reads literally in an
-/// unquoted value.
+/// unquoted value, and that a POSIX shell sourcing the file neither runs nor expands (no `&`, `;`,
+/// `|`, `<`, `>`, `$`, backticks, globs, `~`).
 fn plain_ok(value: &str) -> bool {
     value
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.-,:/+@%=?&~*!^".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "_.-,:/+@%=".contains(c))
 }
 
-/// Read literally inside single quotes by every common loader.
+/// Control characters no loader keeps as they are (a tab and a newline are fine when quoted).
+fn has_bad_control(value: &str) -> bool {
+    value
+        .chars()
+        .any(|c| (c.is_control() && c != '\t' && c != '\n') || c == '\u{7f}')
+}
+
+/// Read literally inside single quotes by every common loader and by a shell: no `'` (nothing can
+/// escape it in a shell), no `\r` (Node folds it), no `\\` or trailing `\` (python-dotenv decodes
+/// `\\` and `\'` there), no `${` (python-dotenv expands it even there).
 fn single_ok(value: &str) -> bool {
-    !value.contains(['\'', '\\', '\n', '\r'])
+    !value.contains(['\'', '\r'])
+        && !value.contains("\\\\")
+        && !value.ends_with('\\')
+        && !value.contains("${")
+        && !has_bad_control(value)
 }
 
-/// Read literally inside double quotes by every common loader (no escapes, no expansion).
+/// Read literally inside double quotes by every common loader and by a shell: nothing a shell
+/// expands there (`$`, backticks, `\`) and no `"` or line break.
 fn double_ok(value: &str) -> bool {
-    !value.contains(['"', '\\', '$', '\n', '\r'])
+    !value.contains(['"', '\\', '$', '`', '\n', '\r']) && !has_bad_control(value)
 }
 
-/// Writes a value so that loaders read it back unchanged: as it is when it is plain, else quoted.
-/// The quote style of the line being updated is kept when the value allows it.
+/// Why `value` cannot be written so that a shell sourcing the file runs nothing and every loader
+/// reads it back unchanged; `None` when it can.
+fn unwritable(value: &str) -> Option<&'static str> {
+    if plain_ok(value) || single_ok(value) || double_ok(value) {
+        return None;
+    }
+    Some(if has_bad_control(value) || value.contains('\r') {
+        "a control character"
+    } else if value.contains("${") {
+        "`${`, which python-dotenv expands"
+    } else if value.contains("\\\\") || value.ends_with('\\') {
+        "a backslash that loaders decode differently"
+    } else {
+        "a single quote together with a character a shell expands inside double quotes"
+    })
+}
+
+/// Writes a value so that loaders read it back unchanged and a shell sourcing the file runs
+/// nothing: as it is when it is plain, else in single quotes, else (a value with a `'` and nothing
+/// a shell expands) in double quotes. The quote style of the line being updated is kept when the
+/// value allows it. A value none of these fit is refused by [`update`]; in memory it gets
+/// dotenvy's escapes.
 fn render_value(value: &str, previous: Quote) -> String {
     match previous {
         Quote::Single if single_ok(value) => return format!("'{value}'"),
@@ -631,7 +716,6 @@ fn render_value(value: &str, previous: Quote) -> String {
     } else if double_ok(value) {
         format!("\"{value}\"")
     } else {
-        // dotenvy's escapes. Node's dotenv decodes only `\n` of these; Zoho values never need them.
         let mut out = String::from("\"");
         for c in value.chars() {
             match c {
@@ -698,35 +782,149 @@ pub fn apply(file: &mut EnvFile, updates: &[(&str, Option<&str>)]) -> Vec<Change
         .collect()
 }
 
-/// Reads an env file. `Ok(None)` when it does not exist.
+/// Reads an env file. `Ok(None)` when it does not exist. Anything but a regular file (or a link to
+/// one) is refused before a byte is read: a FIFO would block, a device reads as empty and swallows
+/// what is written, a dangling link hides a typo.
 pub fn load(path: &Path) -> Result<Option<EnvFile>, EnvError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(EnvError::io(path, "read", e)),
+    let Some(bytes) = read_regular(path)? else {
+        return Ok(None);
     };
     let text = String::from_utf8(bytes).map_err(|e| EnvError::not_utf8(path, e.as_bytes()))?;
     Ok(Some(EnvFile::parse(&text)))
 }
 
+/// The bytes of `path` when it is a regular file (through links); `None` when nothing is there.
+/// A device, FIFO, folder, socket or dangling link is [`EnvError::NotAFile`], found without
+/// blocking. For any file zoho-auth edits (appsettings.json too).
+pub fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, EnvError> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(EnvError::io(path, "read", e)),
+        Ok(_) => {}
+    }
+    // Checks the kind (and follows links) before opening, then again on the opened file, so a
+    // FIFO swapped in between cannot block the read.
+    resolve(path)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| EnvError::io(path, "read", e))?;
+    let meta = file.metadata().map_err(|e| EnvError::io(path, "read", e))?;
+    if let Some(kind) = not_a_file(&meta.file_type()) {
+        return Err(EnvError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| EnvError::io(path, "read", e))?;
+    Ok(Some(bytes))
+}
+
+/// What a write did: the key changes, where the previous file was kept, and the `.gitignore`
+/// that was given a line for that backup (so a repository never shows it as an untracked file).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Written {
+    /// Key by key, as [`update`] returns them (empty for [`write_atomic`]).
+    pub changes: Vec<Change>,
+    /// The copy of the previous file (`<name>.bak` beside the file actually rewritten, which is
+    /// the link's target for a symlinked env file). `None` when there was no previous file or
+    /// nothing was written.
+    pub backup: Option<PathBuf>,
+    /// The `.gitignore` that got the backup's line during this write, if one did.
+    pub gitignore: Option<PathBuf>,
+}
+
 /// Loads the file (or starts from an empty one), applies the updates and writes it atomically.
 /// Nothing is written when nothing changes.
 /// Nothing is written unless every value set reads back, with our reader and where dotenv
-/// loaders look (see [`check_update`]).
+/// loaders look (see [`check_update`]), and can be written without a shell running any of it.
+/// [`update_with_report`] also says where the backup is.
 pub fn update(path: &Path, updates: &[(&str, Option<&str>)]) -> Result<Vec<Change>, EnvError> {
-    let original = load(path)?.unwrap_or_default();
-    let mut file = original.clone();
-    let changes = apply(&mut file, updates);
-    if changes.iter().any(Change::is_change) {
-        check_read_back(path, &original, &file, updates)?;
-        write_atomic(path, &file.render())?;
-    }
-    Ok(changes)
+    update_with_report(path, updates).map(|w| w.changes)
 }
 
-/// Whether `updates` could be written to `file` (the content of `path`) so that they read back:
-/// not after a quote that is never closed. Call it before work that cannot be repeated (a code
-/// exchange), with the keys that will be written.
+/// [`update`], reporting where the previous file was kept and whether `.gitignore` was extended.
+/// Takes the file's write lock for the whole read-modify-rename.
+pub fn update_with_report(
+    path: &Path,
+    updates: &[(&str, Option<&str>)],
+) -> Result<Written, EnvError> {
+    locked_update(path, None, updates)
+}
+
+/// Compare and swap: applies `updates` only when `key` still has the value `expected` (`None`:
+/// the key is absent), read under the file's write lock, so that a command that read the file
+/// earlier cannot overwrite what another command wrote since. Fails with [`EnvError::Changed`]
+/// (nothing written) otherwise.
+pub fn update_if_unchanged(
+    path: &Path,
+    key: &str,
+    expected: Option<&str>,
+    updates: &[(&str, Option<&str>)],
+) -> Result<Written, EnvError> {
+    locked_update(path, Some((key, expected)), updates)
+}
+
+fn locked_update(
+    path: &Path,
+    guard: Option<(&str, Option<&str>)>,
+    updates: &[(&str, Option<&str>)],
+) -> Result<Written, EnvError> {
+    check_values(path, updates)?;
+    let dir = resolve(path)?.dir;
+    let _lock = lock_folder(&dir)?;
+    let original = load(path)?.unwrap_or_default();
+    if let Some((key, expected)) = guard
+        && original.get(key).as_deref() != expected
+    {
+        return Err(EnvError::Changed {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+        });
+    }
+    let mut file = original.clone();
+    let changes = apply(&mut file, updates);
+    if !changes.iter().any(Change::is_change) {
+        return Ok(Written {
+            changes,
+            ..Written::default()
+        });
+    }
+    check_read_back(path, &original, &file, updates)?;
+    let target = resolve(path)?;
+    let mut written = write_locked(path, &target, &file.render())?;
+    written.changes = changes;
+    Ok(written)
+}
+
+/// Refuses a value that cannot be written safely (see [`unwritable`]), naming the key only.
+fn check_values(path: &Path, updates: &[(&str, Option<&str>)]) -> Result<(), EnvError> {
+    for &(key, value) in updates {
+        if let Some(reason) = value.and_then(unwritable) {
+            return Err(EnvError::UnsafeValue {
+                path: path.to_path_buf(),
+                key: key.to_string(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether `updates` could be written to `file` (the content of `path`): the whole save is
+/// checked without changing anything. The values read back (not after a quote that is never
+/// closed) and can be written safely; the path is a regular file or absent (through links); the
+/// folder takes a new file (one is created, given the file's owner and mode, and removed); the
+/// backup can be made; the disk has room. Call it before work that cannot be repeated (a code
+/// exchange), with the keys that will be written. See [`preflight`] when the file may not exist.
 pub fn check_update(
     path: &Path,
     file: &EnvFile,
@@ -734,7 +932,15 @@ pub fn check_update(
 ) -> Result<(), EnvError> {
     let mut edited = file.clone();
     apply(&mut edited, updates);
-    check_read_back(path, file, &edited, updates)
+    check_read_back(path, file, &edited, updates)?;
+    check_values(path, updates)?;
+    check_filesystem(path, edited.render().len())
+}
+
+/// [`check_update`] for whatever is at `path` now, a missing file included (it will be created).
+pub fn preflight(path: &Path, updates: &[(&str, Option<&str>)]) -> Result<(), EnvError> {
+    let file = load(path)?.unwrap_or_default();
+    check_update(path, &file, updates)
 }
 
 fn check_read_back(
@@ -773,6 +979,98 @@ fn check_read_back(
     Ok(())
 }
 
+/// The filesystem half of [`check_update`] for any file [`write_atomic`] will replace (such as
+/// appsettings.json): a regular file or absent, a folder that takes a new file with the file's
+/// owner and mode, a possible backup, and room for about `new_len` bytes more.
+pub fn check_writable(path: &Path, new_len: usize) -> Result<(), EnvError> {
+    check_filesystem(path, new_len)
+}
+
+/// Extra room asked for beyond the new file and its backup.
+const ROOM_SLACK: u64 = 16 * 1024;
+
+/// The bytes a write of `new_len` bytes over a file of `old_len` bytes needs free: the new file,
+/// the backup, and some slack.
+pub fn room_needed(old_len: u64, new_len: u64) -> u64 {
+    new_len.saturating_add(old_len).saturating_add(ROOM_SLACK)
+}
+
+fn check_filesystem(path: &Path, new_len: usize) -> Result<(), EnvError> {
+    let target = resolve(path)?;
+    match fs::metadata(&target.dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(EnvError::io(
+                &target.dir,
+                "create a file in",
+                io::Error::new(io::ErrorKind::NotADirectory, "it is not a folder"),
+            ));
+        }
+        Err(e) => return Err(EnvError::io(&target.dir, "create a file in", e)),
+    }
+    // The folder takes a new file with the owner and mode the real one will get.
+    let mut probe = temp_in(&target, "create a file in")?;
+    secure_like(probe.as_file(), path, target.meta.as_ref())?;
+    probe
+        .write_all(&[0u8; 1024])
+        .map_err(|e| EnvError::io(&target.dir, "write a file in", e))?;
+    drop(probe);
+
+    let old_len = target.meta.as_ref().map_or(0, fs::Metadata::len);
+    let needed = room_needed(old_len, new_len as u64);
+    if let Some(available) = available_space(&target.dir)
+        && available < needed
+    {
+        return Err(EnvError::NoRoom {
+            path: target.dir.clone(),
+            available,
+            needed,
+        });
+    }
+
+    if target.meta.is_some() {
+        File::open(&target.path).map_err(|e| EnvError::io(&target.path, "read", e))?;
+        let backup = backup_path(&target.path);
+        if let Ok(meta) = fs::symlink_metadata(&backup) {
+            let ft = meta.file_type();
+            if !ft.is_symlink()
+                && let Some(kind) = not_a_file(&ft)
+            {
+                return Err(EnvError::BackupBlocked { path: backup, kind });
+            }
+        }
+        if let Some(gitignore) = backup_ignore_file(&backup)
+            && gitignore.exists()
+        {
+            OpenOptions::new()
+                .append(true)
+                .open(&gitignore)
+                .map_err(|e| EnvError::io(&gitignore, "add the backup to", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Free bytes for an unprivileged writer on the disk holding `dir`; `None` when unknown.
+#[cfg(unix)]
+fn available_space(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: an all-zero statvfs is a valid value for statvfs to overwrite.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c_path is a NUL-terminated string and stat a valid, writable struct.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return None;
+    }
+    #[allow(clippy::useless_conversion)]
+    Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+}
+
+#[cfg(not(unix))]
+fn available_space(_dir: &Path) -> Option<u64> {
+    None
+}
+
 /// The name of the backup kept beside `path`: `<name>.bak`.
 pub fn backup_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -780,16 +1078,73 @@ pub fn backup_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Replaces `path` with `contents` so that a crash at any moment leaves either the old or the new
-/// file: a temp file in the same folder is written, flushed and synced, the previous file is copied
-/// to `<name>.bak`, and the temp file is renamed over. On Unix both files get mode 0600. On error
-/// the old file is untouched and no temp file is left behind. A symlink is followed, not replaced.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EnvError> {
-    let target = match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            fs::canonicalize(path).map_err(|e| EnvError::io(path, "follow the link", e))?
+/// The file a write replaces (the link's target for a symlink) and what is known of it.
+struct Target {
+    /// The regular file to rewrite (or create).
+    path: PathBuf,
+    /// Its folder, where the temp files and the backup go.
+    dir: PathBuf,
+    /// Its file name.
+    name: String,
+    /// Its metadata when it exists.
+    meta: Option<fs::Metadata>,
+}
+
+/// What a file type is when it is not a regular file (links are followed before).
+fn not_a_file(ft: &fs::FileType) -> Option<&'static str> {
+    if ft.is_file() {
+        return None;
+    }
+    if ft.is_dir() {
+        return Some("a folder");
+    }
+    if ft.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return Some("a named pipe (FIFO)");
         }
+        if ft.is_char_device() || ft.is_block_device() {
+            return Some("a device");
+        }
+        if ft.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Where `path` leads: a symlink is followed to its target (which must exist), and the target
+/// must be a regular file or absent.
+fn resolve(path: &Path) -> Result<Target, EnvError> {
+    let target = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => match fs::canonicalize(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(EnvError::NotAFile {
+                    path: path.to_path_buf(),
+                    kind: "a symbolic link to a file that does not exist",
+                });
+            }
+            Err(e) => return Err(EnvError::io(path, "follow the link", e)),
+        },
         _ => path.to_path_buf(),
+    };
+    let meta = match fs::metadata(&target) {
+        Ok(meta) => {
+            if let Some(kind) = not_a_file(&meta.file_type()) {
+                return Err(EnvError::NotAFile {
+                    path: path.to_path_buf(),
+                    kind,
+                });
+            }
+            Some(meta)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(EnvError::io(path, "read", e)),
     };
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -806,20 +1161,207 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EnvError> {
         })?
         .to_string_lossy()
         .into_owned();
-    let temp_in = |purpose: &'static str| {
-        tempfile::Builder::new()
-            .prefix(&format!("{name}.zoho-auth."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| EnvError::io(&dir, purpose, e))
+    Ok(Target {
+        path: target,
+        dir,
+        name,
+        meta,
+    })
+}
+
+/// How long a writer waits for another one to release the folder's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Held while a file in the folder is read, modified and renamed; dropping it releases the lock.
+struct FolderLock {
+    _file: File,
+}
+
+/// Takes the exclusive write lock of `dir`: an advisory lock on the folder itself on Unix (no
+/// lock file is left in the project), on a file named by the folder's hash in the temp folder
+/// elsewhere. Waits up to [`LOCK_WAIT`] for another writer. Where the filesystem has no locks,
+/// goes on without one.
+fn lock_folder(dir: &Path) -> Result<FolderLock, EnvError> {
+    let file = open_lock(dir).map_err(|e| EnvError::io(dir, "lock", e))?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(FolderLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(EnvError::Busy {
+                    path: dir.to_path_buf(),
+                    secs: LOCK_WAIT.as_secs(),
+                });
+            }
+            // A filesystem without locks (some network mounts): the write stays atomic, only
+            // unserialised, as before locks existed.
+            Err(fs::TryLockError::Error(_)) => return Ok(FolderLock { _file: file }),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn open_lock(dir: &Path) -> io::Result<File> {
+    File::open(dir)
+}
+
+#[cfg(not(unix))]
+fn open_lock(dir: &Path) -> io::Result<File> {
+    use sha2::{Digest, Sha256};
+    let abs = fs::canonicalize(dir)?;
+    let hash = hex::encode(&Sha256::digest(abs.to_string_lossy().as_bytes())[..16]);
+    let locks = std::env::temp_dir().join("zoho-auth-locks");
+    fs::create_dir_all(&locks)?;
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(locks.join(format!("{hash}.lock")))
+}
+
+/// Temp files of a write are `<name>.zoho-auth.<pid>.<random>.tmp`, mode 0600, in the folder.
+const TEMP_MARK: &str = ".zoho-auth.";
+const TEMP_SUFFIX: &str = ".tmp";
+/// A temp file of ours older than this is stale whatever its process.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn temp_in(target: &Target, purpose: &'static str) -> Result<tempfile::NamedTempFile, EnvError> {
+    let prefix = format!("{}{TEMP_MARK}{}.", target.name, std::process::id());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o600));
+    }
+    builder
+        .tempfile_in(&target.dir)
+        .map_err(|e| EnvError::io(&target.dir, purpose, e))
+}
+
+/// Removes temp files a crashed writer of this file left in `dir`: ours by name, whose process
+/// is gone (or that are older than an hour). Called under the folder's lock. Best effort.
+fn remove_stale_temps(target: &Target) {
+    let prefix = format!("{}{TEMP_MARK}", target.name);
+    let Ok(entries) = fs::read_dir(&target.dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if !rest.ends_with(TEMP_SUFFIX) {
+            continue;
+        }
+        // DirEntry::metadata does not follow links: a link named like ours is left alone.
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        let gone = pid.is_some_and(|p| !process_alive(p));
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if gone || old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    // Unknown here: the age decides.
+    true
+}
+
+/// Gives `file` (a temp file about to replace the old one, or its backup) the old file's owner,
+/// group and mode, never looser than 0600 (0600 for a new file). Running as root in an app's
+/// folder must not hand the app's config to root. An owner that cannot be kept is an error; a
+/// group that cannot be kept is not (with 0600 the group has no access anyway).
+fn secure_like(file: &File, path: &Path, old: Option<&fs::Metadata>) -> Result<(), EnvError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if let Some(old) = old {
+            let mine = file
+                .metadata()
+                .map_err(|e| EnvError::io(path, "set the owner of", e))?;
+            if (mine.uid(), mine.gid()) != (old.uid(), old.gid())
+                && std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())).is_err()
+                && mine.uid() != old.uid()
+            {
+                return Err(EnvError::Owner {
+                    path: path.to_path_buf(),
+                    uid: old.uid(),
+                    euid: mine.uid(),
+                });
+            }
+        }
+        let mode = old.map_or(0o600, |m| m.mode() & 0o600);
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(|e| EnvError::io(path, "set permissions on", e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path, old);
+    Ok(())
+}
+
+/// Replaces `path` with `contents` so that a crash at any moment leaves either the old or the new
+/// file: a temp file in the same folder is written, flushed and synced, the previous file is copied
+/// to `<name>.bak`, and the temp file is renamed over. Both keep the old file's owner and mode
+/// (never looser than 0600; 0600 for a new file). On error the old file is untouched and no temp
+/// file is left behind; temp files a crashed writer left are removed. A symlink is followed, not
+/// replaced. The folder's write lock is held throughout. In a git repository, the backup is added
+/// to `.gitignore` when git would not ignore it.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<Written, EnvError> {
+    let dir = resolve(path)?.dir;
+    let _lock = lock_folder(&dir)?;
+    let target = resolve(path)?;
+    write_locked(path, &target, contents)
+}
+
+/// [`write_atomic`] with the lock already held.
+fn write_locked(path: &Path, target: &Target, contents: &str) -> Result<Written, EnvError> {
+    remove_stale_temps(target);
+    let old = target.meta.as_ref();
+    let backup = old.map(|_| backup_path(&target.path));
+    // Before the backup exists, so that no moment shows it to git.
+    let gitignore = match &backup {
+        Some(b) => ignore_backup(b)?,
+        None => None,
     };
 
-    let mut temp = temp_in("create a temporary file in")?;
-    restrict(temp.as_file()).map_err(|e| EnvError::io(temp.path(), "set permissions on", e))?;
+    let mut temp = temp_in(target, "create a temporary file in")?;
+    secure_like(temp.as_file(), path, old)?;
     pause("temp-created");
     let bytes = contents.as_bytes();
     let half = bytes.len() / 2;
-    let write_err = |e| EnvError::io(&target, "write", e);
+    let write_err = |e| EnvError::io(&target.path, "write", e);
     temp.write_all(&bytes[..half]).map_err(write_err)?;
     temp.flush().map_err(write_err)?;
     pause("temp-partial");
@@ -828,34 +1370,59 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), EnvError> {
     temp.as_file().sync_all().map_err(write_err)?;
     pause("temp-synced");
 
-    if target.is_file() {
-        let backup = backup_path(&target);
-        let mut old = File::open(&target).map_err(|e| EnvError::io(&target, "read", e))?;
-        let mut copy = temp_in("create a backup in")?;
-        restrict(copy.as_file()).map_err(|e| EnvError::io(&backup, "set permissions on", e))?;
-        let backup_err = |e| EnvError::io(&backup, "write the backup", e);
-        io::copy(&mut old, &mut copy).map_err(backup_err)?;
+    if let Some(backup) = &backup {
+        let mut previous =
+            File::open(&target.path).map_err(|e| EnvError::io(&target.path, "read", e))?;
+        let mut copy = temp_in(target, "create a backup in")?;
+        secure_like(copy.as_file(), backup, old)?;
+        let backup_err = |e| EnvError::io(backup, "write the backup", e);
+        io::copy(&mut previous, &mut copy).map_err(backup_err)?;
         copy.as_file().sync_all().map_err(backup_err)?;
-        copy.persist(&backup).map_err(|e| backup_err(e.error))?;
+        copy.persist(backup).map_err(|e| backup_err(e.error))?;
         pause("backup-written");
     }
 
-    temp.persist(&target)
-        .map_err(|e| EnvError::io(&target, "replace", e.error))?;
+    temp.persist(&target.path)
+        .map_err(|e| EnvError::io(&target.path, "replace", e.error))?;
     pause("renamed");
-    sync_dir(&dir);
-    Ok(())
+    sync_dir(&target.dir);
+    Ok(Written {
+        changes: Vec::new(),
+        backup,
+        gitignore,
+    })
 }
 
-#[cfg(unix)]
-fn restrict(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o600))
+/// The `.gitignore` that would get the backup's line: beside the backup, when the backup is in a
+/// git working tree and not ignored yet. `None` when nothing is needed.
+fn backup_ignore_file(backup: &Path) -> Option<PathBuf> {
+    let name = backup.file_name()?.to_string_lossy().into_owned();
+    let gitignore = backup.with_file_name(".gitignore");
+    let line = format!("/{name}");
+    // Our own line is already there: no need to ask git.
+    if fs::read_to_string(&gitignore).is_ok_and(|t| t.lines().any(|l| l.trim() == line)) {
+        return None;
+    }
+    match gitignore_status(backup) {
+        GitignoreStatus::NotIgnored => Some(gitignore),
+        GitignoreStatus::NotARepo | GitignoreStatus::Ignored => None,
+    }
 }
 
-#[cfg(not(unix))]
-fn restrict(_file: &File) -> io::Result<()> {
-    Ok(())
+/// Adds `/<backup name>` to the `.gitignore` beside `backup` when git would show the backup (it
+/// holds the previous secrets). Returns that `.gitignore` when a line was added.
+fn ignore_backup(backup: &Path) -> Result<Option<PathBuf>, EnvError> {
+    let Some(gitignore) = backup_ignore_file(backup) else {
+        return Ok(None);
+    };
+    let name = backup
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    append_ignore_lines(&gitignore, &[format!("/{name}")])
+        .map_err(|e| EnvError::io(&gitignore, "add the backup to", e))?;
+    Ok(Some(gitignore))
 }
 
 /// Makes the rename durable. Best effort: some filesystems refuse to sync a folder.
@@ -1062,9 +1629,17 @@ pub fn add_to_gitignore(env_path: &Path) -> io::Result<()> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?
         .to_string_lossy()
         .into_owned();
-    let gitignore = abs.with_file_name(".gitignore");
+    append_ignore_lines(
+        &abs.with_file_name(".gitignore"),
+        &[format!("/{name}"), format!("/{name}.bak")],
+    )
+}
+
+/// Appends the `entries` that `gitignore` does not list yet, keeping its lines and line ending
+/// (created when missing).
+fn append_ignore_lines(gitignore: &Path, entries: &[String]) -> io::Result<()> {
     let mut existing = String::new();
-    match File::open(&gitignore) {
+    match File::open(gitignore) {
         Ok(mut f) => {
             f.read_to_string(&mut existing)?;
         }
@@ -1081,9 +1656,9 @@ pub fn add_to_gitignore(env_path: &Path) -> io::Result<()> {
     if !existing.is_empty() && !existing.ends_with('\n') {
         addition.push_str(ending);
     }
-    for entry in [format!("/{name}"), format!("/{name}.bak")] {
+    for entry in entries {
         if !present.contains(&entry.as_str()) {
-            addition.push_str(&entry);
+            addition.push_str(entry);
             addition.push_str(ending);
         }
     }
@@ -1093,7 +1668,7 @@ pub fn add_to_gitignore(env_path: &Path) -> io::Result<()> {
     OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&gitignore)?
+        .open(gitignore)?
         .write_all(addition.as_bytes())
 }
 
@@ -1145,18 +1720,38 @@ mod tests {
             "ZohoBooks.fullaccess.all,a"
         );
         assert_eq!(
-            render_value("https://x.zoho.eu/?a=b", Quote::None),
-            "https://x.zoho.eu/?a=b"
+            render_value("https://x.zoho.eu/a", Quote::None),
+            "https://x.zoho.eu/a"
+        );
+        // `?` and `&`: a glob and a shell's background operator.
+        assert_eq!(
+            render_value("https://x.zoho.eu/?a=b&c", Quote::None),
+            "'https://x.zoho.eu/?a=b&c'"
         );
         assert_eq!(render_value("a#b", Quote::None), "'a#b'");
         assert_eq!(render_value("a$b", Quote::Double), "'a$b'");
+        assert_eq!(render_value("a`b`", Quote::Double), "'a`b`'");
         assert_eq!(render_value("it's", Quote::None), "\"it's\"");
-        assert_eq!(
-            render_value("a'\\\"$\n", Quote::None),
-            "\"a'\\\\\\\"\\$\\n\""
-        );
         assert_eq!(render_value("", Quote::None), "");
         assert_eq!(render_value("", Quote::Double), "\"\"");
+    }
+
+    #[test]
+    fn values_no_form_keeps_are_unwritable() {
+        for value in [
+            "it's $HOME",
+            "it's `x`",
+            "a\\\\b",
+            "a\\",
+            "${HOME}",
+            "a\rb",
+            "a\u{0}b",
+        ] {
+            assert!(unwritable(value).is_some(), "{value:?}");
+        }
+        for value in ["it's", "a\nb", "$(x)", "a\\b c", "Zürich"] {
+            assert!(unwritable(value).is_none(), "{value:?}");
+        }
     }
 
     #[test]

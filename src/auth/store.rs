@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use keyring_core::{Entry, Error};
 
-use crate::auth::envfile::{self, Change, EnvError, EnvFile};
+use crate::auth::envfile::{self, Change, EnvError, EnvFile, Written};
 use crate::auth::secret::Secret;
 
 /// The keychain service name of every entry.
@@ -29,7 +29,7 @@ pub fn secret_keys() -> &'static [&'static str] {
 pub enum StoreError {
     /// No keychain can be reached on this machine (e.g. headless Linux without a Secret Service).
     #[error(
-        "the OS keychain is not available ({0}). Keep the secrets in the env file (the default), or start a Secret Service such as gnome-keyring and run again."
+        "the OS keychain is not available ({0}), so nothing was stored in it and nothing was written to the env file. Keep the secrets in the env file instead (mode 0600; run without --keychain), or start a Secret Service such as gnome-keyring (in a desktop session, or with dbus-run-session) and run again."
     )]
     Unavailable(String),
     /// The keychain is there but refused access (locked, or access denied).
@@ -97,11 +97,8 @@ fn store_error(key: &str, err: Error) -> StoreError {
 pub fn init_default_store() -> Result<(), StoreError> {
     #[cfg(target_os = "linux")]
     {
-        let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| {
-            StoreError::Unavailable(format!(
-                "no Secret Service answered on the session D-Bus: {e}"
-            ))
-        })?;
+        let store = zbus_secret_service_keyring_store::Store::new()
+            .map_err(|e| StoreError::Unavailable(linux_reason(&e.to_string())))?;
         keyring_core::set_default_store(store);
         Ok(())
     }
@@ -124,6 +121,19 @@ pub fn init_default_store() -> Result<(), StoreError> {
         Err(StoreError::Unavailable(
             "this operating system has no supported keychain".into(),
         ))
+    }
+}
+
+/// Why the Secret Service could not be reached, in the user's terms: no session bus at all (SSH,
+/// containers, CI, cron) is the common case and says so.
+#[cfg(target_os = "linux")]
+fn linux_reason(detail: &str) -> String {
+    let address = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").filter(|v| !v.is_empty());
+    match address {
+        None => format!(
+            "this session has no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set, as in SSH, container, CI and cron sessions), so no Secret Service can answer: {detail}"
+        ),
+        Some(_) => format!("no Secret Service answered on the session D-Bus: {detail}"),
     }
 }
 
@@ -190,23 +200,26 @@ pub fn read_secret(file: &EnvFile, key: &str) -> Result<Option<Secret>, StoreErr
 }
 
 /// Saves with keychain storage: the secrets go to the keychain first (each read back to check),
-/// then the env file gets `updates`, `ZOHO_SECRET_STORE=keychain`, and loses its secret keys. A
-/// failure before the file is written leaves the file as it was.
+/// then the env file gets `updates`, `ZOHO_SECRET_STORE=keychain`, and loses its secret keys.
+/// The env file's write is checked first ([`envfile::preflight`]), so a file that cannot be
+/// written leaves the keychain alone. A keychain failure leaves the env file as it was and puts
+/// back the keychain values it had replaced.
 pub fn save_with_keychain(
     env_path: &Path,
     client_id: &str,
     secrets: &[(&str, &Secret)],
     updates: &[(&str, Option<&str>)],
 ) -> Result<Vec<Change>, StoreError> {
-    for (key, value) in secrets {
-        save(client_id, key, value)?;
-        if load(client_id, key)?.as_ref() != Some(*value) {
-            return Err(StoreError::Failed {
-                key: key.to_string(),
-                reason: "the value read back differs from the one saved".into(),
-            });
-        }
-    }
+    save_with_keychain_report(env_path, client_id, secrets, updates).map(|w| w.changes)
+}
+
+/// [`save_with_keychain`], reporting where the env file's backup is (see [`Written`]).
+pub fn save_with_keychain_report(
+    env_path: &Path,
+    client_id: &str,
+    secrets: &[(&str, &Secret)],
+    updates: &[(&str, Option<&str>)],
+) -> Result<Written, StoreError> {
     let mut all: Vec<(&str, Option<&str>)> = updates
         .iter()
         .filter(|(k, _)| !secret_keys().contains(k) && *k != SECRET_STORE_KEY)
@@ -214,5 +227,41 @@ pub fn save_with_keychain(
         .collect();
     all.push((SECRET_STORE_KEY, Some(KEYCHAIN)));
     all.extend(secret_keys().iter().map(|k| (*k, None)));
-    Ok(envfile::update(env_path, &all)?)
+    envfile::preflight(env_path, &all)?;
+
+    let mut previous: Vec<(&str, Option<Secret>)> = Vec::new();
+    for (key, _) in secrets {
+        previous.push((key, load(client_id, key)?));
+    }
+    let saved = secrets.iter().try_for_each(|(key, value)| {
+        save(client_id, key, value)?;
+        if load(client_id, key)?.as_ref() != Some(*value) {
+            return Err(StoreError::Failed {
+                key: key.to_string(),
+                reason: "the value read back differs from the one saved".into(),
+            });
+        }
+        Ok(())
+    });
+    if let Err(e) = saved {
+        restore(client_id, &previous);
+        return Err(e);
+    }
+    match envfile::update_with_report(env_path, &all) {
+        Ok(written) => Ok(written),
+        Err(e) => {
+            restore(client_id, &previous);
+            Err(e.into())
+        }
+    }
+}
+
+/// Puts back the keychain values a failed save replaced (best effort: the keychain just failed).
+fn restore(client_id: &str, previous: &[(&str, Option<Secret>)]) {
+    for (key, value) in previous {
+        let _ = match value {
+            Some(v) => save(client_id, key, v),
+            None => delete(client_id, key),
+        };
+    }
 }
