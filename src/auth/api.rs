@@ -960,11 +960,10 @@ where
             (false, None, 0)
         } else {
             let parsed = parse_page(paging, &fetched.body, key.as_deref()).map_err(|what| {
-                let host = "Zoho";
                 stop(
                     totals,
                     PageError::Shape(format!(
-                        "{host} answered page {} with {what}",
+                        "Zoho answered page {} with {what}",
                         totals.pages + 1
                     )),
                 )
@@ -1015,8 +1014,9 @@ where
             Paging::Desk => from += count,
             Paging::BooksFamily => page += 1,
             Paging::Crm => {
-                // `page` serves the first 2,000 records; past them only `page_token` does.
-                if page * u64::from(size) >= CRM_PAGE_LIMIT || token.is_some() {
+                // `page` serves the first 2,000 records; a page reaching past them needs
+                // `page_token`, and so does every page after one fetched by token.
+                if (page + 1) * u64::from(size) > CRM_PAGE_LIMIT || token.is_some() {
                     match next_token {
                         Some(t) => token = Some(t),
                         None => {

@@ -569,6 +569,19 @@ async fn crm_switches_to_page_token_past_2000_records() {
 }
 
 #[tokio::test]
+async fn crm_uses_page_token_for_any_page_reaching_past_2000_records() {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let mut zoho = FakeZoho::new(Paging::Crm, 2100, buf.clone());
+    let totals = paginate(Paging::Crm, Some(150), &mut zoho, &mut Sink(buf.clone()))
+        .await
+        .unwrap_or_else(|s| panic!("{:?}", s.error));
+    assert_eq!(totals.records, 2100);
+    // Pages 1-13 (records 1-1,950) by number; the 14th would reach 2,100: by token.
+    assert_eq!(zoho.requests[12][0], ("page", "13".to_string()));
+    assert_eq!(zoho.requests[13][0], ("page_token", "tok-1950".to_string()));
+}
+
+#[tokio::test]
 async fn crm_204_is_an_empty_list() {
     let (doc, totals, _) = run_paging(Paging::Crm, 0).await;
     assert_eq!(doc, serde_json::json!({"data": []}));
