@@ -741,7 +741,11 @@ pub fn diagnose(
         Some(ApiRefusal::Code57)
             if ask.refreshed || lacks_product_scope(request.product, ask.scopes) =>
         {
-            Some(scope_missing("code 57, with a freshly minted token"))
+            Some(scope_missing(if ask.refreshed {
+                "code 57, even with a freshly minted token"
+            } else {
+                "code 57"
+            }))
         }
         Some(
             r @ (ApiRefusal::Code57
@@ -751,9 +755,7 @@ pub fn diagnose(
             | ApiRefusal::OrgMismatch
             | ApiRefusal::RateLimited),
         ) => Some(check_words(&r)),
-        Some(ApiRefusal::Other(_)) if status == 401 || status == 403 => Some(check_words(
-            &refusal.clone().unwrap_or(ApiRefusal::Forbidden),
-        )),
+        Some(r @ ApiRefusal::Other(_)) if status == 401 || status == 403 => Some(check_words(&r)),
         Some(ApiRefusal::Other(_)) | None => {
             if status == 401 {
                 return Some(check_words(&ApiRefusal::InvalidToken));
