@@ -212,6 +212,10 @@ async fn handle(
             )
         }
         ("GET", "/crm/v8/Contacts") => StatusCode::NO_CONTENT.into_response(),
+        ("GET", "/books/v3/bills") => json_reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"code":57,"message":"You are not authorized to perform this operation"}),
+        ),
         ("GET", "/crm/v8/Deals") => json_reply(
             StatusCode::UNAUTHORIZED,
             json!({"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope to access this URL","status":"error"}),
@@ -544,6 +548,24 @@ async fn a_missing_module_scope_is_named() {
         run.stderr
     );
     assert_eq!(f.refreshes(), 1, "a scope mismatch is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn books_code_57_twice_names_the_module_scope() {
+    let f = Fake::start().await;
+    let run = f.api(&["/books/v3/bills"]).await;
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ZohoBooks.bills.READ"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        f.refreshes(),
+        2,
+        "code 57 may be a dead token: one refresh first"
+    );
+    assert_eq!(f.seen().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
