@@ -328,6 +328,30 @@ fn diagnoses_name_the_org_the_scope_and_the_class() {
     let r = diagnose(&ask, 404, None, br#"{"code":5,"message":"We couldnt find any resource for the given ID. Please check the ID and try again"}"#).unwrap();
     assert_eq!(r.exit, 4);
     assert!(r.message.contains("code 5"), "{}", r.message);
+    let desk = request("/api/v1/tickets", "GET", Some("6000"));
+    let ask_desk = Ask {
+        request: &desk,
+        scopes: &[],
+        refreshed: false,
+    };
+    let r = diagnose(
+        &ask_desk,
+        401,
+        None,
+        b"<html><title>Zoho Desk - Error</title></html>",
+    )
+    .unwrap();
+    assert_eq!(r.exit, 4);
+    assert!(r.message.contains("another data center"), "{}", r.message);
+    let r = diagnose(
+        &ask_desk,
+        403,
+        None,
+        br#"{"errorCode":"FORBIDDEN","message":"You are not authorized to access this resource."}"#,
+    )
+    .unwrap();
+    assert_eq!(r.exit, 4);
+    assert!(r.fix.contains("does not fix"), "{}", r.fix);
     assert!(diagnose(&ask, 200, None, b"{}").is_none());
     assert!(diagnose(&ask, 204, None, b"").is_none());
 }
