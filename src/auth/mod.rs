@@ -2,6 +2,7 @@
 //! probes, diagnosis, env file editor, secret storage, token cache. Rule: nothing here imports
 //! ratatui, crossterm, or anything of `wizard`, `ui` or `runtime`.
 
+pub mod api;
 pub mod appsettings;
 pub mod cache;
 pub mod clean;

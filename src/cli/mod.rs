@@ -1,5 +1,6 @@
 //! The command line: argument parsing (clap) and the non-interactive commands. IO lives here.
 
+pub mod api;
 pub mod check;
 pub mod common;
 pub mod exchange;
@@ -69,6 +70,8 @@ pub enum Command {
     Scopes(ScopesArgs),
     /// Run the simulated Zoho in the foreground.
     Sandbox(SandboxArgs),
+    /// An authenticated request to a Zoho API (like `gh api`).
+    Api(api::ApiArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -205,6 +208,7 @@ pub fn main() -> ExitCode {
                 | Command::Token
                 | Command::Revoke
                 | Command::Scopes(_)
+                | Command::Api(_)
         )
     );
     let mut builder = if one_shot {
@@ -269,6 +273,7 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Token) => token::run(&global).await,
         Some(Command::Revoke) => revoke::run(&global).await,
         Some(Command::Scopes(args)) => scopes::run(&global, &args),
+        Some(Command::Api(args)) => api::run(&global, &args).await,
         Some(Command::Setup(args)) => crate::runtime::run_setup(&global, &args).await,
         Some(Command::Reauth(args)) => crate::runtime::run_reauth(&global, &args).await,
         None => crate::runtime::run_setup(&global, &SetupArgs::default()).await,
