@@ -14,7 +14,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use url::Url;
 
 use super::Product;
-use super::client::{ApiRefusal, AuthError, api_refusal, join};
+use super::client::{ApiRefusal, AuthError, api_refusal_for, join};
 use super::dc::{Dc, is_loopback};
 use super::diagnosis::{self, Code, Context, Diagnosis, Phase};
 use super::hosts;
@@ -494,7 +494,7 @@ pub fn invalid_token_401(
     if text.trim().is_empty() {
         return true;
     }
-    match api_refusal(status, &text) {
+    match api_refusal_for(product, status, &text) {
         Some(ApiRefusal::InvalidToken | ApiRefusal::NotAuthenticated) => true,
         Some(ApiRefusal::Code57) => !lacks_product_scope(product, scopes),
         Some(
@@ -502,6 +502,10 @@ pub fn invalid_token_401(
             | ApiRefusal::Forbidden
             | ApiRefusal::OrgMismatch
             | ApiRefusal::RateLimited
+            | ApiRefusal::NotOrgMember { .. }
+            | ApiRefusal::Permission
+            | ApiRefusal::WrongPath
+            | ApiRefusal::Unreadable { .. }
             | ApiRefusal::Other(_),
         )
         | None => false,
@@ -682,7 +686,7 @@ pub fn diagnose(
             "This is on Zoho's side or a proxy in between: try again in a few minutes.",
         ));
     }
-    let refusal = api_refusal(status, &text);
+    let refusal = api_refusal_for(request.product, status, &text);
     let scope = request
         .product
         .map(|p| scope_for(p, request.url.path(), &request.method));
@@ -705,12 +709,21 @@ pub fn diagnose(
             &AuthError::Api {
                 status,
                 refusal: refusal.clone(),
+                called: request
+                    .url
+                    .as_str()
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
             },
             &Context {
                 phase: Phase::Probe,
                 product: request.product,
                 scopes: &[],
                 accounts_host: &host,
+                api_domain: None,
+                dc: None,
             },
         )
         .into()
@@ -753,10 +766,13 @@ pub fn diagnose(
             | ApiRefusal::NotAuthenticated
             | ApiRefusal::Forbidden
             | ApiRefusal::OrgMismatch
-            | ApiRefusal::RateLimited),
+            | ApiRefusal::RateLimited
+            | ApiRefusal::NotOrgMember { .. }
+            | ApiRefusal::Permission
+            | ApiRefusal::Unreadable { .. }),
         ) => Some(check_words(&r)),
         Some(r @ ApiRefusal::Other(_)) if status == 401 || status == 403 => Some(check_words(&r)),
-        Some(ApiRefusal::Other(_)) | None => {
+        Some(ApiRefusal::Other(_) | ApiRefusal::WrongPath) | None => {
             if status == 401 {
                 return Some(check_words(&ApiRefusal::InvalidToken));
             }
