@@ -1021,6 +1021,11 @@ impl Wizard {
                 EnvValue::Secret(self.client_secret.clone()),
             ));
             out.push(("ZOHO_REFRESH_TOKEN".into(), EnvValue::Secret(refresh)));
+            // A marker left by an earlier keychain setup would send `check` and `token` to the
+            // keychain's old secrets.
+            if self.env_old("ZOHO_SECRET_STORE").is_some() {
+                out.push(("ZOHO_SECRET_STORE".into(), EnvValue::Remove));
+            }
         }
         if let Some(dc) = self.known_dc() {
             out.push(plain("ZOHO_DC", dc.code().into()));
