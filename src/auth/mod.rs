@@ -12,13 +12,17 @@ pub mod diagnosis;
 pub mod envfile;
 pub mod flow;
 pub mod hosts;
+pub mod keys;
 pub mod loopback;
 pub mod printable;
 pub mod probe;
 pub mod product;
 pub mod scopes;
 pub mod secret;
+pub mod save;
+pub mod saved;
 pub mod store;
+pub mod target;
 pub mod trace;
 
 pub use dc::Dc;
