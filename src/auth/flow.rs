@@ -3,7 +3,6 @@
 //! refresh-verify, revoke when it will not be saved), check a configured grant, probe, revoke.
 //! One client, one diagnosis: `exchange`, `login` and the wizard cannot disagree about an error.
 
-use serde::Serialize;
 use super::Product;
 use super::client::{AuthError, Client, Credentials, TokenSet};
 use super::dc::Dc;
@@ -11,6 +10,7 @@ use super::diagnosis::{self, Code, Context, Diagnosis, Phase};
 use super::probe::{self, Organization};
 use super::scopes;
 use super::secret::Secret;
+use serde::Serialize;
 
 pub use super::target::Target;
 
@@ -96,9 +96,7 @@ pub async fn verify(
     if let Err(e) = target.check_api_domain(&tokens.api_domain) {
         let d = Diagnosis::new(
             Code::ServerError,
-            format!(
-                "The server answered an api_domain that is not a Zoho API host: {e}."
-            ),
+            format!("The server answered an api_domain that is not a Zoho API host: {e}."),
             "Check --accounts-url: it must be Zoho's accounts server (or the sandbox). If the API domain really is yours, name it with --api-domain.",
         );
         return Err(match &tokens.refresh_token {
@@ -390,9 +388,8 @@ pub async fn check_with_progress(
     if let Err(e) = target.check_api_domain(&tokens.api_domain) {
         report.ok = false;
         report.diagnosis = Code::ServerError;
-        report.message = format!(
-            "The server answered an api_domain that is not a Zoho API host: {e}."
-        );
+        report.message =
+            format!("The server answered an api_domain that is not a Zoho API host: {e}.");
         report.fix = "Check ZOHO_ACCOUNTS_URL and --accounts-url: they must name Zoho's accounts server (or the sandbox).".into();
         report.api_domain = None;
         report.access = None;

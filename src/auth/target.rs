@@ -154,12 +154,20 @@ pub fn configured(choice: &Choice, saved: &Saved) -> Result<Target, Diagnosis> {
         .or_else(|| saved.accounts_url.clone())
         .or_else(|| saved_dc.map(Dc::accounts_url))
         .unwrap_or_else(|| Dc::Us.accounts_url());
-    Target::from_urls(&accounts, choice.api_domain.as_deref(), flag_dc.or(saved_dc))
+    Target::from_urls(
+        &accounts,
+        choice.api_domain.as_deref(),
+        flag_dc.or(saved_dc),
+    )
 }
 
 /// The refusal of a host a paste or a server named: exit 2, the host named, nothing sent.
 pub fn refused(e: &HostRefused) -> Diagnosis {
-    Diagnosis::new(Code::BadInput, format!("{}.", capitalized(&e.to_string())), e.fix())
+    Diagnosis::new(
+        Code::BadInput,
+        format!("{}.", capitalized(&e.to_string())),
+        e.fix(),
+    )
 }
 
 fn capitalized(s: &str) -> String {
@@ -250,12 +258,10 @@ pub fn after_redirect(
     location: Option<&str>,
 ) -> Result<Target, Diagnosis> {
     let accounts = match accounts_server {
-        Some(value) => hosts::named_accounts_server(
-            value,
-            &started.accounts,
-            "the redirect's accounts-server",
-        )
-        .map_err(|e| refused(&e))?,
+        Some(value) => {
+            hosts::named_accounts_server(value, &started.accounts, "the redirect's accounts-server")
+                .map_err(|e| refused(&e))?
+        }
         None => started.accounts.clone(),
     };
     Ok(Target {

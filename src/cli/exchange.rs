@@ -157,7 +157,10 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
     let (accounts_server, what) = match (&code_source.accounts_server, &json) {
         (Some(a), _) if pasted.is_some() => (Some(a.as_str()), "the redirect's accounts-server"),
         (Some(a), _) => (Some(a.as_str()), "the self_client.json's accounts-server"),
-        (None, Some(j)) => (j.accounts_server.as_deref(), "the self_client.json's accounts-server"),
+        (None, Some(j)) => (
+            j.accounts_server.as_deref(),
+            "the self_client.json's accounts-server",
+        ),
         (None, None) => (None, "the redirect's accounts-server"),
     };
     let target = target::for_code(
@@ -367,7 +370,11 @@ pub async fn save(
             organization_id: org.as_deref(),
             scopes: &tokens.scopes,
             env_file: global.env_file.display().to_string(),
-            secret_store: if report.keychain { "keychain" } else { "env_file" },
+            secret_store: if report.keychain {
+                "keychain"
+            } else {
+                "env_file"
+            },
             changed: report
                 .changes
                 .iter()

@@ -4,9 +4,11 @@ pub mod check;
 pub mod common;
 pub mod exchange;
 pub mod login;
+pub mod reauth;
 pub mod revoke;
 pub mod sandbox;
 pub mod scopes;
+pub mod setup;
 pub mod token;
 
 use std::path::PathBuf;
@@ -265,8 +267,8 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Token) => token::run(&global).await,
         Some(Command::Revoke) => revoke::run(&global).await,
         Some(Command::Scopes(args)) => scopes::run(&global, &args),
-        Some(Command::Setup(args)) => crate::runtime::run_setup(&global, &args).await,
-        Some(Command::Reauth(args)) => crate::runtime::run_reauth(&global, &args).await,
-        None => crate::runtime::run_setup(&global, &SetupArgs::default()).await,
+        Some(Command::Setup(args)) => setup::run(&global, &args).await,
+        Some(Command::Reauth(args)) => reauth::run(&global, &args).await,
+        None => setup::run(&global, &SetupArgs::default()).await,
     }
 }

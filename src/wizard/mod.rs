@@ -9,7 +9,7 @@ mod update;
 use std::time::Duration;
 
 use crate::auth::diagnosis::{Code, Diagnosis};
-use crate::auth::{Dc, Product, Secret};
+use crate::auth::{Dc, Product, Secret, keys, save};
 
 pub use crate::auth::flow::CheckStage;
 pub use reauth::{reauth_step, retry_advice};
@@ -354,16 +354,7 @@ pub struct ExchangeRequest {
     pub accounts: Option<String>,
 }
 
-/// A value to write for one env key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnvValue {
-    /// A value safe to show.
-    Plain(String),
-    /// A value that is masked everywhere.
-    Secret(Secret),
-    /// Remove the key's line.
-    Remove,
-}
+pub use crate::auth::save::EnvValue;
 
 /// Everything the Save step asks the runtime to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1001,49 +992,44 @@ impl Wizard {
         rows
     }
 
-    /// The env updates the Save step will write, in order.
+    /// The env updates the Save step will write, in order: the plan of the one save path, so the
+    /// preview is exactly what is written.
     pub fn env_updates(&self) -> Vec<(String, EnvValue)> {
-        let mut out: Vec<(String, EnvValue)> = vec![];
-        let plain = |k: &str, v: String| (k.to_string(), EnvValue::Plain(v));
-        out.push(plain("ZOHO_CLIENT_ID", self.client_id.clone()));
-        let refresh = self
-            .outcome
-            .as_ref()
-            .and_then(|o| o.refresh_token.clone())
-            .unwrap_or_default();
-        if self.use_keychain {
-            out.push(("ZOHO_CLIENT_SECRET".into(), EnvValue::Remove));
-            out.push(("ZOHO_REFRESH_TOKEN".into(), EnvValue::Remove));
-            out.push(plain("ZOHO_SECRET_STORE", "keychain".into()));
+        self.save_plan().updates
+    }
+
+    /// The plan of the Save step (`auth::save::plan`).
+    pub fn save_plan(&self) -> save::Plan {
+        let outcome = self.outcome.as_ref();
+        let grant = save::NewGrant {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            refresh_token: outcome
+                .and_then(|o| o.refresh_token.clone())
+                .unwrap_or_default(),
+            dc: self.known_dc(),
+            accounts_url: self.accounts_url(),
+            api_domain: outcome.map(|o| o.api_domain.clone()),
+            scopes: outcome.map(|o| {
+                let scopes = if o.scopes.is_empty() {
+                    &self.scopes
+                } else {
+                    &o.scopes
+                };
+                catalog::join(scopes)
+            }),
+            organization_id: self.picked_org().map(|o| o.id.clone()),
+        };
+        let secrets_in = if self.use_keychain {
+            save::SecretsIn::Keychain
         } else {
-            out.push((
-                "ZOHO_CLIENT_SECRET".into(),
-                EnvValue::Secret(self.client_secret.clone()),
-            ));
-            out.push(("ZOHO_REFRESH_TOKEN".into(), EnvValue::Secret(refresh)));
-            // A marker left by an earlier keychain setup would send `check` and `token` to the
-            // keychain's old secrets.
-            if self.env_old("ZOHO_SECRET_STORE").is_some() {
-                out.push(("ZOHO_SECRET_STORE".into(), EnvValue::Remove));
-            }
-        }
-        if let Some(dc) = self.known_dc() {
-            out.push(plain("ZOHO_DC", dc.code().into()));
-        }
-        out.push(plain("ZOHO_ACCOUNTS_URL", self.accounts_url()));
-        if let Some(o) = &self.outcome {
-            out.push(plain("ZOHO_API_DOMAIN", o.api_domain.clone()));
-            let scopes = if o.scopes.is_empty() {
-                &self.scopes
-            } else {
-                &o.scopes
-            };
-            out.push(plain("ZOHO_SCOPES", catalog::join(scopes)));
-        }
-        if let Some(org) = self.picked_org() {
-            out.push(plain("ZOHO_ORGANIZATION_ID", org.id.clone()));
-        }
-        out
+            save::SecretsIn::EnvFile
+        };
+        save::plan(
+            &grant,
+            secrets_in,
+            self.env_old(keys::SECRET_STORE).is_some(),
+        )
     }
 
     /// The old value of an env key, if the file has it.

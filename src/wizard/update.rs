@@ -1248,24 +1248,12 @@ fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 fn write(w: &mut Wizard) -> Vec<Effect> {
     w.attempt += 1;
     w.save = SaveState::Writing;
-    let keychain = if w.use_keychain {
-        let refresh = w
-            .outcome
-            .as_ref()
-            .and_then(|o| o.refresh_token.clone())
-            .unwrap_or_default();
-        vec![
-            ("ZOHO_CLIENT_SECRET".to_string(), w.client_secret.clone()),
-            ("ZOHO_REFRESH_TOKEN".to_string(), refresh),
-        ]
-    } else {
-        vec![]
-    };
+    let plan = w.save_plan();
     vec![Effect::WriteEnv(WriteRequest {
         attempt: w.attempt,
-        updates: w.env_updates(),
-        keychain,
-        client_id: w.client_id.clone(),
+        updates: plan.updates,
+        keychain: plan.keychain,
+        client_id: plan.client_id,
         add_to_gitignore: w.add_gitignore && w.save_options().contains(&SaveOption::Gitignore),
     })]
 }
