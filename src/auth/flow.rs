@@ -195,18 +195,19 @@ pub async fn new_grant(
             verify(client, target, tokens, requested_scopes, product, live_test).await?
         }
     };
-    if refresh_verify && let Some(fresh) = &verified.tokens.refresh_token {
-        if let Err(d) = refresh(client, target, creds, fresh).await {
-            let d = Diagnosis::new(
-                d.code,
-                format!(
-                    "The new token was exchanged and live-tested, but refreshing it failed, so nothing was written: {}",
-                    d.message
-                ),
-                d.fix,
-            );
-            return Err(discard(client, target, fresh, d).await);
-        }
+    if refresh_verify
+        && let Some(fresh) = &verified.tokens.refresh_token
+        && let Err(d) = refresh(client, target, creds, fresh).await
+    {
+        let d = Diagnosis::new(
+            d.code,
+            format!(
+                "The new token was exchanged and live-tested, but refreshing it failed, so nothing was written: {}",
+                d.message
+            ),
+            d.fix,
+        );
+        return Err(discard(client, target, fresh, d).await);
     }
     Ok(verified)
 }

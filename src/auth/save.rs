@@ -198,6 +198,16 @@ impl SaveError {
     }
 }
 
+/// The OS keychain as keyring-core's default store: the one already installed (by an earlier
+/// call, or a test's mock store), else the platform's. (Belongs in `store`; kept here until that
+/// module is free to change.)
+pub fn keychain_ready() -> Result<(), StoreError> {
+    if keyring_core::get_default_store().is_some() {
+        return Ok(());
+    }
+    store::init_default_store()
+}
+
 /// Writes a plan: the keychain first (each secret read back), then the env file in one atomic
 /// write, then the appsettings.json and `.gitignore` when asked.
 pub fn apply(plan: &Plan, dest: &Destination<'_>) -> Result<Report, SaveError> {
@@ -218,7 +228,7 @@ pub fn apply(plan: &Plan, dest: &Destination<'_>) -> Result<Report, SaveError> {
     let changes = if keychain {
         let secrets: Vec<(&str, &Secret)> =
             plan.keychain.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        store::init_default_store()
+        keychain_ready()
             .and_then(|()| {
                 store::save_with_keychain(dest.env_path, &plan.client_id, &secrets, &values)
             })
