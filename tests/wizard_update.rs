@@ -690,6 +690,49 @@ fn the_keychain_option_moves_the_secrets_out_of_the_file() {
     assert!(!req.add_to_gitignore);
 }
 
+/// Issue 11 item 5: a keychain that cannot be written fails closed; `f` on the error screen is
+/// the explicit choice of the env file, and only then do the secrets go there.
+#[test]
+fn a_failed_keychain_save_offers_the_file_only_as_an_explicit_choice() {
+    let mut w = at_save();
+    key(&mut w, Key::Char(' '), 55); // keychain on
+    let fx = key(&mut w, Key::Enter, 55);
+    assert!(matches!(&fx[..], [Effect::WriteEnv(req)] if !req.keychain.is_empty()));
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Err("the OS keychain is not available".into()),
+        },
+    );
+    assert!(matches!(w.save, SaveState::Failed(_)));
+    // Enter retries the keychain, nothing else.
+    let fx = key(&mut w, Key::Enter, 56);
+    assert!(matches!(&fx[..], [Effect::WriteEnv(req)] if !req.keychain.is_empty()));
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Err("the OS keychain is not available".into()),
+        },
+    );
+    let fx = key(&mut w, Key::Char('f'), 57);
+    let [Effect::WriteEnv(req)] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert!(req.keychain.is_empty());
+    assert_eq!(
+        req.updates[1],
+        (
+            "ZOHO_CLIENT_SECRET".into(),
+            EnvValue::Secret(Secret::new(SECRET))
+        )
+    );
+    assert!(!w.use_keychain);
+}
+
 #[test]
 fn with_an_accounts_override_zoho_dc_is_written_only_when_known() {
     let mut w = at_live_test();

@@ -323,6 +323,12 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 quit,
             ],
             SaveState::Writing => vec![("Ctrl+C", "quit")],
+            SaveState::Failed(_) if w.use_keychain => vec![
+                ("Enter", "retry"),
+                ("f", "save to the env file instead"),
+                ("Esc", "back"),
+                quit,
+            ],
             SaveState::Failed(_) => vec![("Enter", "retry"), ("Esc", "back"), quit],
         },
         Step::Done => match w.reauth.as_ref().map(|r| &r.revoke) {
@@ -1020,6 +1026,12 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                 "Nothing was changed. Fix the cause, then Enter retries.",
                 p.error(),
             ));
+            if w.use_keychain {
+                lines.push(Line::styled(
+                    "Or press f to save the secrets to the env file instead (they are not saved anywhere yet).",
+                    p.warn(),
+                ));
+            }
         }
     }
     lines

@@ -1263,6 +1263,11 @@ fn key_save(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         SaveState::Writing => vec![],
         SaveState::Failed(_) => match key {
             Key::Enter => write(w),
+            // The keychain failed closed; the file is an explicit choice, never a silent one.
+            Key::Char('f') if w.use_keychain => {
+                w.use_keychain = false;
+                write(w)
+            }
             Key::Esc => {
                 w.save = SaveState::Preview;
                 vec![]
