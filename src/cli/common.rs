@@ -7,7 +7,7 @@ use crate::auth::client::{Client, ClientOptions};
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::envfile::EnvFile;
 use crate::auth::target::{self, Choice, Target};
-use crate::auth::{Dc, Product, Secret, clean, saved};
+use crate::auth::{Dc, Product, Secret, clean, keys, saved};
 
 use super::{ClientArgs, GlobalArgs};
 
@@ -93,7 +93,7 @@ pub fn client_credentials(
         .client_id
         .clone()
         .or(carried_id)
-        .or_else(|| lookup("ZOHO_CLIENT_ID", env))
+        .or_else(|| lookup(keys::CLIENT_ID, env))
         .ok_or_else(|| {
             Diagnosis::new(
                 Code::MissingCredentials,
@@ -118,7 +118,7 @@ pub fn client_credentials(
         None => None,
     }
     .or_else(|| carried_secret.map(|s| s.expose().to_string()))
-    .or_else(|| lookup("ZOHO_CLIENT_SECRET", env))
+    .or_else(|| lookup(keys::CLIENT_SECRET, env))
     .ok_or_else(|| {
         Diagnosis::new(
             Code::MissingCredentials,

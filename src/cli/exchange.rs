@@ -69,12 +69,12 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
     // A code can be exchanged once: refuse before sending it if the result could not be saved.
     if let Some(file) = &env {
         let keys = [
-            "ZOHO_CLIENT_ID",
-            "ZOHO_ACCOUNTS_URL",
-            "ZOHO_API_DOMAIN",
-            "ZOHO_SCOPES",
-            "ZOHO_CLIENT_SECRET",
-            "ZOHO_REFRESH_TOKEN",
+            keys::CLIENT_ID,
+            keys::ACCOUNTS_URL,
+            keys::API_DOMAIN,
+            keys::SCOPES,
+            keys::CLIENT_SECRET,
+            keys::REFRESH_TOKEN,
         ];
         let placeholders: Vec<(&str, Option<&str>)> =
             keys.iter().map(|k| (*k, Some("x"))).collect();

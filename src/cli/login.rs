@@ -13,7 +13,7 @@ use crate::auth::loopback::{
     self, AuthorizationRequest, DEFAULT_REDIRECT_URI, Listener, RedirectUri, human_duration,
 };
 use crate::auth::save::SecretsIn;
-use crate::auth::{Product, scopes, target};
+use crate::auth::{Product, keys, scopes, target};
 use crate::platform;
 
 use super::common::{
@@ -82,7 +82,7 @@ fn resolve(global: &GlobalArgs, args: &LoginArgs) -> Result<Inputs, Diagnosis> {
         .client
         .scopes
         .clone()
-        .or_else(|| lookup("ZOHO_SCOPES", env.as_ref()))
+        .or_else(|| lookup(keys::SCOPES, env.as_ref()))
         .map(|s| scopes::parse_list(&s))
         .unwrap_or_default();
     if scopes.is_empty() {

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::loopback::RedirectUri;
-use crate::auth::{Dc, Product, Secret};
+use crate::auth::{Dc, Product, Secret, keys};
 
 /// Where `zoho-auth setup` starts: at the Client step, all prefilled, when the env file is usable
 /// (its data center is known, or `--dc` says it, and its client id and secret have the right
@@ -1015,7 +1015,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             w.dc_queue.clear();
             // The organization the env file names, else Zoho's default.
             let configured = w
-                .env_old("ZOHO_ORGANIZATION_ID")
+                .env_old(keys::ORGANIZATION_ID)
                 .map(|s| s.expose().to_string());
             w.org_cursor = outcome
                 .organizations
