@@ -227,7 +227,7 @@ fn generate_starts_the_countdown_with_the_chosen_expiry() {
         }]
     );
     assert_eq!(w.step, Step::PasteCode);
-    assert_eq!(w.expires_at, Some(t(10 + 300)));
+    assert_eq!(w.paste.expires_at, Some(t(10 + 300)));
     assert_eq!(w.remaining(t(70)), Some(Duration::from_secs(240)));
 }
 
@@ -278,7 +278,7 @@ fn a_redirect_url_paste_takes_the_code_and_its_dc() {
     );
     let fx = paste(&mut w, &url, 40);
     assert_eq!(fx[1], exchange_effect(1, Dc::In));
-    assert_eq!(w.paste_dc, Some(Dc::In));
+    assert_eq!(w.paste.dc, Some(Dc::In));
 }
 
 #[test]
@@ -287,13 +287,13 @@ fn the_wrong_kind_of_paste_is_named_and_not_sent() {
     assert_eq!(paste(&mut w, SECRET, 20), vec![]);
     assert_eq!(w.step, Step::PasteCode);
     assert_eq!(
-        w.paste_error.as_deref(),
+        w.paste.error.as_deref(),
         Some(
             "That is a client secret, not a code. Paste the code the API console generated: it looks like 1000.<32 characters>.<32 characters>."
         )
     );
     assert_eq!(paste(&mut w, ID, 20), vec![]);
-    assert!(w.paste_error.as_deref().unwrap().contains("client id"));
+    assert!(w.paste.error.as_deref().unwrap().contains("client id"));
 }
 
 #[test]
@@ -312,7 +312,7 @@ fn at_expiry_the_dead_code_is_not_sent_and_regenerate_keeps_the_scopes() {
         update(&mut w, Msg::Tick { now: t(190) }),
         vec![Effect::StopTimer]
     );
-    assert!(w.expired);
+    assert!(w.paste.expired);
     assert!(!w.typing());
     assert_eq!(paste(&mut w, CODE, 191), vec![]);
     assert_eq!(w.step, Step::PasteCode);
@@ -331,14 +331,14 @@ fn at_expiry_the_dead_code_is_not_sent_and_regenerate_keeps_the_scopes() {
         vec![Effect::CopyToClipboard("ZohoBooks.fullaccess.all".into())]
     );
     assert_eq!(w.step, Step::GenerateCode);
-    assert!(!w.expired);
+    assert!(!w.paste.expired);
 }
 
 #[test]
 fn a_paste_after_the_deadline_but_before_the_tick_is_not_sent() {
     let mut w = at_paste();
     assert_eq!(paste(&mut w, CODE, 500), vec![Effect::StopTimer]);
-    assert!(w.expired);
+    assert!(w.paste.expired);
     assert_eq!(w.attempt, 0);
 }
 

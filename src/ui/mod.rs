@@ -273,7 +273,7 @@ pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             h.extend([("c", "copy"), ("o", "open console"), ("Esc", "back"), quit]);
             h
         }
-        Step::PasteCode if w.expired || w.expires_at.is_some_and(|at| now >= at) => {
+        Step::PasteCode if w.paste.expired || w.paste.expires_at.is_some_and(|at| now >= at) => {
             vec![("Enter/r", "new code, same scopes"), ("Esc", "back"), quit]
         }
         Step::PasteCode => vec![
@@ -723,7 +723,7 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
         format!(" {} ", mmss(left)),
         style.add_modifier(ratatui::style::Modifier::BOLD),
     );
-    let expired = w.expired || w.expires_at.is_some_and(|at| now >= at);
+    let expired = w.paste.expired || w.paste.expires_at.is_some_and(|at| now >= at);
     if expired {
         return vec![
             Line::from(vec![Span::raw("Time left "), clock]),
@@ -753,20 +753,20 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
         Line::from(vec![
             Span::raw("Code  "),
             Span::styled(
-                if w.code_input.is_empty() {
+                if w.paste.code_input.is_empty() {
                     "(waiting)".to_string()
                 } else {
-                    w.code_input.masked()
+                    w.paste.code_input.masked()
                 },
                 p.current(),
             ),
         ]),
         Line::raw(""),
     ];
-    if let Some(e) = &w.paste_error {
+    if let Some(e) = &w.paste.error {
         lines.push(Line::styled(format!("✗ {e}"), p.error()));
     }
-    if w.minting {
+    if w.paste.minting {
         lines.push(Line::styled("The sandbox is minting a code…", p.dim()));
     } else if w.ctx.can_read_clipboard {
         lines.push(Line::styled(
@@ -774,7 +774,7 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
             p.dim(),
         ));
     }
-    if let Some(dc) = w.paste_dc {
+    if let Some(dc) = w.paste.dc {
         lines.push(Line::styled(
             format!(
                 "The redirect says the code is from {} ({}).",

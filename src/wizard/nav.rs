@@ -23,15 +23,15 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
         Step::Diagnose => w.checking().then_some(SPINNER_TICK),
         Step::DataCenter | Step::Client | Step::Scopes => None,
         Step::GenerateCode => {
-            w.expires_at = None;
-            w.expired = false;
+            w.paste.expires_at = None;
+            w.paste.expired = false;
             w.copied = None;
             w.sign_in_accounts = None;
             fx.push(Effect::CopyToClipboard(w.scope_string()));
             None
         }
         Step::PasteCode => {
-            if w.expired {
+            if w.paste.expired {
                 None
             } else {
                 Some(COUNTDOWN_TICK)
@@ -65,8 +65,8 @@ pub(super) fn set_timer(w: &mut Wizard, want: Option<Duration>) -> Option<Effect
 /// Starts a browser or device sign-in on the step just entered.
 fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.attempt += 1;
-    w.expires_at = None;
-    w.expired = false;
+    w.paste.expires_at = None;
+    w.paste.expired = false;
     w.copied = None;
     w.opened = None;
     w.sent_code = None;

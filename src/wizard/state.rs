@@ -368,6 +368,21 @@ pub struct ReauthStart {
     pub keychain: bool,
 }
 
+/// The Paste code step's state for one code: a new countdown replaces all of it at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Paste {
+    pub code_input: Secret,
+    pub error: Option<String>,
+    pub expires_at: Option<Time>,
+    pub last_poll: Option<Time>,
+    /// A sandbox code is being minted.
+    pub minting: bool,
+    /// The DC the pasted redirect named, when it differs from the chosen one.
+    pub dc: Option<Dc>,
+    /// The countdown reached 00:00: the field is closed, the code is not sent.
+    pub expired: bool,
+}
+
 /// The whole state of the wizard. Fields of every step are kept when the user goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wizard {
@@ -407,15 +422,9 @@ pub struct Wizard {
     pub opened: Option<bool>,
 
     // 5. Paste code
-    pub code_input: Secret,
-    pub paste_error: Option<String>,
-    pub expires_at: Option<Time>,
-    pub last_poll: Option<Time>,
+    pub paste: Paste,
+    /// Clipboard text already turned down, so it is not offered again.
     pub rejected_clipboard: Option<String>,
-    pub minting: bool,
-    pub paste_dc: Option<Dc>,
-    /// The countdown reached 00:00: the field is closed, the code is not sent.
-    pub expired: bool,
     /// The code that was sent last (kept to try it in the other DCs after `invalid_code`).
     pub sent_code: Option<Secret>,
 
@@ -492,14 +501,8 @@ impl Wizard {
             expiry_idx: 0,
             copied: None,
             opened: None,
-            code_input: Secret::default(),
-            paste_error: None,
-            expires_at: None,
-            last_poll: None,
+            paste: Paste::default(),
             rejected_clipboard: None,
-            minting: false,
-            paste_dc: None,
-            expired: false,
             sent_code: None,
             signin: SignInState::Idle,
             sign_in_accounts: None,
@@ -654,7 +657,7 @@ impl Wizard {
 
     /// Time left on the code, if a countdown runs.
     pub fn remaining(&self, now: Time) -> Option<Duration> {
-        self.expires_at.map(|at| now.until(at))
+        self.paste.expires_at.map(|at| now.until(at))
     }
 
     /// The organization picked on the Live test step.
@@ -764,7 +767,7 @@ impl Wizard {
             Step::DataCenter => self.dc_list.filtering,
             Step::Scopes => self.scope_list.filtering,
             Step::Client => true,
-            Step::PasteCode => !self.expired,
+            Step::PasteCode => !self.paste.expired,
             Step::GenerateCode
             | Step::BrowserSignIn
             | Step::DeviceSignIn

@@ -8,8 +8,8 @@ use super::nav::{enter, set_timer};
 use super::reauth;
 use super::{
     ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, ExchangeRequest, ExchangeState,
-    Key, Msg, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState, Step, Time, Wizard,
-    WriteRequest,
+    Key, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState, Step, Time,
+    Wizard, WriteRequest,
 };
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::loopback::RedirectUri;
@@ -69,14 +69,14 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             result,
             now,
         } => {
-            if attempt != w.attempt || w.step != Step::PasteCode || !w.minting {
+            if attempt != w.attempt || w.step != Step::PasteCode || !w.paste.minting {
                 return vec![];
             }
-            w.minting = false;
+            w.paste.minting = false;
             let mut fx = check_expiry(w, now);
             match result {
                 Ok(code) => fx.extend(submit_code(w, code, now)),
-                Err(e) => w.paste_error = Some(format!("The sandbox did not mint a code: {e}")),
+                Err(e) => w.paste.error = Some(format!("The sandbox did not mint a code: {e}")),
             }
             fx
         }
@@ -128,7 +128,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                 Ok(signed) => {
                     w.signin = SignInState::Idle;
                     w.sent_code = None;
-                    w.expires_at = None;
+                    w.paste.expires_at = None;
                     let dc = match signed.dc {
                         Some(dc) if w.ctx.accounts_override.is_none() => {
                             if dc != w.dc {
@@ -198,7 +198,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     w.sign_in_accounts = Some(accounts);
                     w.signin = SignInState::Idle;
                     w.sent_code = None;
-                    w.expires_at = None;
+                    w.paste.expires_at = None;
                     // The same attempt answers with `Msg::Exchanged` once the live test is done.
                     w.exchange = ExchangeState::Running { dc, since };
                     enter(w, Step::Exchange, since)
@@ -609,13 +609,10 @@ fn key_scopes(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 }
 
 fn start_countdown(w: &mut Wizard, now: Time) -> Vec<Effect> {
-    w.expired = false;
-    w.expires_at = Some(now.plus(Duration::from_secs(u64::from(w.expiry_minutes()) * 60)));
-    w.code_input = Secret::default();
-    w.paste_error = None;
-    w.paste_dc = None;
-    w.last_poll = None;
-    w.minting = false;
+    w.paste = Paste {
+        expires_at: Some(now.plus(Duration::from_secs(u64::from(w.expiry_minutes()) * 60))),
+        ..Paste::default()
+    };
     w.exchange = ExchangeState::Idle;
     w.tried_other_dcs = false;
     w.dc_queue.clear();
@@ -657,7 +654,7 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         Key::Char('m') if w.ctx.sandbox => {
             let mut fx = start_countdown(w, now);
             w.attempt += 1;
-            w.minting = true;
+            w.paste.minting = true;
             fx.push(Effect::MintSandboxCode {
                 attempt: w.attempt,
                 scopes: w.scopes.clone(),
@@ -673,12 +670,12 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 /// Marks the code expired when the countdown has run out. Returns the timer change.
 fn check_expiry(w: &mut Wizard, now: Time) -> Vec<Effect> {
-    let out = w.expires_at.is_some_and(|at| now >= at);
-    if w.step == Step::PasteCode && out && !w.expired {
-        w.expired = true;
-        w.minting = false;
-        w.code_input = Secret::default();
-        w.paste_error = None;
+    let out = w.paste.expires_at.is_some_and(|at| now >= at);
+    if w.step == Step::PasteCode && out && !w.paste.expired {
+        w.paste.expired = true;
+        w.paste.minting = false;
+        w.paste.code_input = Secret::default();
+        w.paste.error = None;
         return set_timer(w, None).into_iter().collect();
     }
     vec![]
@@ -687,13 +684,13 @@ fn check_expiry(w: &mut Wizard, now: Time) -> Vec<Effect> {
 /// Sends a code to Zoho, unless its countdown ran out.
 fn submit_code(w: &mut Wizard, code: Secret, now: Time) -> Vec<Effect> {
     let mut fx = check_expiry(w, now);
-    if w.expired {
+    if w.paste.expired {
         return fx;
     }
     let dc = w.dc_switched.unwrap_or(w.dc);
     w.sent_code = Some(code.clone());
-    w.code_input = Secret::default();
-    w.paste_error = None;
+    w.paste.code_input = Secret::default();
+    w.paste.error = None;
     fx.extend(send_exchange(w, dc, code, now));
     fx
 }
@@ -783,7 +780,7 @@ fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
     let mut fx = check_expiry(w, now);
-    if w.expired {
+    if w.paste.expired {
         return fx;
     }
     match catalog::clean_code_paste(raw) {
@@ -791,7 +788,7 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
             if let Some(dc) = p.dc
                 && dc != w.dc
             {
-                w.paste_dc = Some(dc);
+                w.paste.dc = Some(dc);
                 if w.ctx.accounts_override.is_none() {
                     w.dc_switched = Some(dc);
                 }
@@ -799,8 +796,8 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
             fx.extend(submit_code(w, p.code, now));
         }
         Err(e) => {
-            w.code_input = Secret::default();
-            w.paste_error = Some(e);
+            w.paste.code_input = Secret::default();
+            w.paste.error = Some(e);
         }
     }
     fx
@@ -808,7 +805,7 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
 
 fn key_paste(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     let mut fx = check_expiry(w, now);
-    if w.expired {
+    if w.paste.expired {
         match key {
             Key::Enter | Key::Char('r') | Key::Esc => fx.extend(enter(w, Step::GenerateCode, now)),
             Key::Char(_)
@@ -825,24 +822,24 @@ fn key_paste(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     }
     match key {
         Key::Char(c) => {
-            w.paste_error = None;
-            w.code_input = Secret::new(format!("{}{c}", w.code_input.expose()));
+            w.paste.error = None;
+            w.paste.code_input = Secret::new(format!("{}{c}", w.paste.code_input.expose()));
         }
         Key::Backspace => {
-            let mut s = w.code_input.expose().to_string();
+            let mut s = w.paste.code_input.expose().to_string();
             s.pop();
-            w.code_input = Secret::new(s);
+            w.paste.code_input = Secret::new(s);
         }
-        Key::Ctrl('u') => w.code_input = Secret::default(),
+        Key::Ctrl('u') => w.paste.code_input = Secret::default(),
         Key::Enter => {
-            if !w.code_input.is_empty() {
-                let raw = w.code_input.expose().to_string();
+            if !w.paste.code_input.is_empty() {
+                let raw = w.paste.code_input.expose().to_string();
                 fx.extend(apply_paste(w, &raw, now));
             }
         }
         Key::Esc => {
             w.attempt += 1;
-            w.minting = false;
+            w.paste.minting = false;
             fx.extend(enter(w, Step::GenerateCode, now));
         }
         Key::Ctrl(_) | Key::Tab | Key::BackTab | Key::Up | Key::Down | Key::Left | Key::Right => {}
@@ -929,10 +926,11 @@ fn on_tick(w: &mut Wizard, now: Time) -> Vec<Effect> {
         Step::PasteCode => {
             let mut fx = check_expiry(w, now);
             let due = w
+                .paste
                 .last_poll
                 .is_none_or(|last| last.until(now) >= CLIPBOARD_POLL);
-            if !w.expired && !w.minting && w.ctx.can_read_clipboard && due {
-                w.last_poll = Some(now);
+            if !w.paste.expired && !w.paste.minting && w.ctx.can_read_clipboard && due {
+                w.paste.last_poll = Some(now);
                 fx.push(Effect::PollClipboard);
             }
             fx
@@ -952,7 +950,7 @@ fn on_tick(w: &mut Wizard, now: Time) -> Vec<Effect> {
 }
 
 fn on_clipboard(w: &mut Wizard, text: Option<String>, now: Time) -> Vec<Effect> {
-    if w.step != Step::PasteCode || w.expired || w.minting {
+    if w.step != Step::PasteCode || w.paste.expired || w.paste.minting {
         return vec![];
     }
     let Some(text) = text else { return vec![] };
@@ -1029,7 +1027,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             enter(w, Step::LiveTest, since)
         }
         Err(diagnosis) => {
-            let before_expiry = w.expires_at.is_none_or(|at| since < at);
+            let before_expiry = w.paste.expires_at.is_none_or(|at| since < at);
             if diagnosis.code == Code::InvalidCode
                 && before_expiry
                 && let (Some(next), Some(code)) = (w.dc_queue.first().copied(), w.sent_code.clone())
@@ -1113,7 +1111,7 @@ fn go_fix(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.exchange = ExchangeState::Idle;
     w.dc_queue.clear();
     if step == Step::PasteCode {
-        w.code_input = Secret::default();
+        w.paste.code_input = Secret::default();
     }
     enter(w, step, now)
 }
