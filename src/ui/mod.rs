@@ -13,10 +13,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::auth::diagnosis::Code;
 use crate::wizard::{
-    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, RevokeState, SaveOption,
-    SaveState, ScopeRow, SignIn, SignInState, Step, Time, Wizard, can_try_other_dcs, fix_step,
+    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, SaveOption, SaveState,
+    ScopeRow, SignIn, SignInState, Step, Time, Wizard, can_try_other_dcs, fix_step,
 };
 pub use theme::Palette;
 
@@ -186,159 +185,10 @@ fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The key-hint bar of the current screen.
+/// The key-hint bar of the current screen: the wizard's key map (`wizard::key_hints`), the same
+/// module as the handlers, not a second list here.
 pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
-    let quit = ("q", "quit");
-    match w.step {
-        Step::Diagnose => {
-            let Some(r) = &w.reauth else {
-                return vec![quit];
-            };
-            if r.checking_since.is_some() {
-                return vec![("q", "quit (nothing changes)")];
-            }
-            match (r.next, r.code()) {
-                (Some(_), _) => vec![("Enter", "fix it"), ("r", "check again"), quit],
-                (None, Some(Code::Ok)) => vec![
-                    ("p", "test another product"),
-                    ("g", "re-issue anyway"),
-                    ("Enter/q", "quit"),
-                ],
-                (None, _) => vec![("r/Enter", "check again"), quit],
-            }
-        }
-        Step::DataCenter if w.dc_list.filtering => vec![
-            ("type", "filter"),
-            ("↑↓", "move"),
-            ("Enter", "keep filter"),
-            ("Esc", "clear"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::DataCenter => vec![
-            ("↑↓/jk", "move"),
-            ("Enter", "choose"),
-            ("/", "filter"),
-            quit,
-        ],
-        Step::Client => vec![
-            ("Tab", "next field"),
-            ("←→", "sign-in"),
-            ("Enter", "continue"),
-            ("Ctrl+U", "clear"),
-            ("Esc", "back"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin {
-            SignInState::Waiting { url, device, .. } => {
-                let mut h = vec![("Esc", "cancel")];
-                match (url, device) {
-                    (Some(_), _) => h.push(("c", "copy URL")),
-                    (None, Some(_)) => h.push(("c", "copy code")),
-                    (None, None) => {}
-                }
-                if w.ctx.can_open_browser && (url.is_some() || device.is_some()) {
-                    h.push(("o", "open in browser"));
-                }
-                h.push(quit);
-                h
-            }
-            SignInState::Failed(_) | SignInState::Idle => vec![
-                ("Enter/r", "try again"),
-                ("c", "client"),
-                ("Esc", "back to scopes"),
-                quit,
-            ],
-        },
-        Step::Scopes if w.scope_list.filtering => vec![
-            ("type", "filter"),
-            ("↑↓", "move"),
-            ("Enter", "keep filter"),
-            ("Esc", "clear"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::Scopes => vec![
-            ("↑↓/jk", "move"),
-            ("Space", "toggle"),
-            ("/", "filter"),
-            ("p", "product"),
-            ("Enter", "continue"),
-            ("Esc", "back"),
-            quit,
-        ],
-        Step::GenerateCode => {
-            let mut h = vec![("←→", "expiry"), ("Enter", "start countdown")];
-            if w.ctx.sandbox {
-                h.push(("m", "mint code"));
-            }
-            h.extend([("c", "copy"), ("o", "open console"), ("Esc", "back"), quit]);
-            h
-        }
-        Step::PasteCode if w.paste.expired || w.paste.expires_at.is_some_and(|at| now >= at) => {
-            vec![("Enter/r", "new code, same scopes"), ("Esc", "back"), quit]
-        }
-        Step::PasteCode => vec![
-            ("paste", "code or URL"),
-            ("Enter", "send typed code"),
-            ("Esc", "back"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::Exchange => match &w.exchange {
-            ExchangeState::Failed { .. } => {
-                let mut h = vec![("Enter", "fix it")];
-                if can_try_other_dcs(w) {
-                    h.push(("d", "try other DCs"));
-                }
-                let again = match w.sign_in {
-                    SignIn::SelfClient => ("g", "new code"),
-                    SignIn::Browser | SignIn::Device => ("g", "sign in again"),
-                };
-                h.extend([
-                    again,
-                    ("s", "scopes"),
-                    ("c", "client"),
-                    ("Esc", "back"),
-                    quit,
-                ]);
-                h
-            }
-            ExchangeState::Idle | ExchangeState::Running { .. } => {
-                vec![("Esc", "cancel"), quit]
-            }
-        },
-        Step::LiveTest => vec![
-            ("↑↓/jk", "organization"),
-            ("Enter", "continue"),
-            match w.sign_in {
-                SignIn::SelfClient => ("Esc", "new code"),
-                SignIn::Browser | SignIn::Device => ("Esc", "sign in again"),
-            },
-            quit,
-        ],
-        Step::Save => match w.save {
-            SaveState::Preview => vec![
-                ("↑↓/jk", "move"),
-                ("Space", "toggle"),
-                ("Enter", "write"),
-                ("Esc", "back"),
-                quit,
-            ],
-            SaveState::Writing => vec![("Ctrl+C", "quit")],
-            SaveState::Failed(_) if w.use_keychain => vec![
-                ("Enter", "retry"),
-                ("f", "save to the env file instead"),
-                ("Esc", "back"),
-                quit,
-            ],
-            SaveState::Failed(_) => vec![("Enter", "retry"), ("Esc", "back"), quit],
-        },
-        Step::Done => match w.reauth.as_ref().map(|r| &r.revoke) {
-            Some(RevokeState::Offered | RevokeState::Failed(_)) => {
-                vec![("r", "revoke the old token"), ("Enter/q", "quit")]
-            }
-            Some(RevokeState::Unavailable | RevokeState::Running | RevokeState::Revoked { .. })
-            | None => vec![("Enter/q", "quit")],
-        },
-    }
+    crate::wizard::key_hints(w, now)
 }
 
 fn hint_line(w: &Wizard, p: &Palette, now: Time) -> Line<'static> {

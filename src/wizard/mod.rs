@@ -4,6 +4,7 @@
 
 pub mod catalog;
 mod effect;
+mod keymap;
 mod msg;
 mod nav;
 mod reauth;
@@ -14,6 +15,7 @@ pub use crate::auth::flow::CheckStage;
 pub use crate::auth::loopback::DEFAULT_REDIRECT_URI;
 pub use crate::auth::save::EnvValue;
 pub use effect::{Effect, ExchangeRequest, WriteRequest};
+pub use keymap::key_hints;
 pub use msg::{
     CheckResult, CopyOutcome, DeviceCodeInfo, DeviceEvent, Key, Msg, Org, Outcome, SignInFailure,
     SignedIn, Time, WriteReport,
