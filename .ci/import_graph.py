@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The crate's import graph at the level where items are defined, and its cycles.
 
-Every `use crate::…` / `use super::…` (braces flattened) and every inline `crate::…`/`super::…`
-path is resolved to the module that *defines* the item (following `pub use` re-exports), so a
-façade `mod.rs` that only re-exports adds no edge back. Prints the layer edges and any cycle
+Every `use crate::…` / `use super::…` (braces flattened), every inline `crate::…`/`super::…` path
+and every relative path into a child module (`check::run`) is resolved to the module that
+*defines* the item (following `pub use` re-exports); a `mod.rs` re-exporting its own children's
+items adds no edge for that. Unit-test modules are left out. Prints the layer edges and any cycle
 (a strongly connected component of more than one module); exits 1 when there is one.
 """
 import os
@@ -67,30 +68,6 @@ def flatten(tree):
     return out
 
 
-defs = {}
-reexports = {}
-uses = {}
-for mod, text in files.items():
-    t = strip(text)
-    defs[mod] = set(
-        re.findall(
-            r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:struct|enum|fn|const|static|type|trait|mod|macro_rules!)\s+([A-Za-z_]\w*)",
-            t,
-            re.M,
-        )
-    )
-    paths = []
-    for m in re.finditer(r"^\s*(pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", t, re.M):
-        for p in flatten(m.group(2)):
-            paths.append(p)
-            if m.group(1):
-                name = p.split("::")[-1]
-                reexports.setdefault(mod, {})[name] = p
-    body = re.sub(r"^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+[^;]+;", "", t, flags=re.M)
-    paths += re.findall(r"\b(?:crate|super)(?:::[A-Za-z_]\w*)+", body)
-    uses[mod] = paths
-
-
 def absolute(mod, path):
     segs = path.split("::")
     if segs[0] == "crate":
@@ -106,6 +83,38 @@ def absolute(mod, path):
     if tuple(list(mod) + [segs[0]]) in files:
         return list(mod) + segs
     return None
+
+
+defs = {}
+reexports = {}
+uses = {}
+for mod, text in files.items():
+    t = strip(text)
+    defs[mod] = set(
+        re.findall(
+            r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:struct|enum|fn|const|static|type|trait|mod|macro_rules!)\s+([A-Za-z_]\w*)",
+            t,
+            re.M,
+        )
+    )
+    paths = []
+    for m in re.finditer(r"^\s*(pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", t, re.M):
+        for p in flatten(m.group(2)):
+            if m.group(1):
+                name = p.split("::")[-1]
+                reexports.setdefault(mod, {})[name] = p
+                # A façade re-exporting its own child's item does not depend on it.
+                target = absolute(mod, p)
+                if target and tuple(target[: len(mod) + 1]) in files and len(target) > len(mod):
+                    continue
+            paths.append(p)
+    body = re.sub(r"^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+[^;]+;", "", t, flags=re.M)
+    paths += re.findall(r"\b(?:crate|super)(?:::[A-Za-z_]\w*)+", body)
+    # Relative paths into a child module (`check::run(...)` in cli/mod.rs).
+    for m in re.finditer(r"(?<![:\w])([a-z_]\w*)((?:::[A-Za-z_]\w*)+)", body):
+        if tuple(list(mod) + [m.group(1)]) in files:
+            paths.append(m.group(1) + m.group(2))
+    uses[mod] = paths
 
 
 def resolve(segs, depth=0):

@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::Setup;
+use super::setup::Setup;
 use super::terminal::Term;
 use crate::auth::client::{Client, ClientOptions, Credentials};
 use crate::auth::device::{self, DeviceError, PollEvent};

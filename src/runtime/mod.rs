@@ -4,36 +4,22 @@
 
 mod effects;
 mod reauth;
+mod setup;
 mod terminal;
 
 pub use reauth::OldGrant;
+pub use setup::Setup;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::auth::target::WizardChoice;
 use crate::auth::{Dc, Product, Secret, envfile, keys, saved};
 use crate::wizard::{
     self, Context, DcSource, Effect, Gitignore, Key, Msg, Prefill, Step, Theme, Time, Wizard,
 };
-
-/// What the executor needs besides the wizard's state: plain values, never clap types.
-#[derive(Debug, Clone)]
-pub struct Setup {
-    pub env_path: PathBuf,
-    /// Where requests go: the overrides (or the built-in sandbox) and `--dc`.
-    pub choice: WizardChoice,
-    /// Over SSH the clipboard is the local terminal's: OSC 52.
-    pub ssh: bool,
-    /// The sandbox's base URL when `--sandbox` runs one.
-    pub sandbox: Option<String>,
-    /// `zoho-auth reauth`: the configured grant to check, refresh-verify against and revoke.
-    pub reauth: Option<std::sync::Arc<OldGrant>>,
-}
 
 /// The prefill and context of a first-time setup: DC from the env file, `--dc` or the time zone;
 /// the client from the env file (or the sandbox's demo client).

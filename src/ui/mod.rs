@@ -1,6 +1,7 @@
 //! Pure views of the wizard: `draw(frame, &Wizard, now)`. No mutation, no IO, no clock here;
 //! the countdown is `expires_at - now`. Secrets appear only masked.
 
+mod parts;
 mod reauth;
 mod signin;
 mod theme;
@@ -19,11 +20,11 @@ use crate::wizard::{
 };
 pub use theme::Palette;
 
+use parts::{SPINNER, mmss, truncate};
+
 /// The smallest terminal the wizard draws in.
 pub const MIN_COLS: u16 = 80;
 pub const MIN_ROWS: u16 = 24;
-
-const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
 /// Draws the whole wizard.
 pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
@@ -478,15 +479,6 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
     lines
 }
 
-/// `s` cut to `max` characters, with an ellipsis when cut.
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() > max {
-        s.chars().take(max - 1).collect::<String>() + "…"
-    } else {
-        s.to_string()
-    }
-}
-
 fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     let copy_note = match w.copied {
         Some(CopyOutcome::System) => Span::styled("✓ copied to the clipboard", p.ok()),
@@ -553,11 +545,6 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         p.warn(),
     ));
     lines
-}
-
-pub(crate) fn mmss(d: Duration) -> String {
-    let s = d.as_secs() + u64::from(d.subsec_millis() > 0);
-    format!("{:02}:{:02}", s / 60, s % 60)
 }
 
 fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
