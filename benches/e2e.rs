@@ -110,7 +110,8 @@ fn run() -> Result<bool> {
         "Release binary size",
         format!("{} bytes", group_digits(size)),
         String::new(),
-        Goal::AtMost(8_000_000.0, size as f64, "≤ 8,000,000 bytes".into()),
+        // A ceiling, not a goal to chase: per-crate size tuning bought no user-visible gain.
+        Goal::AtMost(16_000_000.0, size as f64, "≤ 16,000,000 bytes".into()),
     );
     drop(sandbox);
     println!();

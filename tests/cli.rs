@@ -545,18 +545,20 @@ async fn appsettings_gets_a_zoho_section_and_keeps_the_rest() {
 // Linux only: elsewhere the test would reach the real OS keychain.
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread")]
-async fn keychain_unavailable_falls_back_to_the_env_file_with_a_message() {
-    // No Secret Service runs here (no D-Bus session), as on a headless server.
+async fn keychain_unavailable_fails_closed_writes_nothing_and_revokes_the_new_token() {
+    // No Secret Service runs here (no D-Bus session), as on a headless server. Issue 11 item 5:
+    // `--keychain` never falls back to the file on its own.
     let w = World::start().await;
     let run = w
         .exchange("ZohoBooks.fullaccess.all", &["--keychain", "--no-test"])
         .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
         run.stderr.contains("keychain is not available"),
         "{}",
         run.stderr
     );
-    assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
-    assert!(w.env_get("ZOHO_SECRET_STORE").is_none());
+    assert!(run.stderr.contains("revoked"), "{}", run.stderr);
+    assert!(!w.env_path().exists(), "nothing was written");
+    assert_eq!(w.sandbox.stats().revokes, 1, "the unsaved token is revoked");
 }

@@ -586,3 +586,36 @@ async fn wait_until(cond: impl Fn() -> bool) -> bool {
     }
     cond()
 }
+
+/// Issue 11 item 1: the loopback callback goes through the one host rule (`auth::target`). A
+/// redirect that names a foreign accounts server is refused: exit 2 naming the host, the code is
+/// not sent anywhere, nothing is written (it used to fall back with a warning).
+#[tokio::test]
+async fn a_callback_naming_a_foreign_accounts_server_is_refused() {
+    let w = World::start().await;
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let mut run = login_browser(&w, &["--redirect-uri", &redirect]);
+    let url = run.auth_url().await;
+    let state = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let code = w.sandbox.mint_code(SCOPES, 3);
+    let page = browser()
+        .get(format!(
+            "{redirect}?state={state}&code={code}&location=eu&accounts-server=https%3A%2F%2Faccounts.zoho.eu%40evil.example&"
+        ))
+        .send()
+        .await
+        .unwrap();
+    drop(page);
+    let end = run.end().await;
+    assert_eq!(end.code, 2, "{}", end.stderr);
+    assert!(end.stderr.contains("evil.example"), "{}", end.stderr);
+    assert!(end.stderr.contains("nothing was sent"), "{}", end.stderr);
+    assert_eq!(w.sandbox.stats().exchanges, 0, "the code was not used");
+    assert!(!w.env_path().exists());
+}

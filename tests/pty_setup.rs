@@ -182,4 +182,78 @@ mod with_sandbox {
         assert!(!vars.contains_key("ZOHO_DC"));
         assert!(!s.screen().contains(&code));
     }
+
+    /// Issue 12 item 1: after a setup that kept the secrets in the keychain (the env file says
+    /// `ZOHO_SECRET_STORE=keychain`), a setup that saves to the env file must drop the marker, or
+    /// `check`/`token` keep reading the old secrets from the keychain.
+    #[test]
+    fn saving_to_the_file_after_a_keychain_setup_drops_the_keychain_marker() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let sandbox = rt
+            .block_on(Sandbox::start(SandboxConfig::default()))
+            .unwrap();
+        let base = sandbox.base_url();
+        let demo = sandbox.self_client();
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        // What a keychain setup leaves behind, plus the client typed in again.
+        std::fs::write(
+            &env,
+            format!(
+                "ZOHO_CLIENT_ID={}\nZOHO_CLIENT_SECRET={}\nZOHO_SECRET_STORE=keychain\n",
+                demo.client_id, demo.client_secret
+            ),
+        )
+        .unwrap();
+        let mut s = Session::start(
+            &[
+                "setup",
+                "--accounts-url",
+                &base,
+                "--api-domain",
+                &base,
+                "--env-file",
+                env.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        s.wait_for("Data center");
+        s.key("\r");
+        s.wait_for("Filled in from the env file");
+        s.key("\r");
+        s.wait_for("Presets");
+        s.key("\r");
+        s.wait_for("Generate code");
+        s.key("\r");
+        s.wait_for("Time left");
+        s.paste(&sandbox.mint_code("ZohoBooks.fullaccess.all", 3));
+        s.wait_for("Token verified");
+        s.key("\r");
+        s.wait_for("Changes to");
+        s.key("\r"); // the keychain option stays off: the secrets go to the file
+        s.wait_for("Written to");
+        s.key("\r");
+        assert_eq!(s.wait_exit(), 0);
+        let written = std::fs::read_to_string(&env).unwrap();
+        assert!(!written.contains("ZOHO_SECRET_STORE"), "{written}");
+        assert!(written.contains("ZOHO_REFRESH_TOKEN=1000."), "{written}");
+        // `token` reads the file's secrets (no keychain is consulted, none holds this grant).
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
+            .args(["token", "--env-file", env.to_str().unwrap()])
+            .env_remove("ZOHO_CLIENT_ID")
+            .env_remove("ZOHO_CLIENT_SECRET")
+            .env_remove("ZOHO_REFRESH_TOKEN")
+            .env_remove("ZOHO_SECRET_STORE")
+            .env("HOME", dir.path())
+            .env("ZOHO_AUTH_CACHE_DIR", dir.path().join("cache"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("1000."));
+    }
 }

@@ -203,6 +203,24 @@ fn step8_save_write_failed() {
     snap("step8_save_write_failed", &w, 56);
 }
 
+/// Issue 11 item 5: the keychain fails closed; the error screen offers the file as an explicit
+/// choice.
+#[test]
+fn step8_save_keychain_failed() {
+    let mut w = at_save();
+    key(&mut w, Key::Char(' '), 55); // keychain on
+    key(&mut w, Key::Enter, 55);
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Err("the OS keychain is not available (no Secret Service answered on the session D-Bus).".into()),
+        },
+    );
+    snap("step8_save_keychain_failed", &w, 56);
+}
+
 #[test]
 fn step9_done() {
     snap("step9_done", &at_done(), 60);

@@ -227,7 +227,7 @@ fn generate_starts_the_countdown_with_the_chosen_expiry() {
         }]
     );
     assert_eq!(w.step, Step::PasteCode);
-    assert_eq!(w.expires_at, Some(t(10 + 300)));
+    assert_eq!(w.paste.expires_at, Some(t(10 + 300)));
     assert_eq!(w.remaining(t(70)), Some(Duration::from_secs(240)));
 }
 
@@ -278,7 +278,7 @@ fn a_redirect_url_paste_takes_the_code_and_its_dc() {
     );
     let fx = paste(&mut w, &url, 40);
     assert_eq!(fx[1], exchange_effect(1, Dc::In));
-    assert_eq!(w.paste_dc, Some(Dc::In));
+    assert_eq!(w.paste.dc, Some(Dc::In));
 }
 
 #[test]
@@ -287,13 +287,13 @@ fn the_wrong_kind_of_paste_is_named_and_not_sent() {
     assert_eq!(paste(&mut w, SECRET, 20), vec![]);
     assert_eq!(w.step, Step::PasteCode);
     assert_eq!(
-        w.paste_error.as_deref(),
+        w.paste.error.as_deref(),
         Some(
             "That is a client secret, not a code. Paste the code the API console generated: it looks like 1000.<32 characters>.<32 characters>."
         )
     );
     assert_eq!(paste(&mut w, ID, 20), vec![]);
-    assert!(w.paste_error.as_deref().unwrap().contains("client id"));
+    assert!(w.paste.error.as_deref().unwrap().contains("client id"));
 }
 
 #[test]
@@ -312,7 +312,7 @@ fn at_expiry_the_dead_code_is_not_sent_and_regenerate_keeps_the_scopes() {
         update(&mut w, Msg::Tick { now: t(190) }),
         vec![Effect::StopTimer]
     );
-    assert!(w.expired);
+    assert!(w.paste.expired);
     assert!(!w.typing());
     assert_eq!(paste(&mut w, CODE, 191), vec![]);
     assert_eq!(w.step, Step::PasteCode);
@@ -331,14 +331,14 @@ fn at_expiry_the_dead_code_is_not_sent_and_regenerate_keeps_the_scopes() {
         vec![Effect::CopyToClipboard("ZohoBooks.fullaccess.all".into())]
     );
     assert_eq!(w.step, Step::GenerateCode);
-    assert!(!w.expired);
+    assert!(!w.paste.expired);
 }
 
 #[test]
 fn a_paste_after_the_deadline_but_before_the_tick_is_not_sent() {
     let mut w = at_paste();
     assert_eq!(paste(&mut w, CODE, 500), vec![Effect::StopTimer]);
-    assert!(w.expired);
+    assert!(w.paste.expired);
     assert_eq!(w.attempt, 0);
 }
 
@@ -688,6 +688,49 @@ fn the_keychain_option_moves_the_secrets_out_of_the_file() {
         ]
     );
     assert!(!req.add_to_gitignore);
+}
+
+/// Issue 11 item 5: a keychain that cannot be written fails closed; `f` on the error screen is
+/// the explicit choice of the env file, and only then do the secrets go there.
+#[test]
+fn a_failed_keychain_save_offers_the_file_only_as_an_explicit_choice() {
+    let mut w = at_save();
+    key(&mut w, Key::Char(' '), 55); // keychain on
+    let fx = key(&mut w, Key::Enter, 55);
+    assert!(matches!(&fx[..], [Effect::WriteEnv(req)] if !req.keychain.is_empty()));
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Err("the OS keychain is not available".into()),
+        },
+    );
+    assert!(matches!(w.save, SaveState::Failed(_)));
+    // Enter retries the keychain, nothing else.
+    let fx = key(&mut w, Key::Enter, 56);
+    assert!(matches!(&fx[..], [Effect::WriteEnv(req)] if !req.keychain.is_empty()));
+    let attempt = w.attempt;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Err("the OS keychain is not available".into()),
+        },
+    );
+    let fx = key(&mut w, Key::Char('f'), 57);
+    let [Effect::WriteEnv(req)] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert!(req.keychain.is_empty());
+    assert_eq!(
+        req.updates[1],
+        (
+            "ZOHO_CLIENT_SECRET".into(),
+            EnvValue::Secret(Secret::new(SECRET))
+        )
+    );
+    assert!(!w.use_keychain);
 }
 
 #[test]

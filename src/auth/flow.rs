@@ -1,68 +1,18 @@
 //! The operations the commands and the wizard share, each ending in a `Diagnosis` on failure:
-//! exchange and verify a new grant, check a configured one, probe, revoke. One client, one
-//! diagnosis: `exchange` and the wizard cannot disagree about what an error means.
-
-use serde::Serialize;
-use url::Url;
+//! the one recipe of a new grant (exchange, check the `api_domain` Zoho names, live test,
+//! refresh-verify, revoke when it will not be saved), check a configured grant, probe, revoke.
+//! One client, one diagnosis: `exchange`, `login` and the wizard cannot disagree about an error.
 
 use super::Product;
-use super::client::{AuthError, Client, Credentials, TokenSet, checked_url};
+use super::client::{AuthError, Client, Credentials, TokenSet};
 use super::dc::Dc;
 use super::diagnosis::{self, Code, Context, Diagnosis, Phase};
 use super::probe::{self, Organization};
 use super::scopes;
 use super::secret::Secret;
+use serde::Serialize;
 
-/// Where requests go: the accounts server, the DC when known, and an API-domain override (sandbox,
-/// tests) that replaces the `api_domain` Zoho returns for the probe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub accounts: Url,
-    pub dc: Option<Dc>,
-    pub api_override: Option<Url>,
-}
-
-impl Target {
-    pub fn for_dc(dc: Dc) -> Target {
-        Target {
-            accounts: Url::parse(&dc.accounts_url()).expect("static DC URLs parse"),
-            dc: Some(dc),
-            api_override: None,
-        }
-    }
-
-    /// From explicit URLs; `dc` is taken from the arguments or, failing that, from a Zoho host in
-    /// the accounts URL.
-    pub fn from_urls(
-        accounts: &str,
-        api_override: Option<&str>,
-        dc: Option<Dc>,
-    ) -> Result<Target, Diagnosis> {
-        let accounts_url = checked_url(accounts).map_err(|e| bad_url(&e))?;
-        let api_override = api_override
-            .map(checked_url)
-            .transpose()
-            .map_err(|e| bad_url(&e))?;
-        Ok(Target {
-            dc: dc.or_else(|| Dc::from_url(accounts)),
-            accounts: accounts_url,
-            api_override,
-        })
-    }
-
-    /// `https://accounts.zoho.com`, as written to `ZOHO_ACCOUNTS_URL` (no trailing slash).
-    pub fn accounts_str(&self) -> String {
-        self.accounts.as_str().trim_end_matches('/').to_string()
-    }
-
-    fn host(&self) -> String {
-        match (self.accounts.host_str(), self.accounts.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            _ => self.accounts.to_string(),
-        }
-    }
-}
+pub use super::target::Target;
 
 /// The diagnosis of an error met in `phase` against `target`.
 fn diagnose(
@@ -94,20 +44,6 @@ fn diagnose_at(
             accounts_host: &target.host(),
             api_domain,
             dc: target.dc,
-        },
-    )
-}
-
-fn bad_url(err: &AuthError) -> Diagnosis {
-    diagnosis::from_error(
-        err,
-        &Context {
-            phase: Phase::Exchange,
-            product: None,
-            scopes: &[],
-            accounts_host: "",
-            api_domain: None,
-            dc: None,
         },
     )
 }
@@ -169,6 +105,20 @@ pub async fn verify(
     product: Option<Product>,
     live_test: bool,
 ) -> Result<Verified, Diagnosis> {
+    // The api_domain Zoho names receives the access token (live test) and is written: the host
+    // rule first. Refused, the new grant cannot be used: revoke it at the (trusted) accounts
+    // server and write nothing.
+    if let Err(e) = target.check_api_domain(&tokens.api_domain) {
+        let d = Diagnosis::new(
+            Code::ServerError,
+            format!("The server answered an api_domain that is not a Zoho API host: {e}."),
+            "Check --accounts-url: it must be Zoho's accounts server (or the sandbox). If the API domain really is yours, name it with --api-domain.",
+        );
+        return Err(match &tokens.refresh_token {
+            Some(fresh) => discard(client, target, fresh, d).await,
+            None => d,
+        });
+    }
     let scopes = effective_scopes(&tokens, requested_scopes);
     let product = product.or_else(|| scopes::first_probe_product(&scopes));
     let account_dc = Dc::from_url(&tokens.api_domain);
@@ -189,18 +139,13 @@ pub async fn verify(
         .await;
         organizations = match probed {
             Ok(organizations) => organizations,
-            Err(mut diagnosis) => {
+            Err(diagnosis) => {
                 // The new refresh token will not be saved. Revoke it: Zoho deletes the oldest of
                 // more than 20 per client, and that may be the one in use (best effort).
-                if let Some(refresh) = &tokens.refresh_token
-                    && client.revoke(&target.accounts, refresh).await.is_ok()
-                {
-                    diagnosis.message = format!(
-                        "{} The new refresh token was not saved, and was revoked at Zoho.",
-                        diagnosis.message.trim_end()
-                    );
-                }
-                return Err(diagnosis);
+                return Err(match &tokens.refresh_token {
+                    Some(fresh) => discard(client, target, fresh, diagnosis).await,
+                    None => diagnosis,
+                });
             }
         };
     }
@@ -211,6 +156,91 @@ pub async fn verify(
         organizations,
         tokens,
     })
+}
+
+/// How a new grant was obtained.
+pub enum Obtained<'a> {
+    /// A code to exchange (Self Client paste, browser redirect), with the redirect URI it was
+    /// issued for.
+    Code {
+        code: &'a Secret,
+        redirect_uri: Option<&'a str>,
+    },
+    /// Tokens already issued (the device flow).
+    Tokens(TokenSet),
+}
+
+/// The one recipe of a new grant: exchange (or take the device flow's tokens), check the
+/// `api_domain`, live-test (unless `live_test` is false), refresh-verify (when `refresh_verify`,
+/// as reauth does before replacing a working grant). Whatever fails after Zoho issued a refresh
+/// token revokes it, and the diagnosis says so: unsaved, it would count against Zoho's 20.
+#[allow(clippy::too_many_arguments)]
+pub async fn new_grant(
+    client: &Client,
+    target: &Target,
+    creds: &Credentials,
+    obtained: Obtained<'_>,
+    requested_scopes: &[String],
+    product: Option<Product>,
+    live_test: bool,
+    refresh_verify: bool,
+) -> Result<Verified, Diagnosis> {
+    let verified = match obtained {
+        Obtained::Code { code, redirect_uri } => {
+            exchange_and_verify(
+                client,
+                target,
+                creds,
+                code,
+                redirect_uri,
+                requested_scopes,
+                product,
+                live_test,
+            )
+            .await?
+        }
+        Obtained::Tokens(tokens) => {
+            if tokens.refresh_token.is_none() {
+                return Err(Diagnosis::new(
+                    Code::InvalidCode,
+                    "Zoho approved the sign-in but returned no refresh token.",
+                    "Sign in again (zoho-auth asks for offline access with consent).",
+                ));
+            }
+            verify(client, target, tokens, requested_scopes, product, live_test).await?
+        }
+    };
+    if refresh_verify
+        && let Some(fresh) = &verified.tokens.refresh_token
+        && let Err(d) = refresh(client, target, creds, fresh).await
+    {
+        let d = Diagnosis::new(
+            d.code,
+            format!(
+                "The new token was exchanged and live-tested, but refreshing it failed, so nothing was written: {}",
+                d.message
+            ),
+            d.fix,
+        );
+        return Err(discard(client, target, fresh, d).await);
+    }
+    Ok(verified)
+}
+
+/// Revokes a new refresh token that will not be saved (best effort), and says so in the
+/// diagnosis when Zoho confirmed it.
+pub async fn discard(client: &Client, target: &Target, fresh: &Secret, d: Diagnosis) -> Diagnosis {
+    match client.revoke(&target.accounts, fresh).await {
+        Ok(_) => Diagnosis::new(
+            d.code,
+            format!(
+                "{} The new refresh token was not saved, and was revoked at Zoho.",
+                d.message.trim_end()
+            ),
+            d.fix,
+        ),
+        Err(_) => d,
+    }
 }
 
 /// The live test alone, with the diagnosis of a refusal.
@@ -380,6 +410,16 @@ pub async fn check_with_progress(
             "Pass --product to test one (books, invoice, inventory, expense, crm, desk).".into();
         return report;
     };
+    if let Err(e) = target.check_api_domain(&tokens.api_domain) {
+        report.ok = false;
+        report.diagnosis = Code::ServerError;
+        report.message =
+            format!("The server answered an api_domain that is not a Zoho API host: {e}.");
+        report.fix = "Check ZOHO_ACCOUNTS_URL and --accounts-url: they must name Zoho's accounts server (or the sandbox).".into();
+        report.api_domain = None;
+        report.access = None;
+        return report;
+    }
     progress(CheckStage::Testing(product));
     match probe_with(
         client,

@@ -2,18 +2,14 @@
 //! env file, the configured grant of `check`, `token` and `revoke`, and printing a diagnosis.
 
 use std::io::Read;
-use std::path::Path;
 
-use crate::auth::client::{Client, ClientOptions, Credentials};
+use crate::auth::client::{Client, ClientOptions};
 use crate::auth::diagnosis::{Code, Diagnosis};
-use crate::auth::envfile::{self, EnvFile};
-use crate::auth::flow::Target;
-use crate::auth::{Dc, Product, Secret, clean, scopes, store};
+use crate::auth::envfile::EnvFile;
+use crate::auth::target::{self, Choice, Target};
+use crate::auth::{Dc, Product, Secret, clean, keys, saved};
 
 use super::{ClientArgs, GlobalArgs};
-
-/// The env key that says the secrets live in the OS keychain.
-pub const SECRET_STORE_KEY: &str = "ZOHO_SECRET_STORE";
 
 /// Prints a diagnosis on stderr: what went wrong, then the fix.
 pub fn print_diagnosis(d: &Diagnosis) {
@@ -81,48 +77,7 @@ pub fn client(global: &GlobalArgs) -> Result<Client, Diagnosis> {
     })
 }
 
-/// The environment variables that [`lookup`] reads before the env file.
-const ENV_OVERRIDES: [&str; 8] = [
-    "ZOHO_CLIENT_ID",
-    "ZOHO_CLIENT_SECRET",
-    "ZOHO_REFRESH_TOKEN",
-    "ZOHO_DC",
-    "ZOHO_ACCOUNTS_URL",
-    "ZOHO_SCOPES",
-    "ZOHO_ORGANIZATION_ID",
-    SECRET_STORE_KEY,
-];
-
-/// The env file, if it exists. Unreadable is an input error (exit 2), and so is one of the
-/// environment variables that override it set to bytes that are not UTF-8: [`lookup`] would
-/// otherwise skip it silently and use the file's value instead.
-pub fn load_env(path: &Path) -> Result<Option<EnvFile>, Diagnosis> {
-    for key in ENV_OVERRIDES {
-        if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(key) {
-            return Err(bad_input(
-                format!("{key} is set in the environment, but not to UTF-8 text."),
-                format!("Set {key} to the plain value, or unset it to use the env file."),
-            ));
-        }
-    }
-    envfile::load(path).map_err(|e| {
-        bad_input(
-            e.to_string(),
-            "Fix the file's permissions or encoding, or pass another file with --env-file.",
-        )
-    })
-}
-
-/// A value from the environment variable, else the env file; empty counts as absent.
-pub fn lookup(key: &str, env: Option<&EnvFile>) -> Option<String> {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| {
-            env.and_then(|e| e.get(key))
-                .filter(|v| !v.trim().is_empty())
-        })
-}
+pub use crate::auth::saved::{Configured, load_env, lookup};
 
 /// The client id and secret, each cleaned: `--client-id` / `--client-secret` first (`-` reads the
 /// secret from stdin; a secret on the command line draws a warning), then what the code itself
@@ -138,7 +93,7 @@ pub fn client_credentials(
         .client_id
         .clone()
         .or(carried_id)
-        .or_else(|| lookup("ZOHO_CLIENT_ID", env))
+        .or_else(|| lookup(keys::CLIENT_ID, env))
         .ok_or_else(|| {
             Diagnosis::new(
                 Code::MissingCredentials,
@@ -163,7 +118,7 @@ pub fn client_credentials(
         None => None,
     }
     .or_else(|| carried_secret.map(|s| s.expose().to_string()))
-    .or_else(|| lookup("ZOHO_CLIENT_SECRET", env))
+    .or_else(|| lookup(keys::CLIENT_SECRET, env))
     .ok_or_else(|| {
         Diagnosis::new(
             Code::MissingCredentials,
@@ -180,17 +135,18 @@ pub fn client_credentials(
     Ok((client_id, client_secret))
 }
 
+/// The flags that choose where requests go, as the resolver takes them.
+pub fn choice(global: &GlobalArgs) -> Choice {
+    Choice {
+        accounts_url: global.accounts_url.clone(),
+        api_domain: global.api_domain.clone(),
+        dc: global.dc.clone(),
+    }
+}
+
 /// The `--dc` flag, validated.
 pub fn dc_flag(global: &GlobalArgs) -> Result<Option<Dc>, Diagnosis> {
-    match &global.dc {
-        None => Ok(None),
-        Some(code) => Dc::from_code(code).map(Some).ok_or_else(|| {
-            bad_input(
-                format!("Unknown data center {code:?}."),
-                "Use one of: us eu in au jp ca cn sa uk.",
-            )
-        }),
-    }
+    choice(global).dc()
 }
 
 /// `--product`, validated.
@@ -209,112 +165,12 @@ pub fn product_flag(value: Option<&str>) -> Result<Option<Product>, Diagnosis> {
 /// Where requests go for a configured grant: `--accounts-url`, else `--dc`, else
 /// `ZOHO_ACCOUNTS_URL`, else `ZOHO_DC`, else the US data center.
 pub fn configured_target(global: &GlobalArgs, env: Option<&EnvFile>) -> Result<Target, Diagnosis> {
-    let flag_dc = dc_flag(global)?;
-    let env_dc = lookup("ZOHO_DC", env).and_then(|c| Dc::from_code(&c));
-    let accounts = global
-        .accounts_url
-        .clone()
-        .or_else(|| flag_dc.map(Dc::accounts_url))
-        .or_else(|| lookup("ZOHO_ACCOUNTS_URL", env))
-        .or_else(|| env_dc.map(Dc::accounts_url))
-        .unwrap_or_else(|| Dc::Us.accounts_url());
-    Target::from_urls(&accounts, global.api_domain.as_deref(), flag_dc.or(env_dc))
-}
-
-/// A configured grant, as `check`, `token` and `revoke` use it.
-pub struct Configured {
-    pub creds: Credentials,
-    pub refresh_token: Secret,
-    pub target: Target,
-    pub scopes: Vec<String>,
-    pub env: Option<EnvFile>,
-    pub keychain: bool,
+    target::configured(&choice(global), &saved::place(env))
 }
 
 /// Reads the grant from the environment and the env file (and the keychain when the file says so).
 pub fn load_configured(global: &GlobalArgs) -> Result<Configured, Diagnosis> {
-    let env = load_env(&global.env_file)?;
-    let target = configured_target(global, env.as_ref())?;
-    let keychain = lookup(SECRET_STORE_KEY, env.as_ref())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("keychain"));
-    let client_id = lookup("ZOHO_CLIENT_ID", env.as_ref());
-    let (secret, refresh) = match (&client_id, keychain) {
-        (Some(id), true) => {
-            store::init_default_store().map_err(|e| {
-                Diagnosis::new(
-                    Code::MissingCredentials,
-                    format!("The env file keeps the secrets in the OS keychain, but {e}"),
-                    "Unlock or start the keychain, or run `zoho-auth setup` to store them in the env file.",
-                )
-            })?;
-            let get = |key: &str| {
-                store::load(id, key).map_err(|e| {
-                    Diagnosis::new(
-                        Code::MissingCredentials,
-                        format!("Could not read {key} from the OS keychain: {e}"),
-                        "Unlock the keychain, or run `zoho-auth setup` again.",
-                    )
-                })
-            };
-            (
-                get("ZOHO_CLIENT_SECRET")?.map(|s| s.expose().to_string()),
-                get("ZOHO_REFRESH_TOKEN")?.map(|s| s.expose().to_string()),
-            )
-        }
-        _ => (
-            lookup("ZOHO_CLIENT_SECRET", env.as_ref()),
-            lookup("ZOHO_REFRESH_TOKEN", env.as_ref()),
-        ),
-    };
-    let mut missing = Vec::new();
-    if client_id.is_none() {
-        missing.push("ZOHO_CLIENT_ID");
-    }
-    if secret.is_none() {
-        missing.push("ZOHO_CLIENT_SECRET");
-    }
-    if refresh.is_none() {
-        missing.push("ZOHO_REFRESH_TOKEN");
-    }
-    if !missing.is_empty() {
-        let where_ = if env.is_some() {
-            format!("{} or the environment", global.env_file.display())
-        } else {
-            format!(
-                "the environment ({} does not exist)",
-                global.env_file.display()
-            )
-        };
-        return Err(Diagnosis::new(
-            Code::MissingCredentials,
-            format!("{} not set in {where_}.", missing.join(", ")),
-            "Run `zoho-auth setup` (or `zoho-auth exchange`) to create them, or pass --env-file with the right file.",
-        ));
-    }
-    let creds = Credentials {
-        client_id: clean::clean_client_id(client_id.as_deref().unwrap_or_default())
-            .map_err(|e| bad_input(e.to_string(), "Fix ZOHO_CLIENT_ID in the env file."))?,
-        client_secret: clean::clean_client_secret(secret.as_deref().unwrap_or_default())
-            .map_err(|e| bad_input(e.to_string(), "Fix ZOHO_CLIENT_SECRET in the env file."))?,
-    };
-    let refresh_token =
-        clean::clean_token(refresh.as_deref().unwrap_or_default()).map_err(|e| {
-            bad_input(
-                e.to_string(),
-                "Fix ZOHO_REFRESH_TOKEN, or run `zoho-auth reauth`.",
-            )
-        })?;
-    let scopes = lookup("ZOHO_SCOPES", env.as_ref())
-        .map(|s| scopes::parse_list(&s))
-        .unwrap_or_default();
-    Ok(Configured {
-        creds,
-        refresh_token,
-        target,
-        scopes,
-        env,
-        keychain,
-    })
+    saved::read(&global.env_file, &choice(global))
 }
 
 /// Seconds since the Unix epoch.

@@ -6,18 +6,19 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::auth::appsettings::{self, ZohoSection};
 use crate::auth::cache::{Cached, TokenCache};
 use crate::auth::client::{Client, Credentials};
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::envfile::{self, Change};
-use crate::auth::flow::{self, Target, Verified};
+use crate::auth::flow::{self, Obtained, Target, Verified};
 use crate::auth::probe::{Organization, default_organization};
-use crate::auth::{Dc, Secret, clean, scopes, store};
+use crate::auth::save::{self, Destination, NewGrant, SaveError, SecretsIn};
+use crate::auth::target::{self, Pasted};
+use crate::auth::{Dc, Secret, clean, keys, saved, scopes};
 
 use super::common::{
-    SECRET_STORE_KEY, bad_input, client, client_credentials, dc_flag, load_env, lookup, now_unix,
-    print_diagnosis, product_flag, read_stdin,
+    bad_input, choice, client, client_credentials, load_env, now_unix, print_diagnosis,
+    product_flag, read_stdin,
 };
 use super::{ExchangeArgs, GlobalArgs};
 
@@ -68,12 +69,12 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
     // A code can be exchanged once: refuse before sending it if the result could not be saved.
     if let Some(file) = &env {
         let keys = [
-            "ZOHO_CLIENT_ID",
-            "ZOHO_ACCOUNTS_URL",
-            "ZOHO_API_DOMAIN",
-            "ZOHO_SCOPES",
-            "ZOHO_CLIENT_SECRET",
-            "ZOHO_REFRESH_TOKEN",
+            keys::CLIENT_ID,
+            keys::ACCOUNTS_URL,
+            keys::API_DOMAIN,
+            keys::SCOPES,
+            keys::CLIENT_SECRET,
+            keys::REFRESH_TOKEN,
         ];
         let placeholders: Vec<(&str, Option<&str>)> =
             keys.iter().map(|k| (*k, Some("x"))).collect();
@@ -109,9 +110,16 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         None => None,
     };
 
+    // The one place a code is read from the command line. Like a secret, a code in argv is
+    // visible to other users (ps) for as long as it lives: say so.
     let pasted = match args.code.as_deref() {
         Some("-") => Some(read_stdin("code")?),
-        Some(code) => Some(code.to_string()),
+        Some(code) => {
+            eprintln!(
+                "zoho-auth: warning: a code on the command line is visible to other users (ps); prefer --code - (stdin)."
+            );
+            Some(code.to_string())
+        }
         None => None,
     };
     let pasted = pasted
@@ -144,31 +152,25 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         env.as_ref(),
     )?;
 
-    // Where the code must be exchanged: an explicit override wins; then the data center Zoho named
-    // in the redirect; then --dc; then the env file.
-    let flag_dc = dc_flag(global)?;
-    let redirect_dc = Dc::from_redirect(
-        code_source.location.as_deref(),
-        code_source.accounts_server.as_deref(),
-    );
-    let env_dc = lookup("ZOHO_DC", env.as_ref()).and_then(|c| Dc::from_code(&c));
-    let accounts = global
-        .accounts_url
-        .clone()
-        .or_else(|| {
-            code_source
-                .accounts_server
-                .clone()
-                .filter(|_| redirect_dc.is_some())
-        })
-        .or_else(|| flag_dc.map(Dc::accounts_url))
-        .or_else(|| lookup("ZOHO_ACCOUNTS_URL", env.as_ref()))
-        .or_else(|| env_dc.map(Dc::accounts_url))
-        .unwrap_or_else(|| Dc::Us.accounts_url());
-    let target = Target::from_urls(
-        &accounts,
-        global.api_domain.as_deref(),
-        flag_dc.or(redirect_dc).or(env_dc),
+    // Where the code must be exchanged: the one resolver, with the host rule on what the paste
+    // names (a self_client.json's accounts-server included).
+    let (accounts_server, what) = match (&code_source.accounts_server, &json) {
+        (Some(a), _) if pasted.is_some() => (Some(a.as_str()), "the redirect's accounts-server"),
+        (Some(a), _) => (Some(a.as_str()), "the self_client.json's accounts-server"),
+        (None, Some(j)) => (
+            j.accounts_server.as_deref(),
+            "the self_client.json's accounts-server",
+        ),
+        (None, None) => (None, "the redirect's accounts-server"),
+    };
+    let target = target::for_code(
+        &choice(global),
+        &saved::place(env.as_ref()),
+        Pasted {
+            accounts_server,
+            location: code_source.location.as_deref(),
+        },
+        what,
     )?;
 
     let requested_scopes = args
@@ -198,22 +200,29 @@ async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagno
         "zoho-auth: exchanging the code at {} ...",
         inputs.target.accounts_str()
     );
-    let verified = flow::exchange_and_verify(
+    let verified = flow::new_grant(
         &client,
         &inputs.target,
         &inputs.creds,
-        &inputs.code,
-        args.redirect_uri.as_deref(),
+        Obtained::Code {
+            code: &inputs.code,
+            redirect_uri: args.redirect_uri.as_deref(),
+        },
         &inputs.requested_scopes,
         product,
         !args.client.no_test,
+        false,
     )
     .await?;
     let grant = Grant {
         creds: &inputs.creds,
         target: &inputs.target,
         requested_scopes: &inputs.requested_scopes,
-        keychain: args.keychain,
+        secrets_in: if args.keychain {
+            SecretsIn::Keychain
+        } else {
+            SecretsIn::EnvFile
+        },
         appsettings: args.appsettings.as_deref(),
     };
     finish(global, &grant, &verified, &client, args.client.no_test).await
@@ -225,7 +234,7 @@ pub struct Grant<'a> {
     pub creds: &'a Credentials,
     pub target: &'a Target,
     pub requested_scopes: &'a [String],
-    pub keychain: bool,
+    pub secrets_in: SecretsIn,
     pub appsettings: Option<&'a Path>,
 }
 
@@ -269,8 +278,8 @@ fn report_probe(verified: &Verified, skipped: bool) {
     }
 }
 
-/// Writes a verified grant: the env file (or the keychain), appsettings, the token cache. A refresh
-/// token that cannot be saved is revoked.
+/// Writes a verified grant through the one save path (env file or keychain, appsettings), then
+/// the token cache. A refresh token that cannot be saved is revoked.
 pub async fn save(
     global: &GlobalArgs,
     inputs: &Grant<'_>,
@@ -291,91 +300,47 @@ pub async fn save(
         scopes::join(&scopes::parse_list(&tokens.scopes.join(",")))
     };
     let org = default_organization(&verified.organizations).map(|o| o.id.clone());
-    let dc_code = verified.dc.or(inputs.target.dc).map(Dc::code);
+    let dc = verified.dc.or(inputs.target.dc);
     let accounts = inputs.target.accounts_str();
-
-    let mut updates: Vec<(&str, Option<&str>)> = vec![
-        ("ZOHO_CLIENT_ID", Some(inputs.creds.client_id.as_str())),
-        ("ZOHO_ACCOUNTS_URL", Some(accounts.as_str())),
-        ("ZOHO_API_DOMAIN", Some(tokens.api_domain.as_str())),
-        ("ZOHO_SCOPES", Some(scopes_written.as_str())),
-    ];
-    if let Some(dc) = dc_code {
-        updates.push(("ZOHO_DC", Some(dc)));
-    }
-    if let Some(org) = org.as_deref() {
-        updates.push(("ZOHO_ORGANIZATION_ID", Some(org)));
-    }
-    let mut use_keychain = false;
-    let mut written = None;
-    if inputs.keychain {
-        let secrets = [
-            ("ZOHO_CLIENT_SECRET", &inputs.creds.client_secret),
-            ("ZOHO_REFRESH_TOKEN", refresh),
-        ];
-        match store::init_default_store().and_then(|()| {
-            store::save_with_keychain(
-                &global.env_file,
-                &inputs.creds.client_id,
-                &secrets,
-                &updates,
-            )
-        }) {
-            Ok(changes) => {
-                use_keychain = true;
-                written = Some(Ok(changes));
-            }
-            Err(store::StoreError::EnvFile(e)) => written = Some(Err(e)),
-            Err(e) => eprintln!(
-                "zoho-auth: the OS keychain is not available ({e}); the secrets go to the env file instead."
-            ),
-        }
-    }
-    if !use_keychain {
-        updates.push((
-            "ZOHO_CLIENT_SECRET",
-            Some(inputs.creds.client_secret.expose()),
-        ));
-        updates.push(("ZOHO_REFRESH_TOKEN", Some(refresh.expose())));
-        if load_env(&global.env_file)?
-            .as_ref()
-            .and_then(|e| e.get(SECRET_STORE_KEY))
-            .is_some()
-        {
-            updates.push((SECRET_STORE_KEY, None));
-        }
-    }
-
-    let written = written.unwrap_or_else(|| envfile::update(&global.env_file, &updates));
-    let changes = match written {
-        Ok(changes) => changes,
-        Err(e) => {
-            // The new refresh token cannot be saved: revoke it rather than leave an orphan that
-            // counts against Zoho's 20 refresh tokens per client.
-            let _ = flow::revoke(client, inputs.target, refresh).await;
-            return Err(bad_input(
-                format!("{e} The new refresh token was not saved and has been revoked."),
-                "Fix the problem and exchange a new code.",
-            ));
-        }
-    };
-    print_changes(&global.env_file, &changes);
-
-    if let Some(path) = inputs.appsettings {
-        let section = ZohoSection {
+    let had_marker = load_env(&global.env_file)?
+        .as_ref()
+        .and_then(|e| e.get(keys::SECRET_STORE))
+        .is_some();
+    let plan = save::plan(
+        &NewGrant {
             client_id: inputs.creds.client_id.clone(),
             client_secret: inputs.creds.client_secret.clone(),
             refresh_token: refresh.clone(),
+            dc,
             accounts_url: accounts.clone(),
-            api_domain: tokens.api_domain.clone(),
+            api_domain: Some(tokens.api_domain.clone()),
+            scopes: Some(scopes_written),
             organization_id: org.clone(),
-        };
-        appsettings::merge_zoho_section(path, &section).map_err(|e| {
-            bad_input(
-                e.to_string(),
-                "Fix the file (it must be JSON, comments allowed) and run the exchange again with a new code; the env file was written.",
-            )
-        })?;
+        },
+        inputs.secrets_in,
+        had_marker,
+    );
+    let report = match save::apply(
+        &plan,
+        &Destination {
+            env_path: &global.env_file,
+            appsettings: inputs.appsettings,
+            add_to_gitignore: false,
+        },
+    ) {
+        Ok(report) => report,
+        Err(SaveError::AppSettings(e)) => {
+            // The env file holds the grant; only the extra copy failed.
+            return Err(SaveError::AppSettings(e).diagnosis());
+        }
+        Err(e) => {
+            // The new refresh token cannot be saved: revoke it rather than leave an orphan that
+            // counts against Zoho's 20 refresh tokens per client. Nothing was written.
+            return Err(flow::discard(client, inputs.target, refresh, e.diagnosis()).await);
+        }
+    };
+    print_changes(&global.env_file, &report.changes);
+    if let Some(path) = &report.appsettings {
         eprintln!(
             "zoho-auth: merged the Zoho section into {} (backup beside it).",
             path.display()
@@ -398,15 +363,20 @@ pub async fn save(
     if global.json {
         let summary = Summary {
             ok: true,
-            dc: dc_code,
+            dc: dc.map(Dc::code),
             api_domain: &tokens.api_domain,
             product: verified.product.map(|p| p.code()),
             organizations: &verified.organizations,
             organization_id: org.as_deref(),
             scopes: &tokens.scopes,
             env_file: global.env_file.display().to_string(),
-            secret_store: if use_keychain { "keychain" } else { "env_file" },
-            changed: changes
+            secret_store: if report.keychain {
+                "keychain"
+            } else {
+                "env_file"
+            },
+            changed: report
+                .changes
                 .iter()
                 .filter(|c| c.is_change())
                 .map(|c| c.key().to_string())

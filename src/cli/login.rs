@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use crate::auth::client::{Client, Credentials};
 use crate::auth::device::{self, PollEvent};
-use crate::auth::diagnosis::{Code, Diagnosis};
-use crate::auth::flow::{self, Target};
+use crate::auth::diagnosis::Diagnosis;
+use crate::auth::flow::{self, Obtained, Target};
 use crate::auth::loopback::{
     self, AuthorizationRequest, DEFAULT_REDIRECT_URI, Listener, RedirectUri, human_duration,
 };
-use crate::auth::{Dc, Product, scopes};
+use crate::auth::save::SecretsIn;
+use crate::auth::{Product, keys, scopes, target};
 use crate::platform;
 
 use super::common::{
@@ -81,7 +82,7 @@ fn resolve(global: &GlobalArgs, args: &LoginArgs) -> Result<Inputs, Diagnosis> {
         .client
         .scopes
         .clone()
-        .or_else(|| lookup("ZOHO_SCOPES", env.as_ref()))
+        .or_else(|| lookup(keys::SCOPES, env.as_ref()))
         .map(|s| scopes::parse_list(&s))
         .unwrap_or_default();
     if scopes.is_empty() {
@@ -156,36 +157,28 @@ async fn browser(
         .await
         .map_err(|e| e.diagnosis())?;
 
-    let accounts = callback.accounts(&inputs.target.accounts);
-    if let Some(named) = &callback.accounts_server
-        && accounts == inputs.target.accounts
-        && loopback::trusted_accounts_server(named, &inputs.target.accounts).is_none()
-    {
-        eprintln!(
-            "zoho-auth: warning: the redirect named {named:?} as the accounts server, which is not a Zoho accounts server; exchanging at {} instead.",
-            inputs.target.accounts_str()
-        );
-    }
-    let target = Target {
-        dc: Dc::from_url(accounts.as_str())
-            .or_else(|| Dc::from_redirect(callback.location.as_deref(), None))
-            .or(inputs.target.dc),
-        accounts,
-        api_override: inputs.target.api_override.clone(),
-    };
+    // The one guard: a redirect naming a foreign accounts server is refused (exit 2), nothing sent.
+    let target = target::after_redirect(
+        &inputs.target,
+        callback.accounts_server.as_deref(),
+        callback.location.as_deref(),
+    )?;
     eprintln!(
         "zoho-auth: signed in; exchanging the code at {} ...",
         target.accounts_str()
     );
-    let verified = flow::exchange_and_verify(
+    let verified = flow::new_grant(
         client,
         &target,
         &inputs.creds,
-        &callback.code,
-        Some(redirect.as_str()),
+        Obtained::Code {
+            code: &callback.code,
+            redirect_uri: Some(redirect.as_str()),
+        },
         &inputs.scopes,
         inputs.product,
         !args.client.no_test,
+        false,
     )
     .await?;
     finish(global, args, inputs, client, &target, &verified).await
@@ -225,27 +218,17 @@ async fn device(
     })
     .await
     .map_err(|e| e.diagnosis(&host(&start.accounts), &inputs.scopes))?;
-    if grant.tokens.refresh_token.is_none() {
-        return Err(Diagnosis::new(
-            Code::InvalidCode,
-            "Zoho approved the device code but returned no refresh token.",
-            "Run `zoho-auth login --device` again (it asks for offline access with consent).",
-        ));
-    }
-    let moved = grant.accounts != start.accounts;
-    let target = Target {
-        dc: Dc::from_url(grant.accounts.as_str()).or(if moved { None } else { start.dc }),
-        accounts: grant.accounts,
-        api_override: start.api_override.clone(),
-    };
+    let target = target::after_device(start, &grant.accounts);
     eprintln!("zoho-auth: approved.");
-    let verified = flow::verify(
+    let verified = flow::new_grant(
         client,
         &target,
-        grant.tokens,
+        &inputs.creds,
+        Obtained::Tokens(grant.tokens),
         &inputs.scopes,
         inputs.product,
         !args.client.no_test,
+        false,
     )
     .await?;
     finish(global, args, inputs, client, &target, &verified).await
@@ -263,7 +246,7 @@ async fn finish(
         creds: &inputs.creds,
         target,
         requested_scopes: &inputs.scopes,
-        keychain: false,
+        secrets_in: SecretsIn::EnvFile,
         appsettings: None,
     };
     exchange::finish(global, &grant, verified, client, args.client.no_test).await

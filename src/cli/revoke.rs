@@ -3,7 +3,7 @@
 
 use crate::auth::cache::TokenCache;
 use crate::auth::diagnosis::Diagnosis;
-use crate::auth::{envfile, flow, store};
+use crate::auth::{envfile, flow, keys, store};
 
 use super::GlobalArgs;
 use super::common::{bad_input, client, load_configured, print_diagnosis};
@@ -40,7 +40,7 @@ async fn revoke(global: &GlobalArgs) -> Result<(), Diagnosis> {
         ));
     }
     if cfg.keychain {
-        if let Err(e) = store::delete(&cfg.creds.client_id, "ZOHO_REFRESH_TOKEN") {
+        if let Err(e) = store::delete(&cfg.creds.client_id, keys::REFRESH_TOKEN) {
             eprintln!(
                 "zoho-auth: warning: could not remove the refresh token from the keychain: {e}"
             );
@@ -50,11 +50,11 @@ async fn revoke(global: &GlobalArgs) -> Result<(), Diagnosis> {
     if cfg
         .env
         .as_ref()
-        .and_then(|e| e.get("ZOHO_REFRESH_TOKEN"))
+        .and_then(|e| e.get(keys::REFRESH_TOKEN))
         .is_some()
     {
         let changes =
-            envfile::update(&global.env_file, &[("ZOHO_REFRESH_TOKEN", None)]).map_err(|e| {
+            envfile::update(&global.env_file, &[(keys::REFRESH_TOKEN, None)]).map_err(|e| {
                 bad_input(
                     e.to_string(),
                     "Remove the ZOHO_REFRESH_TOKEN line by hand; the token is already dead.",

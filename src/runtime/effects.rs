@@ -10,17 +10,18 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use super::Setup;
+use super::setup::Setup;
 use super::terminal::Term;
-use crate::auth::client::{Client, ClientOptions, Credentials, TokenSet};
+use crate::auth::client::{Client, ClientOptions, Credentials};
 use crate::auth::device::{self, DeviceError, PollEvent};
 use crate::auth::diagnosis::{Code, Diagnosis};
-use crate::auth::envfile;
-use crate::auth::flow::{self, Target};
+use crate::auth::flow::{self, Obtained, Target};
 use crate::auth::loopback::{self, AuthorizationRequest, Listener, LoopbackError, RedirectUri};
+use crate::auth::save::{self, Destination};
+use crate::auth::target;
 use crate::auth::{Dc, Product, Secret};
 use crate::wizard::{
-    CopyOutcome, DeviceCodeInfo, DeviceEvent, Effect, EnvValue, ExchangeRequest, Msg, Org, Outcome,
+    CopyOutcome, DeviceCodeInfo, DeviceEvent, Effect, ExchangeRequest, Msg, Org, Outcome,
     SignInFailure, SignedIn, Time, WriteReport, WriteRequest,
 };
 
@@ -206,81 +207,54 @@ impl Executor {
     }
 }
 
-fn target(setup: &Setup, req: &ExchangeRequest) -> Result<Target, Diagnosis> {
-    if let Some(accounts) = &req.accounts {
-        // Where the browser sign-in ended: the redirect's (trusted) accounts server.
-        let dc = Dc::from_url(accounts).or(match setup.accounts_override {
-            Some(_) => setup.dc_flag,
-            None => Some(req.dc),
-        });
-        return Target::from_urls(accounts, setup.api_override.as_deref(), dc);
-    }
-    match &setup.accounts_override {
-        Some(accounts) => Target::from_urls(accounts, setup.api_override.as_deref(), setup.dc_flag),
-        None => {
-            let mut t = Target::for_dc(req.dc);
-            if let Some(api) = &setup.api_override {
-                t = Target::from_urls(&t.accounts_str(), Some(api), Some(req.dc))?;
-            }
-            Ok(t)
-        }
-    }
-}
-
 async fn exchange(
     client: &Client,
     setup: &Setup,
     req: ExchangeRequest,
 ) -> Result<Outcome, Diagnosis> {
-    let target = target(setup, &req)?;
+    let target = target::for_wizard(&setup.choice, req.dc, req.accounts.as_deref())?;
     let creds = Credentials {
         client_id: req.client_id.clone(),
         client_secret: req.client_secret.clone(),
     };
-    // The exchange alone first, so that a refresh token a later check refuses can be revoked.
-    let exchanged = flow::exchange_and_verify(
-        client,
-        &target,
-        &creds,
-        &req.code,
-        req.redirect_uri.as_deref(),
-        &req.scopes,
-        req.product,
-        false,
-    )
-    .await?;
+    let obtained = Obtained::Code {
+        code: &req.code,
+        redirect_uri: req.redirect_uri.as_deref(),
+    };
     verify_new(
         client,
         setup,
         &target,
         &creds,
-        exchanged.tokens,
+        obtained,
         &req.scopes,
         req.product,
     )
     .await
 }
 
-/// The checks a new grant must pass before it may be saved: the live test and, in reauth, a
-/// refresh. When one fails, nothing will be written, so the new refresh token is revoked (best
-/// effort): unsaved, it would still count against Zoho's 20 per user and client.
+/// The one recipe of a new grant (`flow::new_grant`): the live test and, in reauth, a refresh;
+/// a grant that fails them is revoked there.
 async fn verify_new(
     client: &Client,
     setup: &Setup,
     target: &Target,
     creds: &Credentials,
-    tokens: TokenSet,
+    obtained: Obtained<'_>,
     scopes: &[String],
     product: Option<Product>,
 ) -> Result<Outcome, Diagnosis> {
-    // A failed live test: `flow::verify` has revoked the new token and said so.
-    let v = flow::verify(client, target, tokens, scopes, product, true).await?;
-    if setup.reauth.is_some()
-        && let Some(refresh) = &v.tokens.refresh_token
-        && let Err(d) = super::reauth::verify_refresh(client, target, creds, refresh).await
-    {
-        return Err(discard(client, target, refresh, d).await);
-    }
+    let v = flow::new_grant(
+        client,
+        target,
+        creds,
+        obtained,
+        scopes,
+        product,
+        true,
+        setup.reauth.is_some(),
+    )
+    .await?;
     Ok(Outcome {
         access_token: v.tokens.access_token,
         refresh_token: v.tokens.refresh_token,
@@ -298,21 +272,6 @@ async fn verify_new(
             .collect(),
         dc_mismatch: v.dc_mismatch,
     })
-}
-
-/// Revokes a new refresh token that will not be saved, and says so in the diagnosis.
-async fn discard(client: &Client, target: &Target, fresh: &Secret, d: Diagnosis) -> Diagnosis {
-    match flow::revoke(client, target, fresh).await {
-        Ok(_) => Diagnosis::new(
-            d.code,
-            format!(
-                "{} The new refresh token was not saved, and was revoked at Zoho.",
-                d.message.trim_end()
-            ),
-            d.fix,
-        ),
-        Err(_) => d,
-    }
 }
 
 /// Aborts a previous sign-in and waits until it is gone (its listener dropped).
@@ -396,7 +355,18 @@ async fn browser_sign_in(
         .wait_for_redirect(&state, req.timeout)
         .await
         .map_err(loopback_failure)?;
-    let accounts = callback.accounts(&started);
+    // The one guard: a redirect naming a foreign accounts server ends the sign-in, nothing sent.
+    let accounts = target::after_redirect(
+        &Target {
+            accounts: started.clone(),
+            dc: None,
+            api_override: None,
+        },
+        callback.accounts_server.as_deref(),
+        None,
+    )
+    .map_err(SignInFailure::Other)?
+    .accounts;
     Ok(SignedIn {
         code: callback.code,
         dc: Dc::from_url(accounts.as_str()),
@@ -500,20 +470,14 @@ async fn device_sign_in(
             accounts: accounts.clone(),
         },
     });
-    let moved = grant.accounts != started;
-    let dc = Dc::from_url(&accounts).or(match (moved, &setup.accounts_override) {
-        (true, _) => None,
-        (false, Some(_)) => setup.dc_flag,
-        (false, None) => Some(req.dc),
-    });
-    let result = match Target::from_urls(&accounts, setup.api_override.as_deref(), dc) {
+    let result = match target::for_wizard_device(&setup.choice, req.dc, &started, &grant.accounts) {
         Ok(target) => {
             verify_new(
                 client,
                 setup,
                 &target,
                 &req.creds,
-                grant.tokens,
+                Obtained::Tokens(grant.tokens),
                 &req.scopes,
                 req.product,
             )
@@ -543,50 +507,28 @@ async fn mint(base: Option<&str>, scope: &str, minutes: u32) -> Result<Secret, S
         .ok_or_else(|| "the sandbox answered without a code".to_string())
 }
 
+/// `Effect::WriteEnv`: the wizard's plan (made by `auth::save::plan`, so the preview is what is
+/// written) through the one save path.
 fn write_env(path: &Path, req: WriteRequest) -> Result<WriteReport, String> {
-    let existed = path.exists();
-    let values: Vec<(String, Option<String>)> = req
-        .updates
-        .iter()
-        .map(|(k, v)| {
-            let value = match v {
-                EnvValue::Plain(s) => Some(s.clone()),
-                EnvValue::Secret(s) => Some(s.expose().to_string()),
-                EnvValue::Remove => None,
-            };
-            (k.clone(), value)
-        })
-        .collect();
-    let updates: Vec<(&str, Option<&str>)> = values
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_deref()))
-        .collect();
-    let keychain = !req.keychain.is_empty();
-    if keychain {
-        let secrets: Vec<(&str, &Secret)> =
-            req.keychain.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        crate::auth::store::init_default_store()
-            .and_then(|()| {
-                crate::auth::store::save_with_keychain(path, &req.client_id, &secrets, &updates)
-            })
-            .map_err(|e| e.to_string())?;
-    } else {
-        envfile::update(path, &updates).map_err(|e| e.to_string())?;
-    }
-    let mut gitignore_added = false;
-    if req.add_to_gitignore {
-        gitignore_added = envfile::add_to_gitignore(path).is_ok();
-    }
+    let plan = save::Plan {
+        updates: req.updates,
+        keychain: req.keychain,
+        client_id: req.client_id,
+    };
+    let report = save::apply(
+        &plan,
+        &Destination {
+            env_path: path,
+            appsettings: None,
+            add_to_gitignore: req.add_to_gitignore,
+        },
+    )
+    .map_err(|e| e.to_string())?;
     Ok(WriteReport {
-        env_path: path.display().to_string(),
-        keys: req
-            .updates
-            .iter()
-            .filter(|(_, v)| !matches!(v, EnvValue::Remove))
-            .map(|(k, _)| k.clone())
-            .collect(),
-        backup: existed.then(|| envfile::backup_path(path).display().to_string()),
-        keychain,
-        gitignore_added,
+        env_path: report.env_path.display().to_string(),
+        keys: report.keys,
+        backup: report.backup.map(|b| b.display().to_string()),
+        keychain: report.keychain,
+        gitignore_added: report.gitignore_added,
     })
 }

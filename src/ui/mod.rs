@@ -1,6 +1,7 @@
 //! Pure views of the wizard: `draw(frame, &Wizard, now)`. No mutation, no IO, no clock here;
 //! the countdown is `expires_at - now`. Secrets appear only masked.
 
+mod parts;
 mod reauth;
 mod signin;
 mod theme;
@@ -13,18 +14,17 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use crate::auth::diagnosis::Code;
 use crate::wizard::{
-    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, RevokeState, SaveOption,
-    SaveState, ScopeRow, SignIn, SignInState, Step, Time, Wizard, can_try_other_dcs, fix_step,
+    ClientField, CopyOutcome, DcSource, EXPIRIES, EnvValue, ExchangeState, SaveOption, SaveState,
+    ScopeRow, SignIn, SignInState, Step, Time, Wizard, can_try_other_dcs, fix_step,
 };
 pub use theme::Palette;
+
+use parts::{SPINNER, mmss, truncate};
 
 /// The smallest terminal the wizard draws in.
 pub const MIN_COLS: u16 = 80;
 pub const MIN_ROWS: u16 = 24;
-
-const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
 /// Draws the whole wizard.
 pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
@@ -186,153 +186,10 @@ fn progress_line(w: &Wizard, p: &Palette) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The key-hint bar of the current screen.
+/// The key-hint bar of the current screen: the wizard's key map (`wizard::key_hints`), the same
+/// module as the handlers, not a second list here.
 pub fn hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
-    let quit = ("q", "quit");
-    match w.step {
-        Step::Diagnose => {
-            let Some(r) = &w.reauth else {
-                return vec![quit];
-            };
-            if r.checking_since.is_some() {
-                return vec![("q", "quit (nothing changes)")];
-            }
-            match (r.next, r.code()) {
-                (Some(_), _) => vec![("Enter", "fix it"), ("r", "check again"), quit],
-                (None, Some(Code::Ok)) => vec![
-                    ("p", "test another product"),
-                    ("g", "re-issue anyway"),
-                    ("Enter/q", "quit"),
-                ],
-                (None, _) => vec![("r/Enter", "check again"), quit],
-            }
-        }
-        Step::DataCenter if w.dc_list.filtering => vec![
-            ("type", "filter"),
-            ("↑↓", "move"),
-            ("Enter", "keep filter"),
-            ("Esc", "clear"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::DataCenter => vec![
-            ("↑↓/jk", "move"),
-            ("Enter", "choose"),
-            ("/", "filter"),
-            quit,
-        ],
-        Step::Client => vec![
-            ("Tab", "next field"),
-            ("←→", "sign-in"),
-            ("Enter", "continue"),
-            ("Ctrl+U", "clear"),
-            ("Esc", "back"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin {
-            SignInState::Waiting { url, device, .. } => {
-                let mut h = vec![("Esc", "cancel")];
-                match (url, device) {
-                    (Some(_), _) => h.push(("c", "copy URL")),
-                    (None, Some(_)) => h.push(("c", "copy code")),
-                    (None, None) => {}
-                }
-                if w.ctx.can_open_browser && (url.is_some() || device.is_some()) {
-                    h.push(("o", "open in browser"));
-                }
-                h.push(quit);
-                h
-            }
-            SignInState::Failed(_) | SignInState::Idle => vec![
-                ("Enter/r", "try again"),
-                ("c", "client"),
-                ("Esc", "back to scopes"),
-                quit,
-            ],
-        },
-        Step::Scopes if w.scope_list.filtering => vec![
-            ("type", "filter"),
-            ("↑↓", "move"),
-            ("Enter", "keep filter"),
-            ("Esc", "clear"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::Scopes => vec![
-            ("↑↓/jk", "move"),
-            ("Space", "toggle"),
-            ("/", "filter"),
-            ("p", "product"),
-            ("Enter", "continue"),
-            ("Esc", "back"),
-            quit,
-        ],
-        Step::GenerateCode => {
-            let mut h = vec![("←→", "expiry"), ("Enter", "start countdown")];
-            if w.ctx.sandbox {
-                h.push(("m", "mint code"));
-            }
-            h.extend([("c", "copy"), ("o", "open console"), ("Esc", "back"), quit]);
-            h
-        }
-        Step::PasteCode if w.expired || w.expires_at.is_some_and(|at| now >= at) => {
-            vec![("Enter/r", "new code, same scopes"), ("Esc", "back"), quit]
-        }
-        Step::PasteCode => vec![
-            ("paste", "code or URL"),
-            ("Enter", "send typed code"),
-            ("Esc", "back"),
-            ("Ctrl+C", "quit"),
-        ],
-        Step::Exchange => match &w.exchange {
-            ExchangeState::Failed { .. } => {
-                let mut h = vec![("Enter", "fix it")];
-                if can_try_other_dcs(w) {
-                    h.push(("d", "try other DCs"));
-                }
-                let again = match w.sign_in {
-                    SignIn::SelfClient => ("g", "new code"),
-                    SignIn::Browser | SignIn::Device => ("g", "sign in again"),
-                };
-                h.extend([
-                    again,
-                    ("s", "scopes"),
-                    ("c", "client"),
-                    ("Esc", "back"),
-                    quit,
-                ]);
-                h
-            }
-            ExchangeState::Idle | ExchangeState::Running { .. } => {
-                vec![("Esc", "cancel"), quit]
-            }
-        },
-        Step::LiveTest => vec![
-            ("↑↓/jk", "organization"),
-            ("Enter", "continue"),
-            match w.sign_in {
-                SignIn::SelfClient => ("Esc", "new code"),
-                SignIn::Browser | SignIn::Device => ("Esc", "sign in again"),
-            },
-            quit,
-        ],
-        Step::Save => match w.save {
-            SaveState::Preview => vec![
-                ("↑↓/jk", "move"),
-                ("Space", "toggle"),
-                ("Enter", "write"),
-                ("Esc", "back"),
-                quit,
-            ],
-            SaveState::Writing => vec![("Ctrl+C", "quit")],
-            SaveState::Failed(_) => vec![("Enter", "retry"), ("Esc", "back"), quit],
-        },
-        Step::Done => match w.reauth.as_ref().map(|r| &r.revoke) {
-            Some(RevokeState::Offered | RevokeState::Failed(_)) => {
-                vec![("r", "revoke the old token"), ("Enter/q", "quit")]
-            }
-            Some(RevokeState::Unavailable | RevokeState::Running | RevokeState::Revoked { .. })
-            | None => vec![("Enter/q", "quit")],
-        },
-    }
+    crate::wizard::key_hints(w, now)
 }
 
 fn hint_line(w: &Wizard, p: &Palette, now: Time) -> Line<'static> {
@@ -622,15 +479,6 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
     lines
 }
 
-/// `s` cut to `max` characters, with an ellipsis when cut.
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() > max {
-        s.chars().take(max - 1).collect::<String>() + "…"
-    } else {
-        s.to_string()
-    }
-}
-
 fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     let copy_note = match w.copied {
         Some(CopyOutcome::System) => Span::styled("✓ copied to the clipboard", p.ok()),
@@ -699,11 +547,6 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     lines
 }
 
-pub(crate) fn mmss(d: Duration) -> String {
-    let s = d.as_secs() + u64::from(d.subsec_millis() > 0);
-    format!("{:02}:{:02}", s / 60, s % 60)
-}
-
 fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
     let left = w.remaining(now).unwrap_or_default();
     let style = if left < Duration::from_secs(20) {
@@ -717,7 +560,7 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
         format!(" {} ", mmss(left)),
         style.add_modifier(ratatui::style::Modifier::BOLD),
     );
-    let expired = w.expired || w.expires_at.is_some_and(|at| now >= at);
+    let expired = w.paste.expired || w.paste.expires_at.is_some_and(|at| now >= at);
     if expired {
         return vec![
             Line::from(vec![Span::raw("Time left "), clock]),
@@ -747,20 +590,20 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
         Line::from(vec![
             Span::raw("Code  "),
             Span::styled(
-                if w.code_input.is_empty() {
+                if w.paste.code_input.is_empty() {
                     "(waiting)".to_string()
                 } else {
-                    w.code_input.masked()
+                    w.paste.code_input.masked()
                 },
                 p.current(),
             ),
         ]),
         Line::raw(""),
     ];
-    if let Some(e) = &w.paste_error {
+    if let Some(e) = &w.paste.error {
         lines.push(Line::styled(format!("✗ {e}"), p.error()));
     }
-    if w.minting {
+    if w.paste.minting {
         lines.push(Line::styled("The sandbox is minting a code…", p.dim()));
     } else if w.ctx.can_read_clipboard {
         lines.push(Line::styled(
@@ -768,7 +611,7 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
             p.dim(),
         ));
     }
-    if let Some(dc) = w.paste_dc {
+    if let Some(dc) = w.paste.dc {
         lines.push(Line::styled(
             format!(
                 "The redirect says the code is from {} ({}).",
@@ -1020,6 +863,12 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                 "Nothing was changed. Fix the cause, then Enter retries.",
                 p.error(),
             ));
+            if w.use_keychain {
+                lines.push(Line::styled(
+                    "Or press f to save the secrets to the env file instead (they are not saved anywhere yet).",
+                    p.warn(),
+                ));
+            }
         }
     }
     lines

@@ -3,7 +3,8 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{Palette, SPINNER};
+use super::parts::{SPINNER, truncate};
+use super::theme::Palette;
 use crate::auth::Product;
 use crate::auth::diagnosis::Code;
 use crate::wizard::{CheckStage, Reauth, RevokeState, Seed, Step, Time, Wizard, retry_advice};
@@ -321,7 +322,7 @@ pub(super) fn entry_note(w: &Wizard, p: &Palette) -> Option<Line<'static>> {
         ),
     };
     // One row: the steps below count on it.
-    Some(Line::styled(super::truncate(&text, 78), p.warn()))
+    Some(Line::styled(truncate(&text, 78), p.warn()))
 }
 
 /// The revoke offer on the Done step.

@@ -3,7 +3,8 @@
 
 use ratatui::text::{Line, Span};
 
-use super::{Palette, SPINNER, mmss};
+use super::parts::{SPINNER, mmss};
+use super::theme::Palette;
 use crate::auth::loopback::RedirectUri;
 use crate::wizard::{
     CopyOutcome, DeviceCodeInfo, DeviceEvent, SignIn, SignInFailure, SignInState, Step, Time,

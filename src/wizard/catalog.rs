@@ -4,7 +4,7 @@
 //! this module adapts them to what the wizard keeps in its state.
 
 use crate::auth::{Dc, Product, Secret};
-use crate::auth::{clean, scopes};
+use crate::auth::{clean, scopes, target};
 
 pub use crate::auth::scopes::{Group, Preset, ScopeInfo};
 
@@ -58,7 +58,10 @@ pub fn clean_code_paste(raw: &str) -> Result<Pasted, String> {
     let p = clean::clean_code_paste(raw).map_err(|e| e.to_string())?;
     Ok(Pasted {
         code: p.code,
-        dc: Dc::from_redirect(p.location.as_deref(), p.accounts_server.as_deref()),
+        dc: target::pasted_dc(target::Pasted {
+            accounts_server: p.accounts_server.as_deref(),
+            location: p.location.as_deref(),
+        }),
         client_id: p.client_id,
         client_secret: p.client_secret,
         scopes: p.scopes.unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! entry into the wizard at the step that fixes it, and the revoke of the superseded token.
 //! No IO, no async, no clock here.
 
-use super::update::{enter, set_timer};
+use super::nav::{enter, set_timer};
 use super::{
     CheckResult, CheckStage, ClientField, Effect, Key, RevokeState, ScopeRow, Step, Time, Wizard,
     catalog,

@@ -3,24 +3,17 @@
 use std::time::Duration;
 
 use super::catalog;
+pub use super::nav::{CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TICK};
+use super::nav::{enter, set_timer};
 use super::reauth;
 use super::{
     ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, ExchangeRequest, ExchangeState,
-    Key, Msg, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState, Step, Time, Wizard,
-    WriteRequest,
+    Key, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState, Step, Time,
+    Wizard, WriteRequest,
 };
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::loopback::RedirectUri;
-use crate::auth::{Dc, Product, Secret};
-
-/// The countdown redraws once a second.
-pub const COUNTDOWN_TICK: Duration = Duration::from_secs(1);
-/// The spinner turns four times a second while a request runs.
-pub const SPINNER_TICK: Duration = Duration::from_millis(250);
-/// The clipboard is read at most this often.
-pub const CLIPBOARD_POLL: Duration = Duration::from_secs(1);
-/// How long the browser sign-in's listener waits for the redirect.
-pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+use crate::auth::{Dc, Product, Secret, keys};
 
 /// Where `zoho-auth setup` starts: at the Client step, all prefilled, when the env file is usable
 /// (its data center is known, or `--dc` says it, and its client id and secret have the right
@@ -76,14 +69,14 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             result,
             now,
         } => {
-            if attempt != w.attempt || w.step != Step::PasteCode || !w.minting {
+            if attempt != w.attempt || w.step != Step::PasteCode || !w.paste.minting {
                 return vec![];
             }
-            w.minting = false;
+            w.paste.minting = false;
             let mut fx = check_expiry(w, now);
             match result {
                 Ok(code) => fx.extend(submit_code(w, code, now)),
-                Err(e) => w.paste_error = Some(format!("The sandbox did not mint a code: {e}")),
+                Err(e) => w.paste.error = Some(format!("The sandbox did not mint a code: {e}")),
             }
             fx
         }
@@ -135,7 +128,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                 Ok(signed) => {
                     w.signin = SignInState::Idle;
                     w.sent_code = None;
-                    w.expires_at = None;
+                    w.paste.expires_at = None;
                     let dc = match signed.dc {
                         Some(dc) if w.ctx.accounts_override.is_none() => {
                             if dc != w.dc {
@@ -205,7 +198,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     w.sign_in_accounts = Some(accounts);
                     w.signin = SignInState::Idle;
                     w.sent_code = None;
-                    w.expires_at = None;
+                    w.paste.expires_at = None;
                     // The same attempt answers with `Msg::Exchanged` once the live test is done.
                     w.exchange = ExchangeState::Running { dc, since };
                     enter(w, Step::Exchange, since)
@@ -236,52 +229,6 @@ fn waiting_since(w: &Wizard) -> Time {
     }
 }
 
-/// Starts a browser or device sign-in on the step just entered.
-fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
-    w.attempt += 1;
-    w.expires_at = None;
-    w.expired = false;
-    w.copied = None;
-    w.opened = None;
-    w.sent_code = None;
-    w.sign_in_accounts = None;
-    w.exchange = ExchangeState::Idle;
-    w.dc_queue.clear();
-    w.tried_other_dcs = false;
-    let browser = step == Step::BrowserSignIn;
-    w.signin = SignInState::Waiting {
-        since: now,
-        deadline: browser.then(|| now.plus(SIGN_IN_TIMEOUT)),
-        url: None,
-        device: None,
-        notes: vec![],
-    };
-    let accounts = match &w.ctx.accounts_override {
-        Some(url) => url.clone(),
-        None => w.dc_switched.unwrap_or(w.dc).accounts_url(),
-    };
-    if browser {
-        vec![Effect::StartBrowserSignIn {
-            attempt: w.attempt,
-            accounts,
-            client_id: w.client_id.clone(),
-            scopes: w.scopes.clone(),
-            redirect_uri: w.redirect_uri.trim().to_string(),
-            timeout: SIGN_IN_TIMEOUT,
-        }]
-    } else {
-        vec![Effect::StartDeviceSignIn {
-            attempt: w.attempt,
-            accounts,
-            dc: w.dc_switched.unwrap_or(w.dc),
-            client_id: w.client_id.clone(),
-            client_secret: w.client_secret.clone(),
-            scopes: w.scopes.clone(),
-            product: w.probe_product(),
-        }]
-    }
-}
-
 /// Stops the running sign-in: its late answers are ignored, its listener or polling ends.
 fn cancel_sign_in(w: &mut Wizard) -> Vec<Effect> {
     let running = match w.signin {
@@ -295,53 +242,6 @@ fn cancel_sign_in(w: &mut Wizard) -> Vec<Effect> {
     } else {
         vec![]
     }
-}
-
-/// Moves to `step` and returns what entering it takes. Also used when the wizard starts.
-pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
-    w.step = step;
-    let mut fx = vec![];
-    let timer = match step {
-        Step::Diagnose => w.checking().then_some(SPINNER_TICK),
-        Step::DataCenter | Step::Client | Step::Scopes => None,
-        Step::GenerateCode => {
-            w.expires_at = None;
-            w.expired = false;
-            w.copied = None;
-            w.sign_in_accounts = None;
-            fx.push(Effect::CopyToClipboard(w.scope_string()));
-            None
-        }
-        Step::PasteCode => {
-            if w.expired {
-                None
-            } else {
-                Some(COUNTDOWN_TICK)
-            }
-        }
-        Step::BrowserSignIn | Step::DeviceSignIn => {
-            fx.extend(start_sign_in(w, step, now));
-            Some(SPINNER_TICK)
-        }
-        Step::Exchange => match w.exchange {
-            ExchangeState::Running { .. } => Some(SPINNER_TICK),
-            ExchangeState::Idle | ExchangeState::Failed { .. } => None,
-        },
-        Step::LiveTest | Step::Save | Step::Done => None,
-    };
-    fx.extend(set_timer(w, timer));
-    fx
-}
-
-pub(super) fn set_timer(w: &mut Wizard, want: Option<Duration>) -> Option<Effect> {
-    if w.timer == want {
-        return None;
-    }
-    w.timer = want;
-    Some(match want {
-        Some(every) => Effect::StartTimer { every },
-        None => Effect::StopTimer,
-    })
 }
 
 fn on_key(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
@@ -709,13 +609,10 @@ fn key_scopes(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 }
 
 fn start_countdown(w: &mut Wizard, now: Time) -> Vec<Effect> {
-    w.expired = false;
-    w.expires_at = Some(now.plus(Duration::from_secs(u64::from(w.expiry_minutes()) * 60)));
-    w.code_input = Secret::default();
-    w.paste_error = None;
-    w.paste_dc = None;
-    w.last_poll = None;
-    w.minting = false;
+    w.paste = Paste {
+        expires_at: Some(now.plus(Duration::from_secs(u64::from(w.expiry_minutes()) * 60))),
+        ..Paste::default()
+    };
     w.exchange = ExchangeState::Idle;
     w.tried_other_dcs = false;
     w.dc_queue.clear();
@@ -757,7 +654,7 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         Key::Char('m') if w.ctx.sandbox => {
             let mut fx = start_countdown(w, now);
             w.attempt += 1;
-            w.minting = true;
+            w.paste.minting = true;
             fx.push(Effect::MintSandboxCode {
                 attempt: w.attempt,
                 scopes: w.scopes.clone(),
@@ -773,12 +670,12 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 /// Marks the code expired when the countdown has run out. Returns the timer change.
 fn check_expiry(w: &mut Wizard, now: Time) -> Vec<Effect> {
-    let out = w.expires_at.is_some_and(|at| now >= at);
-    if w.step == Step::PasteCode && out && !w.expired {
-        w.expired = true;
-        w.minting = false;
-        w.code_input = Secret::default();
-        w.paste_error = None;
+    let out = w.paste.expires_at.is_some_and(|at| now >= at);
+    if w.step == Step::PasteCode && out && !w.paste.expired {
+        w.paste.expired = true;
+        w.paste.minting = false;
+        w.paste.code_input = Secret::default();
+        w.paste.error = None;
         return set_timer(w, None).into_iter().collect();
     }
     vec![]
@@ -787,13 +684,13 @@ fn check_expiry(w: &mut Wizard, now: Time) -> Vec<Effect> {
 /// Sends a code to Zoho, unless its countdown ran out.
 fn submit_code(w: &mut Wizard, code: Secret, now: Time) -> Vec<Effect> {
     let mut fx = check_expiry(w, now);
-    if w.expired {
+    if w.paste.expired {
         return fx;
     }
     let dc = w.dc_switched.unwrap_or(w.dc);
     w.sent_code = Some(code.clone());
-    w.code_input = Secret::default();
-    w.paste_error = None;
+    w.paste.code_input = Secret::default();
+    w.paste.error = None;
     fx.extend(send_exchange(w, dc, code, now));
     fx
 }
@@ -883,7 +780,7 @@ fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
     let mut fx = check_expiry(w, now);
-    if w.expired {
+    if w.paste.expired {
         return fx;
     }
     match catalog::clean_code_paste(raw) {
@@ -891,7 +788,7 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
             if let Some(dc) = p.dc
                 && dc != w.dc
             {
-                w.paste_dc = Some(dc);
+                w.paste.dc = Some(dc);
                 if w.ctx.accounts_override.is_none() {
                     w.dc_switched = Some(dc);
                 }
@@ -899,8 +796,8 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
             fx.extend(submit_code(w, p.code, now));
         }
         Err(e) => {
-            w.code_input = Secret::default();
-            w.paste_error = Some(e);
+            w.paste.code_input = Secret::default();
+            w.paste.error = Some(e);
         }
     }
     fx
@@ -908,7 +805,7 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
 
 fn key_paste(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     let mut fx = check_expiry(w, now);
-    if w.expired {
+    if w.paste.expired {
         match key {
             Key::Enter | Key::Char('r') | Key::Esc => fx.extend(enter(w, Step::GenerateCode, now)),
             Key::Char(_)
@@ -925,24 +822,24 @@ fn key_paste(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     }
     match key {
         Key::Char(c) => {
-            w.paste_error = None;
-            w.code_input = Secret::new(format!("{}{c}", w.code_input.expose()));
+            w.paste.error = None;
+            w.paste.code_input = Secret::new(format!("{}{c}", w.paste.code_input.expose()));
         }
         Key::Backspace => {
-            let mut s = w.code_input.expose().to_string();
+            let mut s = w.paste.code_input.expose().to_string();
             s.pop();
-            w.code_input = Secret::new(s);
+            w.paste.code_input = Secret::new(s);
         }
-        Key::Ctrl('u') => w.code_input = Secret::default(),
+        Key::Ctrl('u') => w.paste.code_input = Secret::default(),
         Key::Enter => {
-            if !w.code_input.is_empty() {
-                let raw = w.code_input.expose().to_string();
+            if !w.paste.code_input.is_empty() {
+                let raw = w.paste.code_input.expose().to_string();
                 fx.extend(apply_paste(w, &raw, now));
             }
         }
         Key::Esc => {
             w.attempt += 1;
-            w.minting = false;
+            w.paste.minting = false;
             fx.extend(enter(w, Step::GenerateCode, now));
         }
         Key::Ctrl(_) | Key::Tab | Key::BackTab | Key::Up | Key::Down | Key::Left | Key::Right => {}
@@ -1029,10 +926,11 @@ fn on_tick(w: &mut Wizard, now: Time) -> Vec<Effect> {
         Step::PasteCode => {
             let mut fx = check_expiry(w, now);
             let due = w
+                .paste
                 .last_poll
                 .is_none_or(|last| last.until(now) >= CLIPBOARD_POLL);
-            if !w.expired && !w.minting && w.ctx.can_read_clipboard && due {
-                w.last_poll = Some(now);
+            if !w.paste.expired && !w.paste.minting && w.ctx.can_read_clipboard && due {
+                w.paste.last_poll = Some(now);
                 fx.push(Effect::PollClipboard);
             }
             fx
@@ -1052,7 +950,7 @@ fn on_tick(w: &mut Wizard, now: Time) -> Vec<Effect> {
 }
 
 fn on_clipboard(w: &mut Wizard, text: Option<String>, now: Time) -> Vec<Effect> {
-    if w.step != Step::PasteCode || w.expired || w.minting {
+    if w.step != Step::PasteCode || w.paste.expired || w.paste.minting {
         return vec![];
     }
     let Some(text) = text else { return vec![] };
@@ -1115,7 +1013,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             w.dc_queue.clear();
             // The organization the env file names, else Zoho's default.
             let configured = w
-                .env_old("ZOHO_ORGANIZATION_ID")
+                .env_old(keys::ORGANIZATION_ID)
                 .map(|s| s.expose().to_string());
             w.org_cursor = outcome
                 .organizations
@@ -1129,7 +1027,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             enter(w, Step::LiveTest, since)
         }
         Err(diagnosis) => {
-            let before_expiry = w.expires_at.is_none_or(|at| since < at);
+            let before_expiry = w.paste.expires_at.is_none_or(|at| since < at);
             if diagnosis.code == Code::InvalidCode
                 && before_expiry
                 && let (Some(next), Some(code)) = (w.dc_queue.first().copied(), w.sent_code.clone())
@@ -1213,7 +1111,7 @@ fn go_fix(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.exchange = ExchangeState::Idle;
     w.dc_queue.clear();
     if step == Step::PasteCode {
-        w.code_input = Secret::default();
+        w.paste.code_input = Secret::default();
     }
     enter(w, step, now)
 }
@@ -1248,24 +1146,12 @@ fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 fn write(w: &mut Wizard) -> Vec<Effect> {
     w.attempt += 1;
     w.save = SaveState::Writing;
-    let keychain = if w.use_keychain {
-        let refresh = w
-            .outcome
-            .as_ref()
-            .and_then(|o| o.refresh_token.clone())
-            .unwrap_or_default();
-        vec![
-            ("ZOHO_CLIENT_SECRET".to_string(), w.client_secret.clone()),
-            ("ZOHO_REFRESH_TOKEN".to_string(), refresh),
-        ]
-    } else {
-        vec![]
-    };
+    let plan = w.save_plan();
     vec![Effect::WriteEnv(WriteRequest {
         attempt: w.attempt,
-        updates: w.env_updates(),
-        keychain,
-        client_id: w.client_id.clone(),
+        updates: plan.updates,
+        keychain: plan.keychain,
+        client_id: plan.client_id,
         add_to_gitignore: w.add_gitignore && w.save_options().contains(&SaveOption::Gitignore),
     })]
 }
@@ -1275,6 +1161,11 @@ fn key_save(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         SaveState::Writing => vec![],
         SaveState::Failed(_) => match key {
             Key::Enter => write(w),
+            // The keychain failed closed; the file is an explicit choice, never a silent one.
+            Key::Char('f') if w.use_keychain => {
+                w.use_keychain = false;
+                write(w)
+            }
             Key::Esc => {
                 w.save = SaveState::Preview;
                 vec![]
@@ -1316,5 +1207,15 @@ fn key_save(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
                 | Key::Right => vec![],
             }
         }
+    }
+}
+
+impl Wizard {
+    /// The effects to perform when the wizard starts at its first step (reauth may start later).
+    pub fn start(&mut self, now: Time) -> Vec<Effect> {
+        if self.step == Step::Diagnose && self.reauth.is_some() {
+            return reauth::begin_check(self, now);
+        }
+        enter(self, self.step, now)
     }
 }
