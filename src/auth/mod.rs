@@ -11,6 +11,7 @@ pub mod device;
 pub mod diagnosis;
 pub mod envfile;
 pub mod flow;
+pub mod handoff;
 pub mod hosts;
 pub mod loopback;
 pub mod printable;
