@@ -2,11 +2,15 @@
 
 pub mod check;
 pub mod common;
+pub mod completions;
 pub mod exchange;
+pub mod handoff;
 pub mod login;
 pub mod revoke;
+pub mod run;
 pub mod sandbox;
 pub mod scopes;
+pub mod serve;
 pub mod token;
 
 use std::path::PathBuf;
@@ -69,6 +73,12 @@ pub enum Command {
     Scopes(ScopesArgs),
     /// Run the simulated Zoho in the foreground.
     Sandbox(SandboxArgs),
+    /// Run a program with a valid access token in its environment.
+    Run(run::RunArgs),
+    /// A local token endpoint for programs and containers.
+    Serve(serve::ServeArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -201,6 +211,8 @@ pub fn main() -> ExitCode {
                 | Command::Token
                 | Command::Revoke
                 | Command::Scopes(_)
+                | Command::Run(_)
+                | Command::Completions(_)
         )
     );
     let mut builder = if one_shot {
@@ -265,6 +277,9 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Token) => token::run(&global).await,
         Some(Command::Revoke) => revoke::run(&global).await,
         Some(Command::Scopes(args)) => scopes::run(&global, &args),
+        Some(Command::Run(args)) => run::run(&global, &args).await,
+        Some(Command::Serve(args)) => serve::run(&global, &args).await,
+        Some(Command::Completions(args)) => completions::run(&args),
         Some(Command::Setup(args)) => crate::runtime::run_setup(&global, &args).await,
         Some(Command::Reauth(args)) => crate::runtime::run_reauth(&global, &args).await,
         None => crate::runtime::run_setup(&global, &SetupArgs::default()).await,
