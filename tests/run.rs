@@ -57,7 +57,11 @@ async fn the_child_gets_the_token_and_never_the_grant() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let env = parse_env(&stdout);
     let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    for withheld in ["ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "ZOHO_AUTH_STORE"] {
+    for withheld in [
+        "ZOHO_CLIENT_SECRET",
+        "ZOHO_REFRESH_TOKEN",
+        "ZOHO_AUTH_STORE",
+    ] {
         assert_eq!(get(withheld), None, "{withheld} reached the child");
     }
     assert!(!stdout.contains(&client.client_secret));
@@ -84,7 +88,9 @@ async fn the_child_gets_the_token_and_never_the_grant() {
 async fn the_dc_is_handed_on_when_known_and_the_token_is_reused_from_the_cache() {
     let w = granted().await;
     let base = w.base();
-    let first = w.run(&["run", "sh", "-c", "printf %s \"$ZOHO_ACCESS_TOKEN\""]).await;
+    let first = w
+        .run(&["run", "sh", "-c", "printf %s \"$ZOHO_ACCESS_TOKEN\""])
+        .await;
     assert_eq!(first.code, 0, "{}", first.stderr);
     let refreshes = w.sandbox.stats().refreshes;
     // `--dc eu` with the sandbox as accounts server: the DC is handed on, requests still go to
@@ -116,8 +122,15 @@ async fn exit_status_is_passed_through() {
     let run = w.run(&["run", "sh", "-c", "kill -KILL $$"]).await;
     assert_eq!(run.code, 137, "128 + SIGKILL: {}", run.stderr);
     // Hyphens after CMD belong to CMD, not to zoho-auth.
-    let run = w.run(&["run", "sh", "-c", "echo \"$1\"", "sh", "--json"]).await;
-    assert_eq!((run.code, run.stdout.as_str()), (0, "--json\n"), "{}", run.stderr);
+    let run = w
+        .run(&["run", "sh", "-c", "echo \"$1\"", "sh", "--json"])
+        .await;
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "--json\n"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -153,7 +166,11 @@ async fn signals_sent_to_run_reach_the_child() {
         };
         let status = status.unwrap();
         assert_eq!(std::fs::read_to_string(&got).unwrap().trim(), name);
-        assert_eq!(status.code(), Some(9), "the child's status after its trap ({name})");
+        assert_eq!(
+            status.code(),
+            Some(9),
+            "the child's status after its trap ({name})"
+        );
     }
 }
 

@@ -23,8 +23,11 @@ pub const TOKEN_TYPE: &str = "Zoho-oauthtoken";
 
 /// Variables `run` never hands to its child, even when they are set in its own environment: the
 /// client secret, the refresh token, and the store URL (which may carry a database password).
-pub const WITHHELD_FROM_CHILD: [&str; 3] =
-    ["ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN", "ZOHO_AUTH_STORE"];
+pub const WITHHELD_FROM_CHILD: [&str; 3] = [
+    "ZOHO_CLIENT_SECRET",
+    "ZOHO_REFRESH_TOKEN",
+    "ZOHO_AUTH_STORE",
+];
 
 /// A valid access token and what a program needs to use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,7 +222,12 @@ mod tests {
             ..token()
         };
         let json: serde_json::Value = serde_json::from_str(&t.to_json()).unwrap();
-        let keys: Vec<&str> = json.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         assert_eq!(
             keys,
             ["access_token", "expires_at", "token_type", "version"],

@@ -23,7 +23,10 @@ pub fn script(shell: Shell) -> Vec<u8> {
 pub fn run(args: &CompletionsArgs) -> u8 {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(&script(args.shell)).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(&script(args.shell))
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("zoho-auth: could not write the completion script to stdout: {e}.");

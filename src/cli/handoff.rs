@@ -79,8 +79,8 @@ fn handed(cfg: &Configured, cached: Cached) -> Result<AccessToken, Diagnosis> {
     let api_domain = match &cfg.target.api_override {
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
         None => {
-            let named = lookup("ZOHO_API_DOMAIN", cfg.env.as_ref())
-                .and_then(|v| Url::parse(v.trim()).ok());
+            let named =
+                lookup("ZOHO_API_DOMAIN", cfg.env.as_ref()).and_then(|v| Url::parse(v.trim()).ok());
             let mut chosen = vec![&cfg.target.accounts];
             chosen.extend(named.as_ref());
             hosts::named_api_domain(&cached.api_domain, &chosen)

@@ -120,7 +120,9 @@ fn spawn_failed(shown: &str, e: &std::io::Error) -> u8 {
             NOT_EXECUTABLE
         }
         _ => {
-            eprintln!("zoho-auth: {shown}: cannot be run: {e}.\n  Fix: check that it is a program for this system.");
+            eprintln!(
+                "zoho-auth: {shown}: cannot be run: {e}.\n  Fix: check that it is a program for this system."
+            );
             NOT_EXECUTABLE
         }
     }

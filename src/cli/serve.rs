@@ -400,7 +400,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         }
     }
     // tempfile creates the file 0600 on Unix.
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-key-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-key-")
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.write_all(b"\n")?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -426,12 +428,15 @@ async fn bind(args: &ServeArgs) -> Result<Bound, Diagnosis> {
             "Use --listen 127.0.0.1:PORT.",
         ));
     }
-    let addr = args
-        .listen
-        .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT));
+    let addr = args.listen.unwrap_or(SocketAddr::new(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        DEFAULT_PORT,
+    ));
     if !addr.ip().is_loopback() && !args.allow_remote {
         return Err(usage(
-            format!("--listen {addr} is not a loopback address, so tokens would be served to the network."),
+            format!(
+                "--listen {addr} is not a loopback address, so tokens would be served to the network."
+            ),
             "Listen on 127.0.0.1 (or [::1]), or add --allow-remote if other machines must reach it (then protect the key file).",
         ));
     }
@@ -491,26 +496,33 @@ async fn bind_unix(path: &Path) -> Result<Bound, Diagnosis> {
     Ok(Bound::Unix(listener, path.to_path_buf()))
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl+C).
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT (Ctrl+C). The handlers are installed now, before the line that
+/// tells clients where to connect, so a stop sent right after it is a clean stop.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -544,6 +556,7 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), Diagnosis> {
         Bound::Unix(_, path) => (format!("unix:{} /v1/token", path.display()), None),
     };
     let app = router(keeper, Access::new(&key, hosts));
+    let stop = shutdown_signal();
     eprintln!(
         "zoho-auth: serving tokens at {url} (key in {}; send `Authorization: Bearer <key>`); Ctrl+C or SIGTERM stops.",
         key_file.display()
@@ -555,13 +568,13 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), Diagnosis> {
                 let _ = tcp.set_nodelay(true);
             });
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(stop)
                 .await
         }
         #[cfg(unix)]
         Bound::Unix(listener, path) => {
             let result = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(stop)
                 .await;
             let _ = std::fs::remove_file(&path);
             result
@@ -596,8 +609,16 @@ mod tests {
         let key = new_key();
         let access = Access::new(&key, Some(Access::loopback_hosts(8471)));
         let bearer = format!("Bearer {key}");
-        for host in ["127.0.0.1:8471", "localhost:8471", "LOCALHOST:8471", "[::1]:8471"] {
-            assert_eq!(authorized(&access, &headers(Some(host), Some(&bearer))), Ok(()));
+        for host in [
+            "127.0.0.1:8471",
+            "localhost:8471",
+            "LOCALHOST:8471",
+            "[::1]:8471",
+        ] {
+            assert_eq!(
+                authorized(&access, &headers(Some(host), Some(&bearer))),
+                Ok(())
+            );
         }
         for host in [
             None,
@@ -612,7 +633,12 @@ mod tests {
             );
         }
         let wrong = format!("Bearer {}", new_key());
-        for auth in [None, Some(wrong.as_str()), Some(key.as_str()), Some("Bearer ")] {
+        for auth in [
+            None,
+            Some(wrong.as_str()),
+            Some(key.as_str()),
+            Some("Bearer "),
+        ] {
             assert_eq!(
                 authorized(&access, &headers(Some("localhost:8471"), auth)),
                 Err(StatusCode::UNAUTHORIZED)
