@@ -1,16 +1,19 @@
 //! `zoho-auth serve` under load: answers per second and latency percentiles of `GET /v1/token`
 //! over loopback, from a keep-alive load generator (N connections, each a loop of requests), and
-//! the refreshes Zoho saw. Two rounds against an in-process sandbox:
-//! - tokens that live an hour (no refresh expected during the round);
-//! - tokens that live 302 s, so every token enters the 5-minute window two seconds after it is
-//!   minted and refreshes happen under load: refreshes must equal the tokens served (at most one
-//!   refresh per token lifetime), and answers keep flowing.
+//! the refreshes Zoho saw. Three rounds against an in-process sandbox:
+//! - as fast as it answers, tokens that live an hour: throughput (latency there is queueing on a
+//!   saturated machine, reported but not judged);
+//! - paced at the goal rate, tokens that live an hour: latency at 10,000 answers/s;
+//! - paced likewise, tokens that live 302 s, so every token enters the 5-minute window two seconds
+//!   after it is minted and refreshes happen under load: refreshes must not exceed the tokens
+//!   served (at most one refresh per token lifetime), and answers keep flowing.
 //!
 //! Goals (issue 15): at least 10,000 answers/s on 2 cores with p99 at most 2 ms, at most one
 //! refresh per token lifetime. Prints one Markdown table; exit 1 when a goal is missed.
 //! `cargo bench --bench serve`. Environment: `ZOHO_AUTH_BIN` (default: the binary cargo built for
 //! this bench), `BENCH_SERVE_SECS` (measured seconds per round, default 5),
-//! `BENCH_SERVE_CONNECTIONS` (default 32).
+//! `BENCH_SERVE_CONNECTIONS` (default 32), `BENCH_SERVE_RATE` (answers/s of the paced rounds,
+//! default 10,000).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -52,6 +55,7 @@ fn main() {
 
 struct Round {
     name: &'static str,
+    paced: Option<u64>,
     answers: u64,
     errors: u64,
     secs: f64,
@@ -71,11 +75,17 @@ async fn run() -> Result<bool> {
     let connections = env_u64("BENCH_SERVE_CONNECTIONS", 32) as usize;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut rounds = Vec::new();
-    for (name, lifetime) in [
-        ("tokens live 1 h", 3600),
-        ("tokens live 302 s (refresh under load)", 302),
+    let rate = env_u64("BENCH_SERVE_RATE", 10_000);
+    for (name, lifetime, paced) in [
+        ("as fast as it answers, tokens live 1 h", 3600, None),
+        ("paced at the goal rate, tokens live 1 h", 3600, Some(rate)),
+        (
+            "paced at the goal rate, tokens live 302 s (refreshes under load)",
+            302,
+            Some(rate),
+        ),
     ] {
-        rounds.push(round(&bin, name, lifetime, secs, connections).await?);
+        rounds.push(round(&bin, name, lifetime, paced, secs, connections).await?);
     }
     println!(
         "\n`zoho-auth serve`, `GET /v1/token` over loopback: {connections} keep-alive connections, {secs} s per round, {cores} cores shared by the server and the load generator.\n"
@@ -87,8 +97,10 @@ async fn run() -> Result<bool> {
     let mut all = true;
     for r in &rounds {
         let rate = r.answers as f64 / r.secs;
-        let pass = rate >= 10_000.0
-            && r.p99_us <= 2_000
+        // A paced round sends at most the goal rate: it passes within 2% of it (timer ticks).
+        let wanted = r.paced.map_or(10_000.0, |p| p as f64 * 0.98);
+        let pass = rate >= wanted
+            && (r.paced.is_none() || r.p99_us <= 2_000)
             && r.errors == 0
             && r.refreshes as usize <= r.tokens;
         all &= pass;
@@ -107,7 +119,7 @@ async fn run() -> Result<bool> {
         );
     }
     println!(
-        "\nGoal: >= 10,000 answers/s, p99 <= 2 ms, no errors, refreshes <= tokens served (one refresh per token lifetime at most; the count includes the start's)."
+        "\nGoal: >= 10,000 answers/s (the unpaced round), p99 <= 2 ms at that rate (the paced rounds), no errors, refreshes <= tokens served (one refresh per token lifetime at most; the count includes the start's). Latency is measured from the moment a request is sent."
     );
     Ok(all)
 }
@@ -116,6 +128,7 @@ async fn round(
     bin: &Path,
     name: &'static str,
     lifetime: u64,
+    paced: Option<u64>,
     secs: u64,
     connections: usize,
 ) -> Result<Round> {
@@ -192,7 +205,9 @@ async fn round(
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    // Paced: each connection sends every `connections / rate` seconds, staggered.
+    let interval = paced.map(|rate| Duration::from_secs_f64(connections as f64 / rate as f64));
+    for i in 0..connections {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .build()?;
@@ -202,7 +217,16 @@ async fn round(
             let mut latencies = Vec::with_capacity(100_000);
             let mut errors = 0u64;
             let mut tokens = BTreeSet::new();
+            let mut ticks = interval.map(|every| {
+                let offset = every.mul_f64(i as f64 / connections as f64);
+                let mut t = tokio::time::interval_at(tokio::time::Instant::now() + offset, every);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                t
+            });
             while !stop.load(Ordering::Relaxed) {
+                if let Some(ticks) = ticks.as_mut() {
+                    ticks.tick().await;
+                }
                 let started = Instant::now();
                 let ok = match http.get(&url).bearer_auth(&key).send().await {
                     Ok(res) if res.status().is_success() => match res.bytes().await {
@@ -260,6 +284,7 @@ async fn round(
     };
     Ok(Round {
         name,
+        paced,
         answers: latencies.len() as u64,
         errors,
         secs: elapsed,

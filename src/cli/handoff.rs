@@ -6,6 +6,7 @@
 use url::Url;
 
 use crate::auth::cache::{Cached, TokenCache};
+use crate::auth::client::Client;
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::handoff::{AccessToken, TokenSource, Want};
 use crate::auth::{flow, hosts};
@@ -16,16 +17,24 @@ use super::common::{Configured, client, load_configured, lookup, now_unix};
 /// A source reading the grant afresh at every call (a re-authorized env file is picked up
 /// without a restart). Fails now if no grant is configured, so a command says so before it
 /// starts anything.
+/// One HTTP client for the source's life: `serve` refreshes every hour without setting up TLS
+/// again (which costs milliseconds of CPU on a runtime worker).
 pub fn token_source(global: &GlobalArgs) -> Result<TokenSource, Diagnosis> {
     load_configured(global)?;
     let global = global.clone();
+    let client = client(&global)?;
     Ok(TokenSource::new(move |want| {
         let global = global.clone();
-        Box::pin(async move { access_token(&global, want).await })
+        let client = client.clone();
+        Box::pin(async move { access_token(&global, &client, want).await })
     }))
 }
 
-async fn access_token(global: &GlobalArgs, want: Want) -> Result<AccessToken, Diagnosis> {
+async fn access_token(
+    global: &GlobalArgs,
+    client: &Client,
+    want: Want,
+) -> Result<AccessToken, Diagnosis> {
     let cfg = load_configured(global)?;
     let accounts = cfg.target.accounts_str();
     let key = TokenCache::key(&accounts, &cfg.creds.client_id, &cfg.refresh_token);
@@ -58,8 +67,7 @@ async fn access_token(global: &GlobalArgs, want: Want) -> Result<AccessToken, Di
     if let Some(hit) = cached(&cache) {
         return handed(&cfg, hit);
     }
-    let client = client(global)?;
-    let tokens = flow::refresh(&client, &cfg.target, &cfg.creds, &cfg.refresh_token).await?;
+    let tokens = flow::refresh(client, &cfg.target, &cfg.creds, &cfg.refresh_token).await?;
     let fresh = Cached::new(
         &tokens.access_token,
         &tokens.api_domain,

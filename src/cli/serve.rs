@@ -73,11 +73,18 @@ pub fn system_clock() -> Clock {
     Arc::new(now_unix)
 }
 
-/// A token and its answer, serialized once.
-#[derive(Debug)]
+/// A token and its answer, serialized once. `Debug` leaves the answer out: it holds the token.
 pub struct Current {
     pub token: AccessToken,
     body: Bytes,
+}
+
+impl std::fmt::Debug for Current {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Current")
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Current {
@@ -650,6 +657,26 @@ mod tests {
             Ok(())
         );
         assert!(!format!("{access:?}").contains(&key));
+    }
+
+    #[test]
+    fn debug_of_the_current_answer_hides_the_token() {
+        let secret = format!("1000.{}.{}", "a".repeat(32), "b".repeat(32));
+        let current = Current::new(AccessToken {
+            token: crate::auth::Secret::new(secret.clone()),
+            expires_at: 1,
+            api_domain: "https://www.zohoapis.com".into(),
+            dc: None,
+            organization_id: None,
+        });
+        assert!(
+            std::str::from_utf8(&current.body)
+                .unwrap()
+                .contains(&secret)
+        );
+        let shown = format!("{current:?}");
+        assert!(!shown.contains(&secret), "{shown}");
+        assert!(!shown.contains(&"a".repeat(32)), "{shown}");
     }
 
     #[test]
