@@ -149,7 +149,10 @@ async fn signals_sent_to_run_reach_the_child() {
         // where SIGINT is deliberately not forwarded (the terminal delivers it to the child).
         cmd.process_group(0);
         let mut child = cmd.spawn().unwrap();
-        wait_for_file(&ready).await;
+        tokio::select! {
+            () = wait_for_file(&ready) => {}
+            status = child.wait() => panic!("run ended before the child was ready: {status:?}"),
+        }
         let pid = child.id().unwrap().to_string();
         let kill = std::process::Command::new("kill")
             .args([signal, &pid])
