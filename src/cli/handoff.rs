@@ -3,6 +3,8 @@
 //! This is the one seam to re-point at the shared grant reader and at SQL stores: the commands
 //! only ever see a `TokenSource`.
 
+use std::sync::{Arc, OnceLock};
+
 use url::Url;
 
 use crate::auth::cache::{Cached, TokenCache};
@@ -17,12 +19,14 @@ use super::common::{Configured, client, load_configured, lookup, now_unix};
 /// A source reading the grant afresh at every call (a re-authorized env file is picked up
 /// without a restart). Fails now if no grant is configured, so a command says so before it
 /// starts anything.
-/// One HTTP client for the source's life: `serve` refreshes every hour without setting up TLS
-/// again (which costs milliseconds of CPU on a runtime worker).
+///
+/// One HTTP client for the source's life, made at the first refresh: a cached token costs no
+/// TLS setup, and `serve` refreshes every hour without setting TLS up again (milliseconds of CPU
+/// on a runtime worker).
 pub fn token_source(global: &GlobalArgs) -> Result<TokenSource, Diagnosis> {
     load_configured(global)?;
     let global = global.clone();
-    let client = client(&global)?;
+    let client: Arc<OnceLock<Client>> = Arc::new(OnceLock::new());
     Ok(TokenSource::new(move |want| {
         let global = global.clone();
         let client = client.clone();
@@ -32,7 +36,7 @@ pub fn token_source(global: &GlobalArgs) -> Result<TokenSource, Diagnosis> {
 
 async fn access_token(
     global: &GlobalArgs,
-    client: &Client,
+    shared_client: &OnceLock<Client>,
     want: Want,
 ) -> Result<AccessToken, Diagnosis> {
     let cfg = load_configured(global)?;
@@ -67,6 +71,13 @@ async fn access_token(
     if let Some(hit) = cached(&cache) {
         return handed(&cfg, hit);
     }
+    let client = match shared_client.get() {
+        Some(client) => client,
+        None => {
+            let made = client(global)?;
+            shared_client.get_or_init(|| made)
+        }
+    };
     let tokens = flow::refresh(client, &cfg.target, &cfg.creds, &cfg.refresh_token).await?;
     let fresh = Cached::new(
         &tokens.access_token,
