@@ -14,6 +14,7 @@ pub mod device;
 pub mod diagnosis;
 pub mod envfile;
 pub mod flow;
+pub mod handoff;
 pub mod hosts;
 pub mod keys;
 pub mod loopback;

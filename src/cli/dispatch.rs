@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use super::{Cli, Command, SetupArgs};
-use super::{api, check, exchange, login, reauth, revoke, sandbox, scopes, setup, token};
+use super::{
+    api, check, completions, exchange, login, reauth, revoke, run, sandbox, scopes, serve, setup,
+    token,
+};
 
 /// Parses the command line, runs the command and maps the outcome to the contract's exit code.
 pub fn main() -> ExitCode {
@@ -42,6 +45,8 @@ pub fn main() -> ExitCode {
                 | Command::Revoke
                 | Command::Scopes(_)
                 | Command::Api(_)
+                | Command::Run(_)
+                | Command::Completions(_)
         )
     );
     let mut builder = if one_shot {
@@ -107,6 +112,9 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Revoke) => revoke::run(&global).await,
         Some(Command::Scopes(args)) => scopes::run(&global, &args),
         Some(Command::Api(args)) => api::run(&global, &args).await,
+        Some(Command::Run(args)) => run::run(&global, &args).await,
+        Some(Command::Serve(args)) => serve::run(&global, &args).await,
+        Some(Command::Completions(args)) => completions::run(&args),
         Some(Command::Setup(args)) => setup::run(&global, &args).await,
         Some(Command::Reauth(args)) => reauth::run(&global, &args).await,
         None => setup::run(&global, &SetupArgs::default()).await,

@@ -4,13 +4,17 @@ pub mod api;
 mod args;
 pub mod check;
 pub mod common;
+pub mod completions;
 mod dispatch;
 pub mod exchange;
+pub mod handoff;
 pub mod login;
 pub mod reauth;
 pub mod revoke;
+pub mod run;
 pub mod sandbox;
 pub mod scopes;
+pub mod serve;
 pub mod setup;
 pub mod token;
 
@@ -56,6 +60,12 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// An authenticated request to a Zoho API (like `gh api`).
     Api(api::ApiArgs),
+    /// Run a program with a valid access token in its environment.
+    Run(run::RunArgs),
+    /// A local token endpoint for programs and containers.
+    Serve(serve::ServeArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -138,4 +148,11 @@ pub struct SandboxArgs {
     /// change and at stop, mode 0600).
     #[arg(long, value_name = "FILE")]
     pub state: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
