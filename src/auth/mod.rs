@@ -18,6 +18,7 @@ pub mod probe;
 pub mod product;
 pub mod scopes;
 pub mod secret;
+pub mod sqlstore;
 pub mod store;
 pub mod trace;
 
