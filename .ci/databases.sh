@@ -61,7 +61,7 @@ zoho_db_start() {
     || { cat "$dir/pg/initdb.log" >&2; return 1; }
   rm -f "$dir/pg/pwfile"
   runuser -u postgres -- "$pg_bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 \
-    -o "-p $pg_port -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+    -o "-p $pg_port -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=500" start >/dev/null \
     || { cat "$dir/pg/server.log" >&2; return 1; }
   PGPASSWORD="$pw" "$pg_bin/psql" -qAt -h 127.0.0.1 -p "$pg_port" -U zoho_test -d postgres \
     -c "CREATE DATABASE zoho_test" >/dev/null || return 1
@@ -74,7 +74,7 @@ zoho_db_start() {
     || { cat "$dir/my/install.log" >&2; return 1; }
   /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/my/data" --bind-address=127.0.0.1 \
     --port="$my_port" --socket="$dir/my/sock" --pid-file="$dir/my/pid" --skip-name-resolve \
-    --innodb-flush-log-at-trx-commit=2 --log-error="$dir/my/server.log" >/dev/null 2>&1 &
+    --innodb-flush-log-at-trx-commit=2 --max-connections=500 --log-error="$dir/my/server.log" >/dev/null 2>&1 &
   local i
   for i in $(seq 1 120); do
     mariadb-admin --no-defaults -uroot --socket="$dir/my/sock" ping >/dev/null 2>&1 && break
