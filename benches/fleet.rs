@@ -130,7 +130,9 @@ async fn run() -> bool {
     for var in ["ZOHO_AUTH_TEST_POSTGRES_URL", "ZOHO_AUTH_TEST_MYSQL_URL"] {
         match std::env::var(var) {
             Ok(u) => urls.push(u),
-            Err(_) => eprintln!("fleet: {var} not set, that store is skipped (run .ci/databases.sh cargo bench --bench fleet)"),
+            Err(_) => eprintln!(
+                "fleet: {var} not set, that store is skipped (run .ci/databases.sh cargo bench --bench fleet)"
+            ),
         }
     }
     let mut all = Vec::new();
@@ -140,7 +142,9 @@ async fn run() -> bool {
     println!(
         "\n{readers} readers on {machines} machines (processes), one expired access token per store\n"
     );
-    println!("| store | refreshes at the sandbox | distinct tokens | readers answered | errors | wall | median reader | slowest reader | goal |");
+    println!(
+        "| store | refreshes at the sandbox | distinct tokens | readers answered | errors | wall | median reader | slowest reader | goal |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut ok = true;
     for f in &all {
@@ -174,7 +178,9 @@ async fn one_store(
 ) -> Figures {
     let store_url = StoreUrl::parse(url).unwrap();
     let table = format!("fleet_{:08x}", rand::random::<u32>());
-    let store = SqlStore::open(&store_url, Layout::ZohoAuth, Some(&table)).await.unwrap();
+    let store = SqlStore::open(&store_url, Layout::ZohoAuth, Some(&table))
+        .await
+        .unwrap();
 
     // A real grant from the sandbox, saved with an access token that has just expired.
     let client = Client::new(ClientOptions::default()).unwrap();
@@ -185,7 +191,10 @@ async fn one_store(
         client_secret: Secret::new(demo.client_secret.clone()),
     };
     let code = Secret::new(sandbox.mint_code(SCOPE, 3));
-    let set = client.exchange_code(&accounts, &creds, &code, None).await.unwrap();
+    let set = client
+        .exchange_code(&accounts, &creds, &code, None)
+        .await
+        .unwrap();
     store
         .save(
             TENANT,
@@ -212,7 +221,11 @@ async fn one_store(
     let per = readers / machines;
     let mut children = Vec::new();
     for m in 0..machines {
-        let count = if m == machines - 1 { readers - per * (machines - 1) } else { per };
+        let count = if m == machines - 1 {
+            readers - per * (machines - 1)
+        } else {
+            per
+        };
         let home = scratch.join(format!("machine{m}"));
         std::fs::create_dir_all(home.join("cache")).unwrap();
         let mut child = Command::new(std::env::current_exe().unwrap())

@@ -79,7 +79,10 @@ fn grant(layout: Layout, api_domain: &str) -> StoredGrant {
         accounts_url: dc.map_or(api_domain.to_string(), |d| d.accounts_url()),
         api_domain: api_domain.to_string(),
         scopes: match layout {
-            Layout::ZohoAuth => vec!["ZohoBooks.fullaccess.all".into(), "ZohoCRM.users.READ".into()],
+            Layout::ZohoAuth => vec![
+                "ZohoBooks.fullaccess.all".into(),
+                "ZohoCRM.users.READ".into(),
+            ],
             Layout::ZohoSdk => Vec::new(),
         },
         organization_id: match layout {
@@ -118,25 +121,54 @@ async fn save_load_replace_round_trip_touches_no_other_tenant() {
             let other = grant(layout, "https://www.zohoapis.com");
             store.save("acme", &first).await.unwrap();
             store.save("globex", &other).await.unwrap();
-            assert_eq!(store.load("acme").await.unwrap().as_ref(), Some(&first), "{at}");
+            assert_eq!(
+                store.load("acme").await.unwrap().as_ref(),
+                Some(&first),
+                "{at}"
+            );
 
             let second = grant(layout, "https://www.zohoapis.in");
             store.save("acme", &second).await.unwrap();
-            assert_eq!(store.load("acme").await.unwrap().as_ref(), Some(&second), "{at}");
-            assert_eq!(store.load("globex").await.unwrap().as_ref(), Some(&other), "{at}");
+            assert_eq!(
+                store.load("acme").await.unwrap().as_ref(),
+                Some(&second),
+                "{at}"
+            );
+            assert_eq!(
+                store.load("globex").await.unwrap().as_ref(),
+                Some(&other),
+                "{at}"
+            );
 
-            let listed: Vec<String> =
-                store.tenants().await.unwrap().into_iter().map(|s| s.tenant).collect();
-            assert_eq!(listed, vec!["acme".to_string(), "globex".to_string()], "{at}");
+            let listed: Vec<String> = store
+                .tenants()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.tenant)
+                .collect();
+            assert_eq!(
+                listed,
+                vec!["acme".to_string(), "globex".to_string()],
+                "{at}"
+            );
 
             assert!(store.delete("acme").await.unwrap(), "{at}");
             assert!(!store.delete("acme").await.unwrap(), "{at}");
             assert_eq!(store.load("acme").await.unwrap(), None, "{at}");
-            assert_eq!(store.load("globex").await.unwrap().as_ref(), Some(&other), "{at}");
+            assert_eq!(
+                store.load("globex").await.unwrap().as_ref(),
+                Some(&other),
+                "{at}"
+            );
 
             // Reopening finds the table as it is (no second create, nothing lost).
             let again = SqlStore::open(url, layout, Some(&t)).await.unwrap();
-            assert_eq!(again.load("globex").await.unwrap().as_ref(), Some(&other), "{at}");
+            assert_eq!(
+                again.load("globex").await.unwrap().as_ref(),
+                Some(&other),
+                "{at}"
+            );
         }
     }
 }
@@ -146,7 +178,9 @@ async fn the_sdk_layout_derives_the_accounts_server_from_the_api_domain() {
     let stores = stores();
     for url in &stores.list {
         let t = table("sdk");
-        let store = SqlStore::open(url, Layout::ZohoSdk, Some(&t)).await.unwrap();
+        let store = SqlStore::open(url, Layout::ZohoSdk, Some(&t))
+            .await
+            .unwrap();
         let mut g = grant(Layout::ZohoSdk, "https://www.zohoapis.eu");
         g.dc = None;
         g.accounts_url = "https://somewhere-else.example".into();
@@ -192,7 +226,9 @@ async fn hostile_tenant_names_are_data() {
             let sentinel = format!("sentinel-{:08x}", rand::random::<u32>());
             let sentinel_grant = grant(layout, "https://www.zohoapis.com");
             target.save(&sentinel, &sentinel_grant).await.unwrap();
-            let store = SqlStore::open(url, layout, Some(&table("hostile"))).await.unwrap();
+            let store = SqlStore::open(url, layout, Some(&table("hostile")))
+                .await
+                .unwrap();
             let mut saved = Vec::new();
             for name in names {
                 let g = grant(layout, "https://www.zohoapis.com");
@@ -203,8 +239,13 @@ async fn hostile_tenant_names_are_data() {
                 let back = store.load(name).await.unwrap();
                 assert_eq!(back.as_ref(), Some(g), "{at}: {name:?}");
             }
-            let listed: Vec<String> =
-                store.tenants().await.unwrap().into_iter().map(|s| s.tenant).collect();
+            let listed: Vec<String> = store
+                .tenants()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.tenant)
+                .collect();
             for name in names {
                 assert_eq!(
                     listed.iter().filter(|l| l.as_str() == name).count(),
@@ -217,7 +258,11 @@ async fn hostile_tenant_names_are_data() {
             assert!(matches!(err, StoreError::BadTenant { .. }), "{at}: {err}");
             assert_eq!(err.exit_code(), 2);
             let back = target.load(&sentinel).await.unwrap();
-            assert_eq!(back.as_ref(), Some(&sentinel_grant), "{at}: the target table is intact");
+            assert_eq!(
+                back.as_ref(),
+                Some(&sentinel_grant),
+                "{at}: the target table is intact"
+            );
             target.delete(&sentinel).await.unwrap();
         }
     }
@@ -247,16 +292,20 @@ async fn a_fleet_refreshes_once_and_shares_the_token() {
                     let store = SqlStore::open(&url, layout, Some(&t)).await.unwrap();
                     start.wait().await;
                     store
-                        .access_token("fleet", Duration::from_secs(300), async |g: &StoredGrant| {
-                            let n = refreshes.fetch_add(1, Ordering::SeqCst);
-                            assert!(!g.refresh_token.is_empty());
-                            // Zoho's answer takes a while; the others queue at the lock meanwhile.
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                            Ok::<_, Infallible>((
-                                Secret::new(format!("1000.testfresh{n}")),
-                                now_ms() + 3_600_000,
-                            ))
-                        })
+                        .access_token(
+                            "fleet",
+                            Duration::from_secs(300),
+                            async |g: &StoredGrant| {
+                                let n = refreshes.fetch_add(1, Ordering::SeqCst);
+                                assert!(!g.refresh_token.is_empty());
+                                // Zoho's answer takes a while; the others queue at the lock meanwhile.
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                                Ok::<_, Infallible>((
+                                    Secret::new(format!("1000.testfresh{n}")),
+                                    now_ms() + 3_600_000,
+                                ))
+                            },
+                        )
                         .await
                         .unwrap()
                 }));
@@ -265,19 +314,31 @@ async fn a_fleet_refreshes_once_and_shares_the_token() {
             for task in tasks {
                 tokens.push(task.await.unwrap());
             }
-            assert_eq!(refreshes.load(Ordering::SeqCst), 1, "{at}: one refresh for the fleet");
+            assert_eq!(
+                refreshes.load(Ordering::SeqCst),
+                1,
+                "{at}: one refresh for the fleet"
+            );
             assert_eq!(tokens.iter().filter(|t| t.refreshed).count(), 1, "{at}");
             for tok in &tokens {
                 assert_eq!(tok.token.expose(), "1000.testfresh0", "{at}");
             }
             // The stored row now holds it, and a later reader does not refresh.
             let back = seed.load("fleet").await.unwrap().unwrap();
-            assert_eq!(back.access.unwrap().token.expose(), "1000.testfresh0", "{at}");
+            assert_eq!(
+                back.access.unwrap().token.expose(),
+                "1000.testfresh0",
+                "{at}"
+            );
             assert_eq!(back.refresh_token, g.refresh_token, "{at}");
             let again = seed
-                .access_token("fleet", Duration::from_secs(300), async |_: &StoredGrant| {
-                    Err::<(Secret, i64), &str>("must not refresh a fresh token")
-                })
+                .access_token(
+                    "fleet",
+                    Duration::from_secs(300),
+                    async |_: &StoredGrant| {
+                        Err::<(Secret, i64), &str>("must not refresh a fresh token")
+                    },
+                )
                 .await
                 .unwrap();
             assert!(!again.refreshed, "{at}");
@@ -290,7 +351,9 @@ async fn a_failed_refresh_keeps_the_grant_and_frees_the_lock() {
     let stores = stores();
     for url in &stores.list {
         let t = table("fail");
-        let store = SqlStore::open(url, Layout::ZohoAuth, Some(&t)).await.unwrap();
+        let store = SqlStore::open(url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
         let g = expired(grant(Layout::ZohoAuth, "https://www.zohoapis.com"));
         store.save("x", &g).await.unwrap();
         let err = store
@@ -318,8 +381,12 @@ async fn a_refresh_does_not_overwrite_a_grant_saved_meanwhile() {
     let stores = stores();
     for url in &stores.list {
         let t = table("race");
-        let store = SqlStore::open(url, Layout::ZohoAuth, Some(&t)).await.unwrap();
-        let writer = SqlStore::open(url, Layout::ZohoAuth, Some(&t)).await.unwrap();
+        let store = SqlStore::open(url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
+        let writer = SqlStore::open(url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
         let old = expired(grant(Layout::ZohoAuth, "https://www.zohoapis.com"));
         let new = grant(Layout::ZohoAuth, "https://www.zohoapis.com");
         store.save("r", &old).await.unwrap();
@@ -346,8 +413,12 @@ async fn two_saves_of_one_tenant_at_once_leave_one_whole_grant() {
     let stores = stores();
     for url in &stores.list {
         let t = table("two");
-        let a = SqlStore::open(url, Layout::ZohoAuth, Some(&t)).await.unwrap();
-        let b = SqlStore::open(url, Layout::ZohoAuth, Some(&t)).await.unwrap();
+        let a = SqlStore::open(url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
+        let b = SqlStore::open(url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
         for _ in 0..10 {
             let ga = grant(Layout::ZohoAuth, "https://www.zohoapis.eu");
             let gb = grant(Layout::ZohoAuth, "https://www.zohoapis.com");
@@ -355,7 +426,10 @@ async fn two_saves_of_one_tenant_at_once_leave_one_whole_grant() {
             ra.unwrap();
             rb.unwrap();
             let back = a.load("same").await.unwrap().unwrap();
-            assert!(back == ga || back == gb, "{url}: a mix of two grants: {back:?}");
+            assert!(
+                back == ga || back == gb,
+                "{url}: a mix of two grants: {back:?}"
+            );
         }
     }
 }
@@ -374,7 +448,9 @@ fn child_holds_the_lock_until_killed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let url = StoreUrl::parse(&url).unwrap();
-        let store = SqlStore::open(&url, Layout::ZohoAuth, Some(&t)).await.unwrap();
+        let store = SqlStore::open(&url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
         let _ = store
             .access_token("held", Duration::from_secs(300), async |_: &StoredGrant| {
                 use std::io::Write;
@@ -397,12 +473,19 @@ async fn a_killed_lock_holder_frees_the_lock() {
             lock_wait: Duration::from_secs(1),
             ..StoreOptions::default()
         };
-        let store = SqlStore::open_with(url, Layout::ZohoAuth, Some(&t), options).await.unwrap();
+        let store = SqlStore::open_with(url, Layout::ZohoAuth, Some(&t), options)
+            .await
+            .unwrap();
         let g = expired(grant(Layout::ZohoAuth, "https://www.zohoapis.com"));
         store.save("held", &g).await.unwrap();
 
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_holds_the_lock_until_killed", "--ignored", "--nocapture"])
+            .args([
+                "--exact",
+                "child_holds_the_lock_until_killed",
+                "--ignored",
+                "--nocapture",
+            ])
             .env("ZOHO_AUTH_SQLSTORE_CHILD_URL", url.expose())
             .env("ZOHO_AUTH_SQLSTORE_CHILD_TABLE", &t)
             .stdout(Stdio::piped())
@@ -426,7 +509,10 @@ async fn a_killed_lock_holder_frees_the_lock() {
             .await
             .unwrap_err();
         let FleetError::Store(err) = err;
-        assert!(matches!(err, StoreError::LockTimeout { .. }), "{url}: {err}");
+        assert!(
+            matches!(err, StoreError::LockTimeout { .. }),
+            "{url}: {err}"
+        );
         assert_eq!(err.exit_code(), 5);
         let text = err.to_string();
         assert!(text.contains(&url.to_string()), "{text}");
@@ -440,7 +526,9 @@ async fn a_killed_lock_holder_frees_the_lock() {
             lock_wait: Duration::from_secs(30),
             ..StoreOptions::default()
         };
-        let store = SqlStore::open_with(url, Layout::ZohoAuth, Some(&t), patient).await.unwrap();
+        let store = SqlStore::open_with(url, Layout::ZohoAuth, Some(&t), patient)
+            .await
+            .unwrap();
         let tok = store
             .access_token("held", Duration::from_secs(300), async |_: &StoredGrant| {
                 refreshes.fetch_add(1, Ordering::SeqCst);
@@ -450,12 +538,18 @@ async fn a_killed_lock_holder_frees_the_lock() {
             .unwrap();
         assert!(tok.refreshed, "{url}");
         assert_eq!(refreshes.load(Ordering::SeqCst), 1);
-        assert_eq!(store.load("held").await.unwrap().unwrap().refresh_token, g.refresh_token);
+        assert_eq!(
+            store.load("held").await.unwrap().unwrap().refresh_token,
+            g.refresh_token
+        );
     }
 }
 
 fn password_of(url: &StoreUrl) -> Option<String> {
-    url::Url::parse(url.expose()).ok()?.password().map(str::to_string)
+    url::Url::parse(url.expose())
+        .ok()?
+        .password()
+        .map(str::to_string)
 }
 
 fn assert_no_password(url: &StoreUrl, text: &str) {
@@ -472,31 +566,44 @@ async fn an_unreachable_store_is_named_with_its_password_masked() {
     };
     let password = fake("dbpassword");
     for scheme in ["postgres", "mysql"] {
-        let url = StoreUrl::parse(&format!("{scheme}://app:{password}@127.0.0.1:{port}/zoho"))
-            .unwrap();
-        let err = SqlStore::open(&url, Layout::ZohoAuth, None).await.unwrap_err();
+        let url =
+            StoreUrl::parse(&format!("{scheme}://app:{password}@127.0.0.1:{port}/zoho")).unwrap();
+        let err = SqlStore::open(&url, Layout::ZohoAuth, None)
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
         assert_eq!(err.exit_code(), 5);
         let text = format!("{err} {err:?}");
-        assert!(text.contains(&format!("{scheme}://app:***@127.0.0.1:{port}/zoho")), "{text}");
+        assert!(
+            text.contains(&format!("{scheme}://app:***@127.0.0.1:{port}/zoho")),
+            "{text}"
+        );
         assert!(!text.contains(&password), "{text}");
     }
     let dir = tempfile::tempdir().unwrap();
     let url =
         StoreUrl::parse(&format!("sqlite:{}/no/such/dir/t.db", dir.path().display())).unwrap();
-    let err = SqlStore::open(&url, Layout::ZohoAuth, None).await.unwrap_err();
+    let err = SqlStore::open(&url, Layout::ZohoAuth, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
 }
 
 #[tokio::test]
 async fn a_wrong_password_is_auth_failed_and_never_shown() {
     let stores = stores();
-    for url in stores.list.iter().filter(|u| u.backend() != Backend::Sqlite) {
+    for url in stores
+        .list
+        .iter()
+        .filter(|u| u.backend() != Backend::Sqlite)
+    {
         let mut wrong = url::Url::parse(url.expose()).unwrap();
         let password = fake("wrongpw");
         wrong.set_password(Some(&password)).unwrap();
         let wrong = StoreUrl::parse(wrong.as_str()).unwrap();
-        let err = SqlStore::open(&wrong, Layout::ZohoAuth, None).await.unwrap_err();
+        let err = SqlStore::open(&wrong, Layout::ZohoAuth, None)
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::AuthFailed { .. }), "{err}");
         let text = format!("{err} {err:?}");
         assert!(!text.contains(&password), "{text}");
@@ -508,7 +615,9 @@ async fn a_wrong_password_is_auth_failed_and_never_shown() {
 async fn a_bad_table_name_is_refused_before_connecting() {
     let url = StoreUrl::parse("postgres://u:p@127.0.0.1:1/db").unwrap();
     for bad in ["zoho_tokens; DROP TABLE x", "1abc", "a\"b", &"a".repeat(64)] {
-        let err = SqlStore::open(&url, Layout::ZohoAuth, Some(bad)).await.unwrap_err();
+        let err = SqlStore::open(&url, Layout::ZohoAuth, Some(bad))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::BadTable { .. }), "{bad}: {err}");
         assert_eq!(err.exit_code(), 2);
     }
@@ -537,12 +646,16 @@ async fn a_read_only_table_fails_the_save_and_keeps_the_row() {
     let stores = stores();
     for url in &stores.list {
         let t = table("ro");
-        let store = SqlStore::open(url, Layout::ZohoAuth, Some(&t)).await.unwrap();
+        let store = SqlStore::open(url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
         let old = grant(Layout::ZohoAuth, "https://www.zohoapis.com");
         store.save("ro", &old).await.unwrap();
         let (ro_url, _guard) = read_only_view(url, &t).await;
         let Some(ro_url) = ro_url else { continue };
-        let ro = SqlStore::open(&ro_url, Layout::ZohoAuth, Some(&t)).await.unwrap();
+        let ro = SqlStore::open(&ro_url, Layout::ZohoAuth, Some(&t))
+            .await
+            .unwrap();
         let new = grant(Layout::ZohoAuth, "https://www.zohoapis.eu");
         let err = ro.save("ro", &new).await.unwrap_err();
         assert!(matches!(err, StoreError::ReadOnly { .. }), "{url}: {err}");
@@ -550,8 +663,15 @@ async fn a_read_only_table_fails_the_save_and_keeps_the_row() {
         assert!(err.to_string().contains(&ro_url.to_string()), "{err}");
         assert_no_password(&ro_url, &err.to_string());
         let err = ro.preflight("ro").await.unwrap_err();
-        assert!(matches!(err, StoreError::ReadOnly { .. }), "{url}: preflight {err}");
-        assert_eq!(store.load("ro").await.unwrap().as_ref(), Some(&old), "{url}");
+        assert!(
+            matches!(err, StoreError::ReadOnly { .. }),
+            "{url}: preflight {err}"
+        );
+        assert_eq!(
+            store.load("ro").await.unwrap().as_ref(),
+            Some(&old),
+            "{url}"
+        );
         // The writable store passes the preflight and it writes nothing.
         store.preflight("someone-else").await.unwrap();
         assert_eq!(store.load("someone-else").await.unwrap(), None, "{url}");
@@ -579,7 +699,10 @@ fn root_only(what: &str) -> bool {
     if mount(&["--version"]) && unsafe_is_root() {
         return true;
     }
-    assert!(std::env::var_os("CI").is_none(), "{what} needs root under CI");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what} needs root under CI"
+    );
     eprintln!("skipped: {what} needs root (mount)");
     false
 }
@@ -620,18 +743,28 @@ async fn read_only_view(url: &StoreUrl, table: &str) -> (Option<StoreUrl>, Optio
                 format!("CREATE ROLE {user} LOGIN PASSWORD '{password}'"),
                 format!("GRANT SELECT ON \"{table}\" TO {user}"),
             ] {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
             }
             (Some(with_user(url, &user, &password)), None)
         }
         Backend::MySql => {
             let mut conn = sqlx::MySqlConnection::connect(url.expose()).await.unwrap();
-            let db = url::Url::parse(url.expose()).unwrap().path().trim_start_matches('/').to_string();
+            let db = url::Url::parse(url.expose())
+                .unwrap()
+                .path()
+                .trim_start_matches('/')
+                .to_string();
             for sql in [
                 format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'"),
                 format!("GRANT SELECT ON `{db}`.`{table}` TO '{user}'@'127.0.0.1'"),
             ] {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
             }
             (Some(with_user(url, &user, &password)), None)
         }
@@ -653,7 +786,14 @@ async fn a_full_disk_fails_the_sqlite_save_and_keeps_the_row() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    assert!(mount(&["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir.path().to_str().unwrap()]));
+    assert!(mount(&[
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=256k",
+        "tmpfs",
+        dir.path().to_str().unwrap()
+    ]));
     let _guard = Mount(dir.path().to_path_buf());
     let url = StoreUrl::parse(&format!("sqlite:{}/t.db", dir.path().display())).unwrap();
     let store = SqlStore::open(&url, Layout::ZohoAuth, None).await.unwrap();

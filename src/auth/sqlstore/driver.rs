@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{ConnectOptions, Connection, MySql, Postgres, Sqlite};
+use sqlx::{ConnectOptions, MySql, Postgres, Sqlite};
 
 use super::error::{Kind, classify, from_sqlx};
 use super::url::{Backend, StoreUrl};
@@ -268,7 +268,11 @@ async fn finish<DB: sqlx::Database>(
     tx: sqlx::Transaction<'_, DB>,
     commit: bool,
 ) -> Result<(), sqlx::Error> {
-    if commit { tx.commit().await } else { tx.rollback().await }
+    if commit {
+        tx.commit().await
+    } else {
+        tx.rollback().await
+    }
 }
 
 impl Locked {
@@ -345,7 +349,7 @@ fn plain_refused(url: &StoreUrl, mode: &str) -> StoreError {
     }
 }
 
-/// What opening found: the pool, the database the lock names are scoped to, and for MySQL the
+/// What opening found: the pool and, for MySQL, the
 /// byte-for-byte collation the server knows.
 pub(crate) struct Opened {
     pub pool: Pool,
@@ -373,6 +377,40 @@ fn connect_error(url: &StoreUrl, e: &sqlx::Error) -> StoreError {
     }
 }
 
+/// A refused TCP connection, reported at once with its cause (the pool would retry it until its
+/// timeout and then say only that it timed out).
+async fn reachable(
+    url: &StoreUrl,
+    host: &str,
+    port: u16,
+    socket: bool,
+    within: Duration,
+) -> Result<(), StoreError> {
+    if socket || host.starts_with('/') || host.is_empty() {
+        return Ok(());
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::time::timeout(within, tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(StoreError::Unreachable {
+            store: url.to_string(),
+            cause: url.scrub(&format!("{host}:{port}: {e}")),
+        }),
+        Err(_) => Err(timed_out(url, within)),
+    }
+}
+
+fn pool_options<DB: sqlx::Database>(within: Duration) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(4)
+        .acquire_timeout(within)
+        // One round trip per statement, not two: a connection that broke while idle fails one
+        // call and is dropped.
+        .test_before_acquire(false)
+}
+
+/// Opens the pool with one live connection, so that a wrong password, a TLS failure or a missing
+/// database is reported by `open`, and the first statement needs no second handshake.
 pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Opened, StoreError> {
     let bad_url = |e: sqlx::Error| StoreError::BadUrl {
         shown: url.to_string(),
@@ -387,16 +425,13 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
                 .create_if_missing(true)
                 .busy_timeout(options.lock_wait)
                 .disable_statement_logging();
-            // Opens (and creates) the file now, so that a bad path is reported by `open`.
-            let first = tokio::time::timeout(within, opts.connect())
-                .await
-                .map_err(|_| timed_out(url, within))?
-                .map_err(|e| connect_error(url, &e))?;
-            let _ = first.close().await;
-            let pool = sqlx::pool::PoolOptions::<Sqlite>::new()
-                .max_connections(4)
-                .acquire_timeout(within + options.lock_wait)
-                .connect_lazy_with(opts);
+            let pool = tokio::time::timeout(
+                within,
+                pool_options::<Sqlite>(within + options.lock_wait).connect_with(opts),
+            )
+            .await
+            .map_err(|_| timed_out(url, within))?
+            .map_err(|e| connect_error(url, &e))?;
             Ok(Opened {
                 pool: Pool::Sqlite(pool),
                 binary_collation: "",
@@ -415,15 +450,13 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
                     Some(other) => return Err(plain_refused(url, other)),
                 }
             }
-            let first = tokio::time::timeout(within, opts.connect())
-                .await
-                .map_err(|_| timed_out(url, within))?
-                .map_err(|e| connect_error(url, &e))?;
-            let _ = first.close().await;
-            let pool = sqlx::pool::PoolOptions::<Postgres>::new()
-                .max_connections(4)
-                .acquire_timeout(within)
-                .connect_lazy_with(opts);
+            let socket = opts.get_socket().is_some();
+            reachable(url, opts.get_host(), opts.get_port(), socket, within).await?;
+            let pool =
+                tokio::time::timeout(within, pool_options::<Postgres>(within).connect_with(opts))
+                    .await
+                    .map_err(|_| timed_out(url, within))?
+                    .map_err(|e| connect_error(url, &e))?;
             Ok(Opened {
                 pool: Pool::Postgres(pool),
                 binary_collation: "",
@@ -442,15 +475,17 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
                     Some(other) => return Err(plain_refused(url, other)),
                 }
             }
-            let mut first = tokio::time::timeout(within, opts.connect())
-                .await
-                .map_err(|_| timed_out(url, within))?
-                .map_err(|e| connect_error(url, &e))?;
+            let socket = opts.get_socket().is_some();
+            reachable(url, opts.get_host(), opts.get_port(), socket, within).await?;
+            let pool =
+                tokio::time::timeout(within, pool_options::<MySql>(within).connect_with(opts))
+                    .await
+                    .map_err(|_| timed_out(url, within))?
+                    .map_err(|e| connect_error(url, &e))?;
             let version: String = sqlx::query_scalar("SELECT VERSION()")
-                .fetch_one(&mut first)
+                .fetch_one(&pool)
                 .await
                 .map_err(|e| from_sqlx(url, &e))?;
-            let _ = first.close().await;
             let major: u32 = version
                 .split('.')
                 .next()
@@ -464,10 +499,6 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
             } else {
                 "utf8mb4_bin"
             };
-            let pool = sqlx::pool::PoolOptions::<MySql>::new()
-                .max_connections(4)
-                .acquire_timeout(within)
-                .connect_lazy_with(opts);
             Ok(Opened {
                 pool: Pool::MySql(pool),
                 binary_collation,

@@ -280,12 +280,22 @@ impl SqlStore {
     }
 
     async fn ensure_table(&self) -> Result<(), StoreError> {
-        if self.pool.fetch(&self.sql.probe, None, self.layout).await.is_ok() {
+        if self
+            .pool
+            .fetch(&self.sql.probe, None, self.layout)
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         if let Err(e) = self.pool.execute(&self.sql.create, &[]).await {
             // Another process may have created it at the same moment.
-            if self.pool.fetch(&self.sql.probe, None, self.layout).await.is_err() {
+            if self
+                .pool
+                .fetch(&self.sql.probe, None, self.layout)
+                .await
+                .is_err()
+            {
                 return Err(self.sql_error(&e));
             }
         }
@@ -408,12 +418,18 @@ impl SqlStore {
                     refreshed: false,
                 })
         };
-        let grant = self.load(tenant).await?.ok_or_else(|| self.no_grant(tenant))?;
+        let grant = self
+            .load(tenant)
+            .await?
+            .ok_or_else(|| self.no_grant(tenant))?;
         if let Some(token) = fresh(&grant) {
             return Ok(token);
         }
 
-        let mut locked = match self.pool.lock(&self.lock_key(tenant), self.options.lock_wait).await
+        let mut locked = match self
+            .pool
+            .lock(&self.lock_key(tenant), self.options.lock_wait)
+            .await
         {
             Ok(l) => l,
             Err(LockError::Timeout) => {
@@ -566,7 +582,10 @@ impl SqlStore {
             }
             Layout::ZohoSdk => {
                 let parsed = ::url::Url::parse(&api_domain).map_err(|_| {
-                    bad(format!("api_domain {} is not a URL", printable(&api_domain)))
+                    bad(format!(
+                        "api_domain {} is not a URL",
+                        printable(&api_domain)
+                    ))
                 })?;
                 if dc::is_loopback(&parsed) {
                     (None, api_domain.clone())

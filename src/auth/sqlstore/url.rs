@@ -71,7 +71,9 @@ impl StoreUrl {
             reason: reason.into(),
         };
         if path.is_empty() {
-            return Err(bad("it names no file (write sqlite:PATH, e.g. sqlite:tokens.db)"));
+            return Err(bad(
+                "it names no file (write sqlite:PATH, e.g. sqlite:tokens.db)",
+            ));
         }
         if path.starts_with(':') || path.contains('?') {
             return Err(bad(
@@ -233,7 +235,11 @@ mod tests {
         for (url, path) in cases {
             let parsed = StoreUrl::parse(url).unwrap();
             assert_eq!(parsed.backend(), Backend::Sqlite);
-            assert_eq!(parsed.sqlite_path().unwrap(), std::path::Path::new(path), "{url}");
+            assert_eq!(
+                parsed.sqlite_path().unwrap(),
+                std::path::Path::new(path),
+                "{url}"
+            );
         }
         assert!(StoreUrl::parse("sqlite:").is_err());
         assert!(StoreUrl::parse("sqlite::memory:").is_err());
@@ -243,9 +249,14 @@ mod tests {
     fn the_password_is_masked_everywhere_it_could_show() {
         let password = "p@ss:w/rd%";
         let encoded: String = url::form_urlencoded::byte_serialize(password.as_bytes()).collect();
-        let url = StoreUrl::parse(&format!("postgres://app:{encoded}@db.example.com:5432/zoho"))
-            .unwrap();
-        assert_eq!(url.to_string(), "postgres://app:***@db.example.com:5432/zoho");
+        let url = StoreUrl::parse(&format!(
+            "postgres://app:{encoded}@db.example.com:5432/zoho"
+        ))
+        .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://app:***@db.example.com:5432/zoho"
+        );
         assert!(!format!("{url:?}").contains("rd"));
         let echoed = format!("failed to connect to {} with {password}", url.expose());
         let scrubbed = url.scrub(&echoed);
