@@ -40,12 +40,24 @@ fn stores() -> Stores {
             Err(_) if std::env::var_os("CI").is_some() => {
                 panic!("{var} is not set under CI: .ci/run starts {name} with .ci/databases.sh")
             }
-            Err(_) => eprintln!(
-                "skipped: {name} cases ({var} is not set; run `.ci/databases.sh cargo test --test sqlstore`)"
-            ),
+            Err(_) => skipped(name, var),
         }
     }
     Stores { list, _dir: dir }
+}
+
+/// Says once per run, past the test harness's output capture, which servers were not tested.
+fn skipped(name: &str, var: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap();
+    if !said.iter().any(|s| s == var) {
+        said.push(var.to_string());
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {name} cases of tests/sqlstore.rs ({var} is not set; run `.ci/databases.sh cargo test --test sqlstore`)"
+        );
+    }
 }
 
 /// A table name no other test (or earlier run) uses.
