@@ -25,6 +25,7 @@ pub mod save;
 pub mod saved;
 pub mod scopes;
 pub mod secret;
+pub mod sqlstore;
 pub mod store;
 pub mod target;
 pub mod trace;
