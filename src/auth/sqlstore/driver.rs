@@ -7,9 +7,9 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::{ConnectOptions, MySql, Postgres, Sqlite};
 
-use super::error::{Kind, classify, from_sqlx};
+use super::error::{Kind, StoreError, classify};
+use super::schema::Layout;
 use super::url::{Backend, StoreUrl};
-use super::{Layout, StoreError, StoreOptions};
 
 /// A value bound to a statement.
 #[derive(Debug, Clone)]
@@ -63,7 +63,8 @@ impl From<sqlx::Error> for LockError {
 macro_rules! ops {
     ($name:ident, $db:ty, $conn:ty) => {
         pub(crate) mod $name {
-            use super::{Layout, RawRow, Value};
+            use crate::auth::sqlstore::driver::{RawRow, Value};
+            use crate::auth::sqlstore::schema::Layout;
             use sqlx::{AssertSqlSafe, Row};
 
             pub async fn execute(
@@ -364,7 +365,7 @@ fn timed_out(url: &StoreUrl, after: Duration) -> StoreError {
 }
 
 fn connect_error(url: &StoreUrl, e: &sqlx::Error) -> StoreError {
-    match from_sqlx(url, e) {
+    match url.error_from(e) {
         StoreError::Unreachable { store, cause } if matches!(e, sqlx::Error::Tls(_)) => {
             StoreError::Unreachable {
                 store,
@@ -485,7 +486,7 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
             let version: String = sqlx::query_scalar("SELECT VERSION()")
                 .fetch_one(&pool)
                 .await
-                .map_err(|e| from_sqlx(url, &e))?;
+                .map_err(|e| url.error_from(&e))?;
             let major: u32 = version
                 .split('.')
                 .next()
@@ -503,6 +504,23 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
                 pool: Pool::MySql(pool),
                 binary_collation,
             })
+        }
+    }
+}
+/// Timeouts of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long `access_token` (and a SQLite write) waits for another process's lock: 30 s.
+    pub lock_wait: Duration,
+    /// How long connecting may take before the store counts as unreachable: 10 s.
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            lock_wait: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use super::url::StoreUrl;
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The store URL cannot be used (exit 2).
@@ -145,18 +143,5 @@ pub(crate) fn classify(err: &sqlx::Error) -> Kind {
             }
         }
         _ => Kind::Other,
-    }
-}
-
-/// A driver error as a `StoreError` naming the store, its text scrubbed of the password.
-pub(crate) fn from_sqlx(url: &StoreUrl, err: &sqlx::Error) -> StoreError {
-    let store = url.to_string();
-    let cause = url.scrub(&err.to_string());
-    match classify(err) {
-        Kind::Unreachable => StoreError::Unreachable { store, cause },
-        Kind::AuthFailed => StoreError::AuthFailed { store, cause },
-        Kind::ReadOnly => StoreError::ReadOnly { store, cause },
-        Kind::DiskFull => StoreError::DiskFull { store, cause },
-        Kind::LockBusy | Kind::Other => StoreError::Failed { store, cause },
     }
 }

@@ -21,8 +21,9 @@ use crate::auth::hosts;
 use crate::auth::printable::printable;
 use crate::auth::secret::Secret;
 
+pub use self::driver::StoreOptions;
 pub use self::error::StoreError;
-pub use self::schema::TableName;
+pub use self::schema::{Layout, TableName};
 pub use self::url::{Backend, StoreUrl};
 
 /// The longest tenant name, in characters.
@@ -30,40 +31,6 @@ pub const MAX_TENANT_CHARS: usize = 255;
 
 /// The tenant used when none is named.
 pub const DEFAULT_TENANT: &str = "default";
-
-/// How a store's table is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Layout {
-    /// zoho-auth's own table, `zoho_tokens` by default, keyed by `tenant`.
-    ZohoAuth,
-    /// The official Zoho SDKs' DBStore table `oauthtoken`, keyed by `id` (the tenant).
-    ZohoSdk,
-}
-
-impl Layout {
-    /// `zoho-auth` or `zoho-sdk`, as `--layout` takes it.
-    pub fn parse(value: &str) -> Option<Layout> {
-        match value {
-            "zoho-auth" => Some(Layout::ZohoAuth),
-            "zoho-sdk" => Some(Layout::ZohoSdk),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::ZohoAuth => "zoho-auth",
-            Layout::ZohoSdk => "zoho-sdk",
-        }
-    }
-
-    pub fn default_table(self) -> &'static str {
-        match self {
-            Layout::ZohoAuth => "zoho_tokens",
-            Layout::ZohoSdk => "oauthtoken",
-        }
-    }
-}
 
 /// A current access token and when it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,24 +114,6 @@ impl<E: std::error::Error + 'static> std::error::Error for FleetError<E> {
 impl<E> From<StoreError> for FleetError<E> {
     fn from(e: StoreError) -> Self {
         FleetError::Store(e)
-    }
-}
-
-/// Timeouts of a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreOptions {
-    /// How long `access_token` (and a SQLite write) waits for another process's lock: 30 s.
-    pub lock_wait: Duration,
-    /// How long connecting may take before the store counts as unreachable: 10 s.
-    pub connect_timeout: Duration,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            lock_wait: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-        }
     }
 }
 
@@ -276,7 +225,7 @@ impl SqlStore {
     }
 
     fn sql_error(&self, e: &sqlx::Error) -> StoreError {
-        error::from_sqlx(&self.url, e)
+        self.url.error_from(e)
     }
 
     async fn ensure_table(&self) -> Result<(), StoreError> {

@@ -2,7 +2,6 @@
 //! name (validated as an identifier, then quoted) and a collation name chosen here; every value a
 //! user or Zoho supplies is a bound parameter. No IO here.
 
-use super::Layout;
 use super::url::Backend;
 
 /// A validated table name: `[A-Za-z_][A-Za-z0-9_]{0,62}`.
@@ -196,6 +195,40 @@ fn create_zoho_sdk(backend: Backend, t: &str, collation: &str) -> String {
          grant_token VARCHAR(255), expiry_time VARCHAR(20), redirect_url VARCHAR(255), \
          api_domain VARCHAR(255), PRIMARY KEY (id)){tail}"
     )
+}
+
+/// How a store's table is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// zoho-auth's own table, `zoho_tokens` by default, keyed by `tenant`.
+    ZohoAuth,
+    /// The official Zoho SDKs' DBStore table `oauthtoken`, keyed by `id` (the tenant).
+    ZohoSdk,
+}
+
+impl Layout {
+    /// `zoho-auth` or `zoho-sdk`, as `--layout` takes it.
+    pub fn parse(value: &str) -> Option<Layout> {
+        match value {
+            "zoho-auth" => Some(Layout::ZohoAuth),
+            "zoho-sdk" => Some(Layout::ZohoSdk),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::ZohoAuth => "zoho-auth",
+            Layout::ZohoSdk => "zoho-sdk",
+        }
+    }
+
+    pub fn default_table(self) -> &'static str {
+        match self {
+            Layout::ZohoAuth => "zoho_tokens",
+            Layout::ZohoSdk => "oauthtoken",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use url::Url;
 
-use super::StoreError;
+use super::error::{Kind, StoreError, classify};
 use crate::auth::secret::Secret;
 
 /// Which database a URL names.
@@ -216,6 +216,22 @@ fn shown_without_parsing(value: &str) -> String {
             crate::auth::printable::printable(&format!("{scheme}://…@{host}"))
         }
         None => "(a value that is not a URL)".into(),
+    }
+}
+
+impl StoreUrl {
+    /// A driver error as a `StoreError` naming the store, its text scrubbed of the password.
+    pub(crate) fn error_from(&self, err: &sqlx::Error) -> StoreError {
+        let url = self;
+        let store = url.to_string();
+        let cause = url.scrub(&err.to_string());
+        match classify(err) {
+            Kind::Unreachable => StoreError::Unreachable { store, cause },
+            Kind::AuthFailed => StoreError::AuthFailed { store, cause },
+            Kind::ReadOnly => StoreError::ReadOnly { store, cause },
+            Kind::DiskFull => StoreError::DiskFull { store, cause },
+            Kind::LockBusy | Kind::Other => StoreError::Failed { store, cause },
+        }
     }
 }
 
