@@ -135,13 +135,16 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 }
 
 /// What a command asks its [`TokenSource`] for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Want {
     /// A token with more than `min_remaining` seconds left: a cached or shared one when there is
     /// one, else a refresh.
     Valid { min_remaining: u64 },
-    /// A new token whatever is cached (the API said the current one is invalid).
+    /// A new token whatever is cached.
     Refresh,
+    /// Any token but this one, which the API just refused: a refresh, unless another process
+    /// already replaced it.
+    Replace(Secret),
 }
 
 impl Want {

@@ -4,6 +4,7 @@
 //! saving a grant (`save`), reading a saved grant (`saved`), the env key names (`keys`).
 //! Rule: nothing here imports ratatui, crossterm, or anything of `wizard`, `ui`, `runtime`, `cli`.
 
+pub mod access;
 pub mod api;
 pub mod appsettings;
 pub mod cache;

@@ -8,16 +8,17 @@ use clap::Args;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
+use crate::auth::access;
 use crate::auth::api::{
     self, Caller, Fetched, Hosts, Inputs, PageError, PageSource, Paging, Refusal, TokenSource,
 };
-use crate::auth::cache::{Cached, TokenCache};
 use crate::auth::client::{Client, checked_url};
+use crate::auth::handoff::{AccessToken, Want};
 use crate::auth::printable::printable;
-use crate::auth::{Dc, Secret, flow, hosts};
+use crate::auth::{Dc, Secret, keys};
 
 use super::GlobalArgs;
-use super::common::{Configured, client, load_configured, lookup, now_unix};
+use super::common::{Configured, client, load_configured, lookup};
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct ApiArgs {
@@ -119,7 +120,7 @@ async fn call(global: &GlobalArgs, args: &ApiArgs) -> Result<(), Refusal> {
         )?;
     }
     let mut grant = grant(global)?;
-    inputs.organization_id = grant.organization_id.clone();
+    inputs.organization_id = grant.organization_id();
     let scopes = grant.cfg.scopes.clone();
     let http = api::http_client(timeout())?;
     // The token first: its answer names the API domain the paths resolve against.
@@ -308,105 +309,49 @@ fn timeout() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-/// The grant `api` calls with: the configured credentials, the token cache as `token` uses it,
-/// and what the last token answer said (the API domain).
-// lead: replace with `crate::cli::handoff::token_source(global)` after merging.
+/// The grant `api` calls with: the configured credentials and `auth::access` (the token use case
+/// `token` shares), and the last token it handed out (its API domain).
 struct Grant {
     cfg: Configured,
     client: Client,
-    cache: Option<TokenCache>,
-    key: String,
-    organization_id: Option<String>,
-    /// The `api_domain` of the token in use, as Zoho (or the cache) gave it.
-    api_domain: Option<String>,
-    /// `ZOHO_API_DOMAIN` from the environment or env file: a host the user named.
-    named_api_domain: Option<Url>,
+    last: Option<AccessToken>,
 }
 
 fn grant(global: &GlobalArgs) -> Result<Grant, Refusal> {
     let cfg = load_configured(global)?;
-    let accounts = cfg.target.accounts_str();
-    let key = TokenCache::key(&accounts, &cfg.creds.client_id, &cfg.refresh_token);
-    let organization_id =
-        lookup("ZOHO_ORGANIZATION_ID", cfg.env.as_ref()).map(|v| v.trim().to_string());
-    let named_api_domain = std::env::var("ZOHO_API_DOMAIN")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| cfg.env.as_ref().and_then(|e| e.get("ZOHO_API_DOMAIN")))
-        .and_then(|v| checked_url(&v).ok());
     let client = client(global)?;
     Ok(Grant {
         cfg,
         client,
-        cache: TokenCache::from_env(),
-        key,
-        organization_id,
-        api_domain: None,
-        named_api_domain,
+        last: None,
     })
 }
 
 impl Grant {
+    fn organization_id(&self) -> Option<String> {
+        lookup(keys::ORGANIZATION_ID, self.cfg.env.as_ref()).map(|v| v.trim().to_string())
+    }
+
     /// Where paths resolve: `--api-domain` for everything, else the token's API domain (checked
-    /// by the host rule) and its DC's Desk host.
+    /// by the host rule in `auth::access`) and its DC's Desk host.
     fn hosts(&self) -> Result<Hosts, Refusal> {
         let target = &self.cfg.target;
         if let Some(base) = &target.api_override {
             return Ok(Hosts::new(base, Some(base), target.dc));
         }
         let value = self
-            .api_domain
-            .clone()
+            .last
+            .as_ref()
+            .map(|t| t.api_domain.clone())
             .unwrap_or_else(|| target.dc.unwrap_or(Dc::Us).api_domain());
-        let mut chosen: Vec<&Url> = vec![&target.accounts];
-        if let Some(named) = &self.named_api_domain {
-            chosen.push(named);
-        }
-        let api = hosts::named_api_domain(&value, &chosen)
-            .map_err(|e| Refusal::usage(format!("{e}."), e.fix()))?;
+        let api = checked_url(&value).map_err(|e| {
+            Refusal::new(
+                5,
+                format!("The API domain {} is not usable: {e}.", printable(&value)),
+                "Run `zoho-auth check` to see the grant's API domain.",
+            )
+        })?;
         Ok(Hosts::new(&api, None, target.dc))
-    }
-
-    async fn refresh(&mut self) -> Result<Secret, Refusal> {
-        let tokens = flow::refresh(
-            &self.client,
-            &self.cfg.target,
-            &self.cfg.creds,
-            &self.cfg.refresh_token,
-        )
-        .await?;
-        if let Some(cache) = &self.cache {
-            let _ = cache.write(
-                &self.key,
-                &Cached::new(
-                    &tokens.access_token,
-                    &tokens.api_domain,
-                    tokens.expires_in,
-                    now_unix(),
-                ),
-            );
-        }
-        self.api_domain = Some(tokens.api_domain);
-        Ok(tokens.access_token)
-    }
-
-    async fn lock(&self) -> Option<crate::auth::cache::LockGuard> {
-        let cache = self.cache.clone()?;
-        let key = self.key.clone();
-        tokio::task::spawn_blocking(move || cache.lock(&key))
-            .await
-            .ok()
-            .and_then(Result::ok)
-    }
-
-    /// A cached token with time left that is not `rejected`.
-    fn cached(&mut self, rejected: Option<&Secret>) -> Option<Secret> {
-        let hit = self.cache.as_ref()?.read(&self.key, now_unix())?;
-        if rejected.is_some_and(|r| r == &hit.access_token) {
-            return None;
-        }
-        self.api_domain = Some(hit.api_domain);
-        Some(hit.access_token)
     }
 }
 
@@ -415,15 +360,14 @@ impl TokenSource for Grant {
     /// the cache's lock. After a 401 (`rejected`), a refresh, unless another process has already
     /// replaced the rejected token in the cache.
     async fn access(&mut self, rejected: Option<&Secret>) -> Result<Secret, Refusal> {
-        if let Some(hit) = self.cached(rejected) {
-            return Ok(hit);
-        }
-        let guard = self.lock().await;
-        if let Some(hit) = self.cached(rejected) {
-            return Ok(hit);
-        }
-        let fresh = self.refresh().await;
-        drop(guard);
-        fresh
+        let want = match rejected {
+            Some(r) => Want::Replace(r.clone()),
+            None => Want::USUAL,
+        };
+        let client = self.client.clone();
+        let granted = access::obtain(&self.cfg, || Ok(client), &want).await?;
+        let token = granted.token.token.clone();
+        self.last = Some(granted.token);
+        Ok(token)
     }
 }

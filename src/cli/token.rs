@@ -1,20 +1,37 @@
-//! `zoho-auth token`: prints a valid access token and one newline on stdout. A cached token with
-//! more than 5 minutes left is reused without any request; otherwise one process refreshes under a
-//! file lock while concurrent callers wait and then reuse its token.
+//! `zoho-auth token`: prints a valid access token and one newline on stdout, or with `--json` the
+//! versioned object of design.md. The token comes from `auth::access`: a cached one with more than
+//! 5 minutes left is reused without any request; otherwise one process refreshes under a file
+//! lock while concurrent callers wait and then reuse its token.
 
-use crate::auth::cache::{Cached, TokenCache};
-use crate::auth::diagnosis::Diagnosis;
-use crate::auth::flow;
+use crate::auth::access::{self, Obtained};
+use crate::auth::handoff::Want;
 
 use super::GlobalArgs;
-use super::common::{client, load_configured, now_unix, print_diagnosis};
+use super::common::{client, load_configured, print_diagnosis};
 
 pub async fn run(global: &GlobalArgs) -> u8 {
-    match token(global).await {
-        Ok(token) => {
+    let got = match load_configured(global) {
+        Ok(cfg) => access::obtain(&cfg, || client(global), &Want::USUAL).await,
+        Err(d) => Err(d),
+    };
+    match got {
+        Ok(granted) => {
+            if global.verbose && granted.obtained == Obtained::Cached {
+                let left = granted.token.remaining(access::now_unix());
+                eprintln!(
+                    "zoho-auth: used the cached access token (no request to Zoho); it expires in {} min {} s.",
+                    left / 60,
+                    left % 60
+                );
+            }
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", token.expose());
+            let line = if global.json {
+                granted.token.to_json()
+            } else {
+                granted.token.token.expose().to_string()
+            };
+            let _ = writeln!(out, "{line}");
             let _ = out.flush();
             0
         }
@@ -23,44 +40,4 @@ pub async fn run(global: &GlobalArgs) -> u8 {
             d.exit_code()
         }
     }
-}
-
-async fn token(global: &GlobalArgs) -> Result<crate::auth::Secret, Diagnosis> {
-    let cfg = load_configured(global)?;
-    let accounts = cfg.target.accounts_str();
-    let key = TokenCache::key(&accounts, &cfg.creds.client_id, &cfg.refresh_token);
-    let cache = TokenCache::from_env();
-    if let Some(hit) = cache.as_ref().and_then(|c| c.read(&key, now_unix())) {
-        return Ok(hit.access_token);
-    }
-    // Take the lock, then look again: another process may have refreshed while we waited.
-    let guard = match &cache {
-        Some(c) => {
-            let c = c.clone();
-            let k = key.clone();
-            tokio::task::spawn_blocking(move || c.lock(&k))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        }
-        None => None,
-    };
-    if let Some(hit) = cache.as_ref().and_then(|c| c.read(&key, now_unix())) {
-        return Ok(hit.access_token);
-    }
-    let client = client(global)?;
-    let tokens = flow::refresh(&client, &cfg.target, &cfg.creds, &cfg.refresh_token).await?;
-    if let Some(cache) = &cache {
-        let _ = cache.write(
-            &key,
-            &Cached::new(
-                &tokens.access_token,
-                &tokens.api_domain,
-                tokens.expires_in,
-                now_unix(),
-            ),
-        );
-    }
-    drop(guard);
-    Ok(tokens.access_token)
 }

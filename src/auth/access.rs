@@ -1,0 +1,121 @@
+//! An access token for a saved grant: the one use-case behind `token`, `run`, `serve` and `api`.
+//! A cached token is reused while it lasts long enough; otherwise one process refreshes under the
+//! cache's lock while concurrent callers wait and then reuse its token (Zoho allows 10 access
+//! tokens per refresh token per 10 minutes). What goes beside the token (API domain, DC,
+//! organization) is decided here too, so every command hands programs the same thing. A SQL
+//! store's fleet token is the other source that plugs in here.
+
+use url::Url;
+
+use super::cache::{Cached, TokenCache};
+use super::client::Client;
+use super::diagnosis::{Code, Diagnosis};
+use super::handoff::{AccessToken, Want};
+use super::saved::{Configured, lookup};
+use super::{flow, hosts, keys};
+
+/// Where a token came from: the cache (no request) or a refresh at Zoho.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obtained {
+    Cached,
+    Refreshed,
+}
+
+/// A token and how it was obtained.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub token: AccessToken,
+    pub obtained: Obtained,
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A token for `cfg` as `want` asks. `client` is called only when a refresh is needed, so a
+/// cached token costs no TLS setup.
+pub async fn obtain(
+    cfg: &Configured,
+    client: impl FnOnce() -> Result<Client, Diagnosis>,
+    want: &Want,
+) -> Result<Granted, Diagnosis> {
+    let accounts = cfg.target.accounts_str();
+    let key = TokenCache::key(&accounts, &cfg.creds.client_id, &cfg.refresh_token);
+    let cache = TokenCache::from_env();
+    let usable = |cache: &Option<TokenCache>| -> Option<Cached> {
+        let now = now_unix();
+        let hit = cache.as_ref()?.read(&key, now)?;
+        match want {
+            Want::Valid { min_remaining } => {
+                (hit.expires_at > now.saturating_add(*min_remaining)).then_some(hit)
+            }
+            Want::Refresh => None,
+            Want::Replace(rejected) => (&hit.access_token != rejected).then_some(hit),
+        }
+    };
+    if let Some(hit) = usable(&cache) {
+        return handed(cfg, hit, Obtained::Cached);
+    }
+    // Take the lock, then look again: another process may have refreshed while we waited.
+    let guard = match &cache {
+        Some(c) => {
+            let c = c.clone();
+            let k = key.clone();
+            tokio::task::spawn_blocking(move || c.lock(&k))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+        None => None,
+    };
+    if let Some(hit) = usable(&cache) {
+        return handed(cfg, hit, Obtained::Cached);
+    }
+    let client = client()?;
+    let tokens = flow::refresh(&client, &cfg.target, &cfg.creds, &cfg.refresh_token).await?;
+    let fresh = Cached::new(
+        &tokens.access_token,
+        &tokens.api_domain,
+        tokens.expires_in,
+        now_unix(),
+    );
+    // Checked before it is cached: a program will send the token to this API domain.
+    let granted = handed(cfg, fresh.clone(), Obtained::Refreshed)?;
+    if let Some(cache) = &cache {
+        let _ = cache.write(&key, &fresh);
+    }
+    drop(guard);
+    Ok(granted)
+}
+
+/// The token with what goes beside it. The API domain is `--api-domain` when given, else the one
+/// Zoho's answer named, which must pass the host rule.
+fn handed(cfg: &Configured, cached: Cached, obtained: Obtained) -> Result<Granted, Diagnosis> {
+    let api_domain = match &cfg.target.api_override {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => {
+            let named =
+                lookup(keys::API_DOMAIN, cfg.env.as_ref()).and_then(|v| Url::parse(v.trim()).ok());
+            let mut chosen = vec![&cfg.target.accounts];
+            chosen.extend(named.as_ref());
+            hosts::named_api_domain(&cached.api_domain, &chosen)
+                .map_err(|e| Diagnosis::new(Code::ServerError, format!("{e}."), e.fix()))?;
+            cached.api_domain.trim().trim_end_matches('/').to_string()
+        }
+    };
+    Ok(Granted {
+        token: AccessToken {
+            token: cached.access_token,
+            expires_at: cached.expires_at,
+            api_domain,
+            dc: cfg.target.dc,
+            organization_id: lookup(keys::ORGANIZATION_ID, cfg.env.as_ref())
+                .map(|v| v.trim().to_string()),
+        },
+        obtained,
+    })
+}
