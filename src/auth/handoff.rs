@@ -307,7 +307,9 @@ mod tests {
             Box::pin(async move {
                 match want {
                     Want::Valid { .. } => Ok(token()),
-                    Want::Refresh => Err(Diagnosis::new(Code::Network, "down", "retry")),
+                    Want::Refresh | Want::Replace(_) => {
+                        Err(Diagnosis::new(Code::Network, "down", "retry"))
+                    }
                 }
             })
         });
