@@ -806,7 +806,12 @@ fn another_users_file_is_not_taken_over() {
     let env = dir.path().join(".env");
     fs::write(&env, "ZOHO_DC=eu\n").unwrap();
     fs::set_permissions(&env, fs::Permissions::from_mode(0o666)).unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
+    // A copy of this test binary the other user can run: the build folder may sit below a
+    // private one (CI clones into a 0700 temp dir).
+    let bin = dir.path().join("owner-child");
+    fs::copy(std::env::current_exe().unwrap(), &bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(&bin)
         .args(["--exact", "owner_child", "--nocapture", "--test-threads=1"])
         .env("ZOHO_AUTH_TEST_OWNER_FILE", &env)
         .uid(4321)
