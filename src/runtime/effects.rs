@@ -1,7 +1,7 @@
 //! Performs the wizard's effects and answers with messages: HTTP through `auth`, the clipboard
 //! (arboard, or OSC 52 over SSH), the browser, and the env file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
@@ -17,9 +17,11 @@ use crate::auth::device::{self, DeviceError, PollEvent};
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::flow::{self, Obtained, Target};
 use crate::auth::loopback::{self, AuthorizationRequest, Listener, LoopbackError, RedirectUri};
-use crate::auth::save::{self, Destination};
+use crate::auth::envfile::EnvError;
+use crate::auth::printable::printable;
+use crate::auth::save::{self, Destination, Expect};
 use crate::auth::target;
-use crate::auth::{Dc, Product, Secret};
+use crate::auth::{Dc, Product, Secret, keys};
 use crate::wizard::{
     CopyOutcome, DeviceCodeInfo, DeviceEvent, Effect, ExchangeRequest, Msg, Org, Outcome,
     SignInFailure, SignedIn, Time, WriteReport, WriteRequest,
@@ -100,9 +102,10 @@ impl Executor {
             Effect::WriteEnv(req) => {
                 let tx = self.tx.clone();
                 let path = self.setup.env_path.clone();
-                tokio::task::spawn_blocking(move || {
+                let client = self.client.clone();
+                tokio::spawn(async move {
                     let attempt = req.attempt;
-                    let result = write_env(&path, req);
+                    let result = write_env(&client, path, req).await;
                     let _ = tx.send(Msg::Written { attempt, result });
                 });
             }
@@ -136,8 +139,15 @@ impl Executor {
             } => {
                 let previous = self.sign_in.take();
                 let tx = self.tx.clone();
+                let env_path = self.setup.env_path.clone();
                 self.sign_in = Some(tokio::spawn(async move {
                     stop(previous).await;
+                    // Before the sign-in starts: its code is spent on the exchange.
+                    if let Err(d) = preflight(&env_path, &client_id, &accounts, &scopes).await {
+                        let result = Err(SignInFailure::Other(d));
+                        let _ = tx.send(Msg::SignInCallback { attempt, result });
+                        return;
+                    }
                     let request = BrowserRequest {
                         accounts: &accounts,
                         client_id: &client_id,
@@ -213,6 +223,15 @@ async fn exchange(
     req: ExchangeRequest,
 ) -> Result<Outcome, Diagnosis> {
     let target = target::for_wizard(&setup.choice, req.dc, req.accounts.as_deref())?;
+    // The code can be exchanged once: refuse before sending it if the save could not succeed.
+    // The wizard shows this on its exchange error screen; the code stays unspent.
+    preflight(
+        &setup.env_path,
+        &req.client_id,
+        &target.accounts_str(),
+        &req.scopes,
+    )
+    .await?;
     let creds = Credentials {
         client_id: req.client_id.clone(),
         client_secret: req.client_secret.clone(),
@@ -272,6 +291,52 @@ async fn verify_new(
             .collect(),
         dc_mismatch: v.dc_mismatch,
     })
+}
+
+/// [`save::preflight`] for the wizard, before a code is sent or a sign-in starts: the env file
+/// with what will be written there (the file-mode plan, a superset of the keychain one).
+async fn preflight(
+    env_path: &Path,
+    client_id: &str,
+    accounts: &str,
+    scopes: &[String],
+) -> Result<(), Diagnosis> {
+    let (env_path, client_id, accounts, scopes) = (
+        env_path.to_path_buf(),
+        client_id.to_string(),
+        accounts.to_string(),
+        scopes.to_vec(),
+    );
+    let checked = tokio::task::spawn_blocking(move || {
+        save::preflight(&save::Intent {
+            client_id: &client_id,
+            accounts_url: &accounts,
+            scopes: &scopes,
+            secrets_in: save::SecretsIn::EnvFile,
+            dest: Destination {
+                env_path: &env_path,
+                appsettings: None,
+                add_to_gitignore: false,
+                expect: Expect::Anything,
+            },
+        })
+        .map_err(|e| e.diagnosis())
+    })
+    .await;
+    let d = match checked {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(d)) => d,
+        Err(_) => Diagnosis::new(
+            Code::BadInput,
+            "The env file could not be checked.",
+            "Check the env file's folder, then try again.",
+        ),
+    };
+    Err(Diagnosis::new(
+        d.code,
+        d.message,
+        "Nothing was sent, so the code can still be used: fix the env file's folder or content (the countdown keeps running), then press Enter to try again.",
+    ))
 }
 
 /// Aborts a previous sign-in and waits until it is gone (its listener dropped).
@@ -336,6 +401,14 @@ async fn browser_sign_in(
     let started = Url::parse(req.accounts).map_err(|_| bad_accounts(req.accounts))?;
     // Bind first: a busy port fails before anything is opened.
     let listener = bind(&redirect).await.map_err(loopback_failure)?;
+    let mut lines = vec![format!("Listening on {}", listener.listening_on())];
+    lines.extend(
+        listener
+            .warnings()
+            .iter()
+            .map(|w| format!("Warning: {}", printable(w))),
+    );
+    let _ = tx.send(Msg::SignInListening { attempt, lines });
     let state = loopback::new_state();
     let url = loopback::authorization_url(
         &started,
@@ -423,6 +496,21 @@ async fn device_sign_in(
         });
         return;
     };
+    // Before the device code is asked for: the approval's tokens must be able to be saved.
+    if let Err(d) = preflight(
+        &setup.env_path,
+        &req.creds.client_id,
+        &req.accounts,
+        &req.scopes,
+    )
+    .await
+    {
+        let _ = tx.send(Msg::DeviceStarted {
+            attempt,
+            result: Err(SignInFailure::Other(d)),
+        });
+        return;
+    }
     let code = match device::start(client, &started, &req.creds.client_id, &req.scopes).await {
         Ok(code) => code,
         Err(e) => {
@@ -508,26 +596,57 @@ async fn mint(base: Option<&str>, scope: &str, minutes: u32) -> Result<Secret, S
 }
 
 /// `Effect::WriteEnv`: the wizard's plan (made by `auth::save::plan`, so the preview is what is
-/// written) through the one save path.
-fn write_env(path: &Path, req: WriteRequest) -> Result<WriteReport, String> {
+/// written) through the one save path. Written only if the env file still holds the refresh token
+/// it held when the wizard read it; when another command saved one meanwhile, that one stays and
+/// the wizard's new token is revoked (unsaved, it would count against Zoho's 20 per client).
+async fn write_env(client: &Client, path: PathBuf, req: WriteRequest) -> Result<WriteReport, String> {
     let plan = save::Plan {
         updates: req.updates,
         keychain: req.keychain,
         client_id: req.client_id,
     };
-    let report = save::apply(
-        &plan,
-        &Destination {
-            env_path: path,
-            appsettings: None,
-            add_to_gitignore: req.add_to_gitignore,
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let add_to_gitignore = req.add_to_gitignore;
+    let expected = req.expected_refresh;
+    let (plan, applied) = tokio::task::spawn_blocking(move || {
+        let applied = save::apply(
+            &plan,
+            &Destination {
+                env_path: &path,
+                appsettings: None,
+                add_to_gitignore,
+                expect: Expect::RefreshToken(expected.as_ref()),
+            },
+        );
+        (plan, applied)
+    })
+    .await
+    .map_err(|_| "the save did not finish".to_string())?;
+    let report = match applied {
+        Ok(report) => report,
+        Err(e @ save::SaveError::EnvFile(EnvError::Changed { .. })) => {
+            let d = e.diagnosis();
+            let accounts = plan.value(keys::ACCOUNTS_URL).and_then(|u| Url::parse(u).ok());
+            let fresh = plan.value(keys::REFRESH_TOKEN).map(Secret::new);
+            let d = match (accounts, fresh) {
+                (Some(accounts), Some(fresh)) => {
+                    let target = Target {
+                        accounts,
+                        dc: None,
+                        api_override: None,
+                    };
+                    flow::discard(client, &target, &fresh, d).await
+                }
+                _ => d,
+            };
+            return Err(format!("{} {}", d.message, d.fix));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     Ok(WriteReport {
         env_path: report.env_path.display().to_string(),
         keys: report.keys,
         backup: report.backup.map(|b| b.display().to_string()),
+        backup_gitignore: report.backup_gitignore.map(|g| g.display().to_string()),
         keychain: report.keychain,
         gitignore_added: report.gitignore_added,
     })
