@@ -30,6 +30,7 @@ fn dest(path: &std::path::Path) -> Destination<'_> {
         env_path: path,
         appsettings: None,
         add_to_gitignore: false,
+        expect: save::Expect::Anything,
     }
 }
 
