@@ -651,3 +651,141 @@ async fn write_env(client: &Client, path: PathBuf, req: WriteRequest) -> Result<
         gitignore_added: report.gitignore_added,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The wizard's effects against the in-process sandbox: the save is checked before a code is
+    //! sent or a device code asked for (issue 11 item 7), and a save that lost a race to another
+    //! command revokes the wizard's new token (item 8).
+
+    use super::*;
+    use crate::auth::save::{NewGrant, SecretsIn};
+    use crate::auth::target::WizardChoice;
+    use crate::sandbox::{Sandbox, SandboxConfig};
+
+    const SCOPE: &str = "ZohoBooks.fullaccess.all";
+
+    fn setup(env_path: PathBuf, base: &str) -> Setup {
+        Setup {
+            env_path,
+            choice: WizardChoice {
+                accounts_override: Some(base.to_string()),
+                api_override: None,
+                dc_flag: None,
+            },
+            ssh: true,
+            sandbox: None,
+            reauth: None,
+        }
+    }
+
+    fn client() -> Client {
+        Client::new(ClientOptions {
+            verbose: false,
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_exchange_effect_checks_the_save_before_sending_the_code() {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("later").join(".env");
+        let setup = setup(env.clone(), &sandbox.base_url());
+        let demo = sandbox.self_client();
+        let req = ExchangeRequest {
+            attempt: 1,
+            dc: Dc::Us,
+            client_id: demo.client_id.clone(),
+            client_secret: Secret::new(demo.client_secret.clone()),
+            code: Secret::new(sandbox.mint_code(SCOPE, 5)),
+            scopes: vec![SCOPE.to_string()],
+            product: None,
+            redirect_uri: None,
+            accounts: None,
+        };
+        let refused = exchange(&client(), &setup, req.clone()).await.unwrap_err();
+        assert_eq!(refused.code, Code::BadInput, "{refused}");
+        assert!(refused.fix.contains("Nothing was sent"), "{refused}");
+        assert_eq!(sandbox.stats().exchanges, 0, "the code was not sent");
+
+        std::fs::create_dir(env.parent().unwrap()).unwrap();
+        let outcome = exchange(&client(), &setup, req)
+            .await
+            .expect("the same code still works");
+        assert_eq!(sandbox.stats().exchanges, 1);
+
+        // Another command saved a token meanwhile: the wizard's save does not overwrite it, and
+        // its own new token is revoked.
+        std::fs::write(&env, "ZOHO_REFRESH_TOKEN=1000.ffff.ffff\n").unwrap();
+        let fresh = outcome.refresh_token.unwrap();
+        let plan = save::plan(
+            &NewGrant {
+                client_id: demo.client_id.clone(),
+                client_secret: Secret::new(demo.client_secret.clone()),
+                refresh_token: fresh,
+                dc: None,
+                accounts_url: sandbox.base_url(),
+                api_domain: Some(outcome.api_domain),
+                scopes: Some(SCOPE.into()),
+                organization_id: None,
+            },
+            SecretsIn::EnvFile,
+            false,
+        );
+        let lost = write_env(
+            &client(),
+            env.clone(),
+            WriteRequest {
+                attempt: 2,
+                updates: plan.updates,
+                keychain: plan.keychain,
+                client_id: plan.client_id,
+                add_to_gitignore: false,
+                expected_refresh: None,
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(lost.contains("Another command saved"), "{lost}");
+        assert!(lost.contains("revoked at Zoho"), "{lost}");
+        assert_eq!(sandbox.stats().revokes, 1);
+        assert_eq!(
+            std::fs::read_to_string(&env).unwrap(),
+            "ZOHO_REFRESH_TOKEN=1000.ffff.ffff\n"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_device_sign_in_checks_the_save_before_asking_for_a_code() {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("later").join(".env");
+        let base = sandbox.base_url();
+        let setup = setup(env, &base);
+        let demo = sandbox.device_client();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let req = DeviceRequest {
+            attempt: 3,
+            accounts: base,
+            dc: Dc::Us,
+            creds: Credentials {
+                client_id: demo.client_id,
+                client_secret: Secret::new(demo.client_secret),
+            },
+            scopes: vec![SCOPE.to_string()],
+            product: None,
+        };
+        device_sign_in(&client(), &setup, req, &tx).await;
+        match rx.try_recv() {
+            Ok(Msg::DeviceStarted {
+                attempt: 3,
+                result: Err(SignInFailure::Other(d)),
+            }) => assert!(d.fix.contains("Nothing was sent"), "{d}"),
+            other => panic!("expected the refused start, got {other:?}"),
+        }
+        assert!(rx.try_recv().is_err(), "nothing else happened");
+        assert_eq!(sandbox.stats().requests, 0, "no device code was asked for");
+    }
+}
