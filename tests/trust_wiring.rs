@@ -250,7 +250,9 @@ async fn two_racing_exchanges_keep_one_token_and_revoke_the_losers() {
     let first = first.spawn().unwrap();
     pause.reached().await;
 
-    let second = exchange(&w, &env, &second_code, &["--json"]).spawn().unwrap();
+    let second = exchange(&w, &env, &second_code, &["--json"])
+        .spawn()
+        .unwrap();
     let control = w.sandbox.control();
     wait_until("the second exchange", || control.stats().exchanges == 2).await;
     pause.release();
@@ -330,8 +332,10 @@ async fn revoke_removes_its_token_and_names_the_backup() {
     assert!(env_get(&env, "ZOHO_REFRESH_TOKEN").is_none());
     let backup = w.dir.path().join(".env.bak");
     assert!(
-        run.stderr
-            .contains(&format!("the previous file is kept as {}", backup.display())),
+        run.stderr.contains(&format!(
+            "the previous file is kept as {}",
+            backup.display()
+        )),
         "{}",
         run.stderr
     );
@@ -372,8 +376,10 @@ async fn exchange_names_the_backup_and_its_gitignore() {
     let backup = w.dir.path().join(".env.bak");
     assert!(backup.exists());
     assert!(
-        run.stderr
-            .contains(&format!("the previous file is kept as {}", backup.display())),
+        run.stderr.contains(&format!(
+            "the previous file is kept as {}",
+            backup.display()
+        )),
         "{}",
         run.stderr
     );

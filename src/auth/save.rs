@@ -161,7 +161,8 @@ pub enum Expect<'a> {
 impl<'a> Expect<'a> {
     /// The refresh token an env file held when read (`None`: no file, or no token in it).
     pub fn held(file: Option<&envfile::EnvFile>) -> Option<Secret> {
-        file.and_then(|f| f.get(keys::REFRESH_TOKEN)).map(Secret::new)
+        file.and_then(|f| f.get(keys::REFRESH_TOKEN))
+            .map(Secret::new)
     }
 
     fn guard(&self) -> Option<(&'static str, Option<&'a str>)> {

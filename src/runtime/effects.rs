@@ -15,9 +15,9 @@ use super::terminal::Term;
 use crate::auth::client::{Client, ClientOptions, Credentials};
 use crate::auth::device::{self, DeviceError, PollEvent};
 use crate::auth::diagnosis::{Code, Diagnosis};
+use crate::auth::envfile::EnvError;
 use crate::auth::flow::{self, Obtained, Target};
 use crate::auth::loopback::{self, AuthorizationRequest, Listener, LoopbackError, RedirectUri};
-use crate::auth::envfile::EnvError;
 use crate::auth::printable::printable;
 use crate::auth::save::{self, Destination, Expect};
 use crate::auth::target;
@@ -335,7 +335,7 @@ async fn preflight(
     Err(Diagnosis::new(
         d.code,
         d.message,
-        "Nothing was sent, so the code can still be used: fix the env file's folder or content (the countdown keeps running), then press Enter to try again.",
+        "Nothing was sent, so the code can still be used while its countdown runs: fix the env file's folder or content, then send the same code again.",
     ))
 }
 
@@ -599,7 +599,11 @@ async fn mint(base: Option<&str>, scope: &str, minutes: u32) -> Result<Secret, S
 /// written) through the one save path. Written only if the env file still holds the refresh token
 /// it held when the wizard read it; when another command saved one meanwhile, that one stays and
 /// the wizard's new token is revoked (unsaved, it would count against Zoho's 20 per client).
-async fn write_env(client: &Client, path: PathBuf, req: WriteRequest) -> Result<WriteReport, String> {
+async fn write_env(
+    client: &Client,
+    path: PathBuf,
+    req: WriteRequest,
+) -> Result<WriteReport, String> {
     let plan = save::Plan {
         updates: req.updates,
         keychain: req.keychain,
@@ -625,7 +629,9 @@ async fn write_env(client: &Client, path: PathBuf, req: WriteRequest) -> Result<
         Ok(report) => report,
         Err(e @ save::SaveError::EnvFile(EnvError::Changed { .. })) => {
             let d = e.diagnosis();
-            let accounts = plan.value(keys::ACCOUNTS_URL).and_then(|u| Url::parse(u).ok());
+            let accounts = plan
+                .value(keys::ACCOUNTS_URL)
+                .and_then(|u| Url::parse(u).ok());
             let fresh = plan.value(keys::REFRESH_TOKEN).map(Secret::new);
             let d = match (accounts, fresh) {
                 (Some(accounts), Some(fresh)) => {
