@@ -89,7 +89,7 @@ pub fn preflight(
             d.code,
             d.message,
             format!(
-                "{} Nothing was sent, so the code (or sign-in) can still be used once this is fixed.",
+                "{} Nothing was sent: the code was not sent (and no sign-in started), so it can still be used once this is fixed.",
                 match &e {
                     SaveError::EnvFile(_) => "Fix the env file's path, folder or content first.",
                     SaveError::Keychain(_) | SaveError::AppSettings(_) => d.fix.as_str(),
