@@ -260,11 +260,6 @@ impl SaveError {
     }
 }
 
-/// The keychain check (kept for callers of the old name; see [`store::keychain_ready`]).
-pub fn keychain_ready() -> Result<(), StoreError> {
-    store::keychain_ready()
-}
-
 /// What is known of a save before a code is sent or a sign-in starts: the non-secret values that
 /// will be written, where the secrets go, and the destination.
 #[derive(Debug, Clone)]

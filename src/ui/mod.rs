@@ -776,10 +776,7 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::raw("Changes to "),
         Span::styled(w.ctx.env_path.clone(), p.bold()),
-        Span::styled(
-            "  (an existing file is backed up first; the last screen says where)",
-            p.dim(),
-        ),
+        Span::styled("  (an existing file is backed up first)", p.dim()),
     ])];
     for (key, value) in w.env_updates() {
         let old = w.env_old(&key);
