@@ -246,6 +246,12 @@ impl SaveError {
                 ),
                 "Run `zoho-auth check` to see whether the saved grant works; run this command again (with a new code) only if you want to replace it.",
             ),
+            // Another command held the file's lock for 30 s: store trouble, as the contract says.
+            SaveError::EnvFile(e @ EnvError::Busy { .. }) => Diagnosis::new(
+                Code::ServerError,
+                e.to_string(),
+                "Let the other zoho-auth command finish, then run again with a new code.",
+            ),
             SaveError::EnvFile(e) => Diagnosis::new(
                 Code::BadInput,
                 e.to_string(),
