@@ -275,6 +275,28 @@ async fn two_racing_exchanges_keep_one_token_and_revoke_the_losers() {
     assert_eq!(text.matches("ZOHO_REFRESH_TOKEN=").count(), 1, "{text}");
     let check = output(command(&w, &env, &["check"])).await;
     assert_eq!(check.code, 0, "the winner's token works: {}", check.stderr);
+
+    // Every other token the sandbox issued (the loser's refresh token among them) is dead.
+    let winner = env_get(&env, "ZOHO_REFRESH_TOKEN").unwrap();
+    let text = std::fs::read_to_string(&env).unwrap();
+    let others: Vec<String> = w
+        .sandbox
+        .control()
+        .issued_secrets()
+        .into_iter()
+        .filter(|s| *s != winner && *s != first_code && *s != second_code)
+        .collect();
+    assert!(!others.is_empty());
+    let probe = w.dir.path().join("probe.env");
+    for other in others {
+        std::fs::write(&probe, text.replace(&winner, &other)).unwrap();
+        let run = output(command(&w, &probe, &["check"])).await;
+        assert_eq!(
+            run.code, 3,
+            "an issued token still refreshes: {}",
+            run.stderr
+        );
+    }
 }
 
 /// `revoke` reads the file, revokes its token, and meanwhile an exchange saves a new one: the new
