@@ -545,9 +545,10 @@ async fn appsettings_gets_a_zoho_section_and_keeps_the_rest() {
 // Linux only: elsewhere the test would reach the real OS keychain.
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread")]
-async fn keychain_unavailable_fails_closed_writes_nothing_and_revokes_the_new_token() {
+async fn keychain_unavailable_fails_closed_before_the_code_is_sent() {
     // No Secret Service runs here (no D-Bus session), as on a headless server. Issue 11 item 5:
-    // `--keychain` never falls back to the file on its own.
+    // `--keychain` never falls back to the file on its own; item 7: the keychain is checked before
+    // the code is sent, so the code stays usable.
     let w = World::start().await;
     let run = w
         .exchange("ZohoBooks.fullaccess.all", &["--keychain", "--no-test"])
@@ -558,7 +559,8 @@ async fn keychain_unavailable_fails_closed_writes_nothing_and_revokes_the_new_to
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("revoked"), "{}", run.stderr);
+    assert!(run.stderr.contains("Nothing was sent"), "{}", run.stderr);
     assert!(!w.env_path().exists(), "nothing was written");
-    assert_eq!(w.sandbox.stats().revokes, 1, "the unsaved token is revoked");
+    assert_eq!(w.sandbox.stats().exchanges, 0, "the code was not sent");
+    assert_eq!(w.sandbox.stats().revokes, 0);
 }

@@ -1,5 +1,5 @@
 //! The one save path (`auth::save`): a plan the wizard previews and every command applies; the
-//! keychain marker follows where the secrets are; the keychain fails closed (tests/cli.rs `keychain_unavailable_fails_closed_...`, a process with no
+//! keychain marker follows where the secrets are; the keychain fails closed (tests/cli.rs `keychain_unavailable_fails_closed_before_the_code_is_sent`, a process with no
 //! keychain). The keychain here is
 //! keyring-core's in-memory mock store (one per process: each test uses its own client id).
 
@@ -30,6 +30,7 @@ fn dest(path: &std::path::Path) -> Destination<'_> {
         env_path: path,
         appsettings: None,
         add_to_gitignore: false,
+        expect: save::Expect::Anything,
     }
 }
 
@@ -123,4 +124,131 @@ fn keychain_then_file_leaves_no_marker_and_the_reader_uses_the_file() {
         read.creds.client_secret.expose(),
         std::iter::repeat_n('c', 42).collect::<String>()
     );
+}
+
+/// Issue 11 item 8: a save that expects the refresh token the file held at the start writes only
+/// if the file still holds it; otherwise nothing changes and the error is `Changed`.
+#[test]
+fn a_save_expecting_the_old_token_loses_to_a_newer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".env");
+    let plan = save::plan(&grant("1000.CASGUARD", 'a', 'b'), SecretsIn::EnvFile, false);
+    let old = token('c');
+    let winner = format!("ZOHO_REFRESH_TOKEN={}\n", token('d').expose());
+    std::fs::write(&path, &winner).unwrap();
+    let expect_old = Destination {
+        expect: save::Expect::RefreshToken(Some(&old)),
+        ..dest(&path)
+    };
+    let err = save::apply(&plan, &expect_old).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            save::SaveError::EnvFile(zoho_auth::auth::envfile::EnvError::Changed { .. })
+        ),
+        "{err}"
+    );
+    assert_eq!(err.diagnosis().exit_code(), 5);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), winner);
+
+    // Expecting what the file holds, the save goes through and reports the backup.
+    let held = token('d');
+    let expect_held = Destination {
+        expect: save::Expect::RefreshToken(Some(&held)),
+        ..dest(&path)
+    };
+    let report = save::apply(&plan, &expect_held).unwrap();
+    assert_eq!(report.backup, Some(dir.path().join(".env.bak")));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".env.bak")).unwrap(),
+        winner
+    );
+}
+
+/// Issue 11 item 2: the report's backup is where the copy really is: none for a new file, and
+/// beside the target of a symlinked env file (not beside the link).
+#[cfg(unix)]
+#[test]
+fn the_report_names_the_real_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".env");
+    let plan = save::plan(&grant("1000.BACKUPAT", 'a', 'b'), SecretsIn::EnvFile, false);
+    let report = save::apply(&plan, &dest(&path)).unwrap();
+    assert_eq!(report.backup, None, "no old file, no backup");
+    assert!(report.backup_lines().is_empty());
+
+    let real = dir.path().join("config");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join("app.env"), "OTHER=1\n").unwrap();
+    let link = dir.path().join("linked.env");
+    std::os::unix::fs::symlink(real.join("app.env"), &link).unwrap();
+    let report = save::apply(&plan, &dest(&link)).unwrap();
+    assert_eq!(report.backup, Some(real.join("app.env.bak")));
+    assert_eq!(
+        std::fs::read_to_string(real.join("app.env.bak")).unwrap(),
+        "OTHER=1\n"
+    );
+    assert!(report.backup_lines()[0].contains("app.env.bak"));
+}
+
+/// Issue 11 item 7: the check before sending refuses what the save would refuse, a missing file
+/// in a good folder is fine, and nothing is written either way.
+#[test]
+fn preflight_checks_the_whole_save_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let scopes = vec!["ZohoBooks.fullaccess.all".to_string()];
+    let intent = |path| save::Intent {
+        client_id: "1000.PREFLIGHT",
+        accounts_url: "https://accounts.zoho.eu",
+        scopes: &scopes,
+        secrets_in: SecretsIn::EnvFile,
+        dest: dest(path),
+    };
+    let fine = dir.path().join(".env");
+    save::preflight(&intent(&fine)).unwrap();
+    assert!(!fine.exists());
+
+    let missing = dir.path().join("nowhere").join(".env");
+    assert!(save::preflight(&intent(&missing)).is_err());
+
+    std::fs::write(&fine, "BROKEN=\"never closed\n").unwrap();
+    let err = save::preflight(&intent(&fine)).unwrap_err();
+    assert!(err.to_string().contains("never closed"), "{err}");
+
+    std::fs::write(&fine, "OTHER=1\n").unwrap();
+    let settings = dir.path().join("nowhere").join("appsettings.json");
+    let with_settings = save::Intent {
+        dest: Destination {
+            appsettings: Some(&settings),
+            ..dest(&fine)
+        },
+        ..intent(&fine)
+    };
+    assert!(save::preflight(&with_settings).is_err());
+    assert_eq!(std::fs::read_to_string(&fine).unwrap(), "OTHER=1\n");
+}
+
+/// Keychain mode is guarded on the env file too: a file-mode token saved meanwhile stays, and the
+/// keychain entries the losing save wrote are put back.
+#[test]
+fn a_keychain_save_loses_to_a_newer_file_token_and_restores_the_keychain() {
+    store::use_mock_store();
+    let id = "1000.CASKEYCHAIN";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".env");
+    let winner = format!("ZOHO_REFRESH_TOKEN={}\n", token('d').expose());
+    std::fs::write(&path, &winner).unwrap();
+    let plan = save::plan(&grant(id, 'a', 'b'), SecretsIn::Keychain, false);
+    let old = token('c');
+    let err = save::apply(
+        &plan,
+        &Destination {
+            expect: save::Expect::RefreshToken(Some(&old)),
+            ..dest(&path)
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.diagnosis().exit_code(), 5, "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), winner);
+    assert_eq!(store::load(id, keys::REFRESH_TOKEN).unwrap(), None);
 }

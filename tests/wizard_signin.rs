@@ -685,3 +685,86 @@ fn under_the_sandbox_the_demo_client_follows_the_sign_in() {
     key(&mut w, Key::Right, 0);
     assert_eq!(w.client_id, ID);
 }
+
+/// Issue 11 item 9: the browser sign-in screen says where the listener listens and shows its
+/// warnings (a twin port held by another program), escaped; a stale attempt's lines are ignored.
+#[test]
+fn the_browser_screen_shows_where_it_listens_and_its_warnings() {
+    let mut w = at_browser();
+    let attempt = w.attempt;
+    let lines = vec![
+        "Listening on http://127.0.0.1:8085/callback".to_string(),
+        "Warning: [::1]:8085 is held by another program\u{1b}[2J".to_string(),
+    ];
+    let stale = Msg::SignInListening {
+        attempt: attempt - 1,
+        lines: vec!["stale".into()],
+    };
+    assert_eq!(update(&mut w, stale), vec![]);
+    assert!(w.sign_in_listening.is_empty());
+    assert_eq!(
+        update(
+            &mut w,
+            Msg::SignInListening {
+                attempt,
+                lines: lines.clone()
+            }
+        ),
+        vec![]
+    );
+    assert_eq!(w.sign_in_listening, lines);
+    url(&mut w);
+    let text = render_without(&w, t(5), 120, 40, &[]);
+    assert!(
+        text.contains("Listening on http://127.0.0.1:8085/callback"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[::1]:8085 is held by another program"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\u{1b}[2J"),
+        "the escape is shown, not sent: {text}"
+    );
+}
+
+/// Issue 11 item 2: the Done screen says where the backup is and which `.gitignore` keeps it out
+/// of git, from the runtime's report; with no previous file it claims no backup.
+#[test]
+fn the_done_screen_names_the_backup_from_the_report() {
+    let mut w = at_save();
+    key(&mut w, Key::Enter, 55);
+    let attempt = w.attempt;
+    let mut r = report();
+    r.backup = Some("/home/dev/real/.env.bak".into());
+    r.backup_gitignore = Some("/home/dev/real/.gitignore".into());
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Ok(r),
+        },
+    );
+    let text = render_without(&w, t(60), 120, 40, &[]);
+    assert!(text.contains("kept as /home/dev/real/.env.bak"), "{text}");
+    assert!(
+        text.contains("listed in /home/dev/real/.gitignore, so git does not show it"),
+        "{text}"
+    );
+
+    let mut w = at_save();
+    key(&mut w, Key::Enter, 55);
+    let attempt = w.attempt;
+    let mut r = report();
+    r.backup = None;
+    update(
+        &mut w,
+        Msg::Written {
+            attempt,
+            result: Ok(r),
+        },
+    );
+    let text = render_without(&w, t(60), 120, 40, &[]);
+    assert!(!text.contains(".env.bak"), "no old file, no backup: {text}");
+}

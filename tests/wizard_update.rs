@@ -612,6 +612,7 @@ fn save_writes_the_env_file_and_done_quits_cleanly() {
             keychain: vec![],
             client_id: ID.into(),
             add_to_gitignore: true,
+            expected_refresh: None,
         })]
     );
     assert_eq!(w.save, SaveState::Writing);

@@ -151,14 +151,6 @@ impl Dc {
             .map(|(dc, _)| dc)
     }
 
-    /// Resolves the DC of a consent redirect: `accounts-server` first (it names the host to use),
-    /// then `location`.
-    pub fn from_redirect(location: Option<&str>, accounts_server: Option<&str>) -> Option<Dc> {
-        accounts_server
-            .and_then(Dc::from_url)
-            .or_else(|| location.and_then(Dc::from_code))
-    }
-
     /// A guess from the system time zone, only when it clearly implies one DC.
     pub fn from_time_zone(tz: &str) -> Option<Dc> {
         let tz = tz.trim();
@@ -239,16 +231,6 @@ mod tests {
         assert_eq!(Dc::from_url("https://accounts.zoho.com.au"), Some(Dc::Au));
         assert_eq!(Dc::from_url("https://www.zohoapis.com.cn/"), Some(Dc::Cn));
         assert_eq!(Dc::from_url("http://127.0.0.1:8080"), None);
-    }
-
-    #[test]
-    fn redirect_prefers_accounts_server_over_location() {
-        assert_eq!(
-            Dc::from_redirect(Some("us"), Some("https://accounts.zoho.in")),
-            Some(Dc::In)
-        );
-        assert_eq!(Dc::from_redirect(Some("EU"), None), Some(Dc::Eu));
-        assert_eq!(Dc::from_redirect(None, None), None);
     }
 
     #[test]

@@ -264,17 +264,6 @@ pub struct Callback {
     pub accounts_server: Option<String>,
 }
 
-impl Callback {
-    /// Where to exchange the code: the callback's `accounts-server` when it can be trusted (see
-    /// [`trusted_accounts_server`]), else `started_at`, where the sign-in began.
-    pub fn accounts(&self, started_at: &Url) -> Url {
-        self.accounts_server
-            .as_deref()
-            .and_then(|s| trusted_accounts_server(s, started_at))
-            .unwrap_or_else(|| started_at.clone())
-    }
-}
-
 /// Reads a redirect's query. `state` must match (on an error redirect too, when it is echoed);
 /// `error=access_denied` is a denial. Pure.
 pub fn read_callback(query: &str, expected_state: &str) -> Result<Callback, LoopbackError> {
@@ -320,13 +309,6 @@ pub fn read_callback(query: &str, expected_state: &str) -> Result<Callback, Loop
         location: location.filter(|l| !l.is_empty()).map(|l| printable(&l)),
         accounts_server: accounts_server.filter(|a| !a.is_empty()),
     })
-}
-
-/// An accounts server named by Zoho (a redirect's `accounts-server`, a device poll's `other_dc`)
-/// that may receive the client secret: a Zoho data center's own accounts host over https, or the
-/// same origin as `started_at` (the sandbox's `/_dc/{code}` paths). Anything else: `None`.
-pub fn trusted_accounts_server(value: &str, started_at: &Url) -> Option<Url> {
-    super::hosts::named_accounts_server(value, started_at, "the redirect's accounts-server").ok()
 }
 
 /// A bound listener, not yet serving. Bind first (a busy port fails before anything is sent or
@@ -828,49 +810,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn only_zoho_or_the_same_origin_is_trusted() {
-        let zoho = Url::parse("https://accounts.zoho.com").unwrap();
-        assert!(trusted_accounts_server("https://accounts.zoho.in", &zoho).is_some());
-        assert!(trusted_accounts_server("https://accounts.zohocloud.ca/", &zoho).is_some());
-        for bad in [
-            "https://evil.example",
-            "https://accounts.zoho.in.evil.example",
-            "http://accounts.zoho.in",
-            "https://accounts.zoho.in:444",
-            "https://books.zoho.in",
-            "https://accounts.zoho.in/x",
-        ] {
-            assert!(trusted_accounts_server(bad, &zoho).is_none(), "{bad}");
-        }
-        let sandbox = Url::parse("http://127.0.0.1:4000").unwrap();
-        assert_eq!(
-            trusted_accounts_server("http://127.0.0.1:4000/_dc/eu", &sandbox)
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:4000/_dc/eu"
-        );
-        assert!(trusted_accounts_server("http://127.0.0.1:4001", &sandbox).is_none());
-    }
-
-    #[test]
-    fn callback_accounts_falls_back_to_the_start() {
-        let start = Url::parse("https://accounts.zoho.com").unwrap();
-        let cb = |server: Option<&str>| Callback {
-            code: Secret::new("c"),
-            location: None,
-            accounts_server: server.map(str::to_string),
-        };
-        assert_eq!(
-            cb(Some("https://accounts.zoho.eu"))
-                .accounts(&start)
-                .as_str(),
-            "https://accounts.zoho.eu/"
-        );
-        assert_eq!(cb(Some("https://evil.example")).accounts(&start), start);
-        assert_eq!(cb(None).accounts(&start), start);
     }
 
     #[test]

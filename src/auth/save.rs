@@ -11,6 +11,7 @@ use super::dc::Dc;
 use super::diagnosis::{Code, Diagnosis};
 use super::envfile::{self, Change, EnvError};
 use super::keys;
+use super::printable::printable;
 use super::secret::Secret;
 use super::store::{self, StoreError};
 
@@ -141,6 +142,35 @@ pub struct Destination<'a> {
     pub appsettings: Option<&'a Path>,
     /// Add the env file to `.gitignore` (the wizard's offer).
     pub add_to_gitignore: bool,
+    /// What the env file held when the command read it; see [`Expect`].
+    pub expect: Expect<'a>,
+}
+
+/// The env file as the command found it when it started. A save that expects a refresh token
+/// writes only if the file still holds it (`None`: no refresh token), under the file's lock: when
+/// another command saved a token meanwhile, that one stays and [`apply`] fails with
+/// [`EnvError::Changed`] (two exchanges racing cannot overwrite each other's token silently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect<'a> {
+    /// Write whatever the file holds now.
+    Anything,
+    /// The refresh token the file held (`None`: none).
+    RefreshToken(Option<&'a Secret>),
+}
+
+impl<'a> Expect<'a> {
+    /// The refresh token an env file held when read (`None`: no file, or no token in it).
+    pub fn held(file: Option<&envfile::EnvFile>) -> Option<Secret> {
+        file.and_then(|f| f.get(keys::REFRESH_TOKEN))
+            .map(Secret::new)
+    }
+
+    fn guard(&self) -> Option<(&'static str, Option<&'a str>)> {
+        match self {
+            Expect::Anything => None,
+            Expect::RefreshToken(held) => Some((keys::REFRESH_TOKEN, held.map(Secret::expose))),
+        }
+    }
 }
 
 /// What a save changed.
@@ -150,12 +180,36 @@ pub struct Report {
     pub changes: Vec<Change>,
     /// The keys the plan wrote (not those it removed), in order.
     pub keys: Vec<String>,
-    /// The previous env file, when there was one.
+    /// The copy of the previous env file (beside the file actually rewritten, a symlink's target
+    /// for a linked env file), when there was one and it changed.
     pub backup: Option<PathBuf>,
+    /// The `.gitignore` that got the backup's line during this save, if one did.
+    pub backup_gitignore: Option<PathBuf>,
     /// The secrets went to the OS keychain.
     pub keychain: bool,
     pub appsettings: Option<PathBuf>,
     pub gitignore_added: bool,
+}
+
+impl Report {
+    /// The lines every command that writes prints (and the wizard shows): where the previous file
+    /// is kept, and the `.gitignore` that now keeps it out of git. Paths are shown printable.
+    pub fn backup_lines(&self) -> Vec<String> {
+        let mut lines = vec![];
+        if let Some(b) = &self.backup {
+            lines.push(format!(
+                "the previous file is kept as {}",
+                printable(&b.display().to_string())
+            ));
+        }
+        if let Some(g) = &self.backup_gitignore {
+            lines.push(format!(
+                "added the backup to {} so git does not show it",
+                printable(&g.display().to_string())
+            ));
+        }
+        lines
+    }
 }
 
 /// Why a save failed. Nothing was written to the env file in any case but `AppSettings`.
@@ -184,6 +238,20 @@ impl SaveError {
                 format!("The secrets were not saved: {e}"),
                 "Run again where a keychain is available, or drop --keychain to keep the secrets in the env file (in the wizard: choose \"save to the env file instead\").",
             ),
+            SaveError::EnvFile(EnvError::Changed { path, .. }) => Diagnosis::new(
+                Code::ServerError,
+                format!(
+                    "Another command saved a refresh token to {} while this one ran; that token stays, and this command's new token was not saved.",
+                    printable(&path.display().to_string())
+                ),
+                "Run `zoho-auth check` to see whether the saved grant works; run this command again (with a new code) only if you want to replace it.",
+            ),
+            // Another command held the file's lock for 30 s: store trouble, as the contract says.
+            SaveError::EnvFile(e @ EnvError::Busy { .. }) => Diagnosis::new(
+                Code::ServerError,
+                e.to_string(),
+                "Let the other zoho-auth command finish, then run again with a new code.",
+            ),
             SaveError::EnvFile(e) => Diagnosis::new(
                 Code::BadInput,
                 e.to_string(),
@@ -198,22 +266,50 @@ impl SaveError {
     }
 }
 
-/// The OS keychain as keyring-core's default store: the one already installed (by an earlier
-/// call, or a test's mock store), else the platform's. (Belongs in `store`; kept here until that
-/// module is free to change.)
-pub fn keychain_ready() -> Result<(), StoreError> {
-    if keyring_core::get_default_store().is_some() {
-        return Ok(());
-    }
-    store::init_default_store()
+/// What is known of a save before a code is sent or a sign-in starts: the non-secret values that
+/// will be written, where the secrets go, and the destination.
+#[derive(Debug, Clone)]
+pub struct Intent<'a> {
+    pub client_id: &'a str,
+    pub accounts_url: &'a str,
+    pub scopes: &'a [String],
+    pub secrets_in: SecretsIn,
+    pub dest: Destination<'a>,
 }
 
-/// Writes a plan: the keychain first (each secret read back), then the env file in one atomic
-/// write, then the appsettings.json and `.gitignore` when asked.
-pub fn apply(plan: &Plan, dest: &Destination<'_>) -> Result<Report, SaveError> {
-    let existed = dest.env_path.exists();
-    let values: Vec<(&str, Option<&str>)> = plan
-        .updates
+/// Checks that the save of a new grant can succeed, before anything is sent that cannot be taken
+/// back (a one-time code, a device or browser sign-in): the env file with the real client id,
+/// accounts URL and scopes plus values of the secrets' shape ([`envfile::preflight`]: a regular
+/// file or missing, a writable folder, room for the backup, values that read back); the keychain
+/// when asked for (fails closed); the appsettings.json. Writes nothing.
+pub fn preflight(intent: &Intent<'_>) -> Result<(), SaveError> {
+    // Shapes as Zoho issues them, longer than any real one, so room and quoting are checked.
+    let token = Secret::new(format!("1000.{}.{}", "f".repeat(40), "f".repeat(40)));
+    let grant = NewGrant {
+        client_id: intent.client_id.to_string(),
+        client_secret: Secret::new("f".repeat(64)),
+        refresh_token: token.clone(),
+        dc: Some(Dc::Us),
+        accounts_url: intent.accounts_url.to_string(),
+        api_domain: Some("https://www.zohoapis.com.au".to_string()),
+        scopes: (!intent.scopes.is_empty()).then(|| intent.scopes.join(",")),
+        organization_id: Some("9".repeat(20)),
+    };
+    // The file-mode plan writes every key the keychain-mode one does, and more.
+    let plan = plan(&grant, SecretsIn::EnvFile, true);
+    if intent.secrets_in == SecretsIn::Keychain {
+        store::keychain_ready().map_err(SaveError::Keychain)?;
+    }
+    let values = env_values(&plan);
+    envfile::preflight(intent.dest.env_path, &values)?;
+    if let Some(path) = intent.dest.appsettings {
+        envfile::check_writable(path, 4096).map_err(SaveError::EnvFile)?;
+    }
+    Ok(())
+}
+
+fn env_values(plan: &Plan) -> Vec<(&str, Option<&str>)> {
+    plan.updates
         .iter()
         .map(|(k, v)| {
             let value = match v {
@@ -223,21 +319,39 @@ pub fn apply(plan: &Plan, dest: &Destination<'_>) -> Result<Report, SaveError> {
             };
             (k.as_str(), value)
         })
-        .collect();
+        .collect()
+}
+
+/// Writes a plan: the keychain first (each secret read back), then the env file in one atomic
+/// write, then the appsettings.json and `.gitignore` when asked.
+pub fn apply(plan: &Plan, dest: &Destination<'_>) -> Result<Report, SaveError> {
+    let values = env_values(plan);
     let keychain = !plan.keychain.is_empty();
-    let changes = if keychain {
+    let guard = dest.expect.guard();
+    let written = if keychain {
         let secrets: Vec<(&str, &Secret)> =
             plan.keychain.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        keychain_ready()
+        store::keychain_ready()
             .and_then(|()| {
-                store::save_with_keychain(dest.env_path, &plan.client_id, &secrets, &values)
+                store::save_with_keychain_guarded(
+                    dest.env_path,
+                    &plan.client_id,
+                    &secrets,
+                    &values,
+                    guard,
+                )
             })
             .map_err(|e| match e {
                 StoreError::EnvFile(e) => SaveError::EnvFile(e),
                 other => SaveError::Keychain(other),
             })?
     } else {
-        envfile::update(dest.env_path, &values)?
+        match guard {
+            Some((key, expected)) => {
+                envfile::update_if_unchanged(dest.env_path, key, expected, &values)?
+            }
+            None => envfile::update_with_report(dest.env_path, &values)?,
+        }
     };
     let mut appsettings_written = None;
     if let Some(path) = dest.appsettings {
@@ -256,14 +370,15 @@ pub fn apply(plan: &Plan, dest: &Destination<'_>) -> Result<Report, SaveError> {
     let gitignore_added = dest.add_to_gitignore && envfile::add_to_gitignore(dest.env_path).is_ok();
     Ok(Report {
         env_path: dest.env_path.to_path_buf(),
-        changes,
+        changes: written.changes,
         keys: plan
             .updates
             .iter()
             .filter(|(_, v)| !matches!(v, EnvValue::Remove))
             .map(|(k, _)| k.clone())
             .collect(),
-        backup: existed.then(|| envfile::backup_path(dest.env_path)),
+        backup: written.backup,
+        backup_gitignore: written.gitignore,
         keychain,
         appsettings: appsettings_written,
         gitignore_added,

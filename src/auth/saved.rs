@@ -91,7 +91,7 @@ pub fn read(env_path: &Path, choice: &Choice) -> Result<Configured, Diagnosis> {
     let client_id = lookup(keys::CLIENT_ID, env.as_ref());
     let (secret, refresh) = match (&client_id, keychain) {
         (Some(id), true) => {
-            super::save::keychain_ready().map_err(|e| {
+            store::keychain_ready().map_err(|e| {
                 Diagnosis::new(
                     Code::MissingCredentials,
                     format!("The env file keeps the secrets in the OS keychain, but {e}"),

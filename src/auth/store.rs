@@ -220,6 +220,30 @@ pub fn save_with_keychain_report(
     secrets: &[(&str, &Secret)],
     updates: &[(&str, Option<&str>)],
 ) -> Result<Written, StoreError> {
+    save_with_keychain_guarded(env_path, client_id, secrets, updates, None)
+}
+
+/// The OS keychain as keyring-core's default store: the one already installed (by an earlier
+/// call, or a test's mock store), else the platform's.
+pub fn keychain_ready() -> Result<(), StoreError> {
+    if keyring_core::get_default_store().is_some() {
+        return Ok(());
+    }
+    init_default_store()
+}
+
+/// [`save_with_keychain_report`] whose env-file write is a compare and swap
+/// ([`envfile::update_if_unchanged`]): `guard` is a key and the value it must still have. When
+/// another command changed it meanwhile ([`EnvError::Changed`]), the keychain values are put
+/// back and nothing is written. Two keychain saves racing each other are not told apart by the
+/// env file (neither holds the refresh token there); the last keychain write wins.
+pub fn save_with_keychain_guarded(
+    env_path: &Path,
+    client_id: &str,
+    secrets: &[(&str, &Secret)],
+    updates: &[(&str, Option<&str>)],
+    guard: Option<(&str, Option<&str>)>,
+) -> Result<Written, StoreError> {
     let mut all: Vec<(&str, Option<&str>)> = updates
         .iter()
         .filter(|(k, _)| !secret_keys().contains(k) && *k != SECRET_STORE_KEY)
@@ -247,7 +271,11 @@ pub fn save_with_keychain_report(
         restore(client_id, &previous);
         return Err(e);
     }
-    match envfile::update_with_report(env_path, &all) {
+    let written = match guard {
+        Some((key, expected)) => envfile::update_if_unchanged(env_path, key, expected, &all),
+        None => envfile::update_with_report(env_path, &all),
+    };
+    match written {
         Ok(written) => Ok(written),
         Err(e) => {
             restore(client_id, &previous);

@@ -13,6 +13,8 @@ use super::{
 
 /// Parses the command line, runs the command and maps the outcome to the contract's exit code.
 pub fn main() -> ExitCode {
+    // Before any secret is read: a crash must not write one to a core file.
+    let _ = crate::platform::disable_core_dumps();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) if err.kind() == clap::error::ErrorKind::InvalidUtf8 => {

@@ -9,10 +9,10 @@ use serde::Serialize;
 use crate::auth::cache::{Cached, TokenCache};
 use crate::auth::client::{Client, Credentials};
 use crate::auth::diagnosis::{Code, Diagnosis};
-use crate::auth::envfile::{self, Change};
+use crate::auth::envfile::Change;
 use crate::auth::flow::{self, Obtained, Target, Verified};
 use crate::auth::probe::{Organization, default_organization};
-use crate::auth::save::{self, Destination, NewGrant, SaveError, SecretsIn};
+use crate::auth::save::{self, Destination, Expect, Intent, NewGrant, SaveError, SecretsIn};
 use crate::auth::target::{self, Pasted};
 use crate::auth::{Dc, Secret, clean, keys, saved, scopes};
 
@@ -34,6 +34,10 @@ struct Summary<'a> {
     env_file: String,
     secret_store: &'static str,
     changed: Vec<String>,
+    /// The copy of the previous env file, when this command made one.
+    backup: Option<String>,
+    /// The `.gitignore` that got the backup's line, when this command added it.
+    backup_gitignore: Option<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &ExchangeArgs) -> u8 {
@@ -52,6 +56,47 @@ struct Inputs {
     code: Secret,
     target: Target,
     requested_scopes: Vec<String>,
+    /// The refresh token the env file held when read: the save expects it still there.
+    held_refresh: Option<Secret>,
+}
+
+/// The one check before a code is sent or a sign-in starts (`exchange`, `login`): the save of
+/// the new grant can succeed ([`save::preflight`]). A failure is exit 2 (or 5 for a keychain that
+/// cannot be used) and says the code was not sent.
+pub fn preflight(
+    global: &GlobalArgs,
+    client_id: &str,
+    target: &Target,
+    scopes: &[String],
+    secrets_in: SecretsIn,
+    appsettings: Option<&Path>,
+) -> Result<(), Diagnosis> {
+    save::preflight(&Intent {
+        client_id,
+        accounts_url: &target.accounts_str(),
+        scopes,
+        secrets_in,
+        dest: Destination {
+            env_path: &global.env_file,
+            appsettings,
+            add_to_gitignore: false,
+            expect: Expect::Anything,
+        },
+    })
+    .map_err(|e| {
+        let d = e.diagnosis();
+        Diagnosis::new(
+            d.code,
+            d.message,
+            format!(
+                "{} Nothing was sent: the code was not sent (and no sign-in started), so it can still be used once this is fixed.",
+                match &e {
+                    SaveError::EnvFile(_) => "Fix the env file's path, folder or content first.",
+                    SaveError::Keychain(_) | SaveError::AppSettings(_) => d.fix.as_str(),
+                }
+            ),
+        )
+    })
 }
 
 fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis> {
@@ -66,26 +111,6 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         ));
     }
     let env = load_env(&global.env_file)?;
-    // A code can be exchanged once: refuse before sending it if the result could not be saved.
-    if let Some(file) = &env {
-        let keys = [
-            keys::CLIENT_ID,
-            keys::ACCOUNTS_URL,
-            keys::API_DOMAIN,
-            keys::SCOPES,
-            keys::CLIENT_SECRET,
-            keys::REFRESH_TOKEN,
-        ];
-        let placeholders: Vec<(&str, Option<&str>)> =
-            keys.iter().map(|k| (*k, Some("x"))).collect();
-        envfile::check_update(&global.env_file, file, &placeholders).map_err(|e| {
-            bad_input(
-                e.to_string(),
-                "Fix the env file first; the code was not sent, so it can still be used.",
-            )
-        })?;
-    }
-
     let json = match &args.self_client_json {
         Some(path) => {
             let text = std::fs::read(path).map_err(|e| {
@@ -181,6 +206,21 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         .or_else(|| code_source.scopes.clone())
         .unwrap_or_default();
 
+    // A code can be exchanged once: refuse before sending it if the result could not be saved.
+    let secrets_in = if args.keychain {
+        SecretsIn::Keychain
+    } else {
+        SecretsIn::EnvFile
+    };
+    preflight(
+        global,
+        &client_id,
+        &target,
+        &requested_scopes,
+        secrets_in,
+        args.appsettings.as_deref(),
+    )?;
+
     Ok(Inputs {
         creds: Credentials {
             client_id,
@@ -189,6 +229,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         code: code_source.code.clone(),
         target,
         requested_scopes,
+        held_refresh: save::Expect::held(env.as_ref()),
     })
 }
 
@@ -224,6 +265,7 @@ async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagno
             SecretsIn::EnvFile
         },
         appsettings: args.appsettings.as_deref(),
+        held_refresh: inputs.held_refresh.as_ref(),
     };
     finish(global, &grant, &verified, &client, args.client.no_test).await
 }
@@ -236,6 +278,8 @@ pub struct Grant<'a> {
     pub requested_scopes: &'a [String],
     pub secrets_in: SecretsIn,
     pub appsettings: Option<&'a Path>,
+    /// The refresh token the env file held when the command read it (see [`Expect`]).
+    pub held_refresh: Option<&'a Secret>,
 }
 
 /// After a verified exchange: notes a data-center mismatch, reports the live test, writes the env
@@ -326,6 +370,7 @@ pub async fn save(
             env_path: &global.env_file,
             appsettings: inputs.appsettings,
             add_to_gitignore: false,
+            expect: Expect::RefreshToken(inputs.held_refresh),
         },
     ) {
         Ok(report) => report,
@@ -334,12 +379,14 @@ pub async fn save(
             return Err(SaveError::AppSettings(e).diagnosis());
         }
         Err(e) => {
-            // The new refresh token cannot be saved: revoke it rather than leave an orphan that
-            // counts against Zoho's 20 refresh tokens per client. Nothing was written.
+            // The new refresh token cannot be saved (or another command saved one meanwhile and
+            // won): revoke it rather than leave an orphan that counts against Zoho's 20 refresh
+            // tokens per client. Nothing was written.
             return Err(flow::discard(client, inputs.target, refresh, e.diagnosis()).await);
         }
     };
     print_changes(&global.env_file, &report.changes);
+    print_backup(&report);
     if let Some(path) = &report.appsettings {
         eprintln!(
             "zoho-auth: merged the Zoho section into {} (backup beside it).",
@@ -381,6 +428,11 @@ pub async fn save(
                 .filter(|c| c.is_change())
                 .map(|c| c.key().to_string())
                 .collect(),
+            backup: report.backup.as_ref().map(|b| b.display().to_string()),
+            backup_gitignore: report
+                .backup_gitignore
+                .as_ref()
+                .map(|g| g.display().to_string()),
         };
         println!(
             "{}",
@@ -388,6 +440,14 @@ pub async fn save(
         );
     }
     Ok(())
+}
+
+/// Says where the previous file is kept and that git ignores it, on stderr (every command that
+/// writes the env file).
+pub fn print_backup(report: &save::Report) {
+    for line in report.backup_lines() {
+        eprintln!("zoho-auth: {line}.");
+    }
 }
 
 /// Reports which keys changed, on stderr.

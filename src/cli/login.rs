@@ -12,8 +12,8 @@ use crate::auth::flow::{self, Obtained, Target};
 use crate::auth::loopback::{
     self, AuthorizationRequest, DEFAULT_REDIRECT_URI, Listener, RedirectUri, human_duration,
 };
-use crate::auth::save::SecretsIn;
-use crate::auth::{Product, keys, scopes, target};
+use crate::auth::save::{Expect, SecretsIn};
+use crate::auth::{Product, Secret, keys, scopes, target};
 use crate::platform;
 
 use super::common::{
@@ -40,6 +40,8 @@ struct Inputs {
     product: Option<Product>,
     /// Where the sign-in starts (the authorization page, the device-code request).
     target: Target,
+    /// The refresh token the env file held when read: the save expects it still there.
+    held_refresh: Option<Secret>,
 }
 
 async fn login(global: &GlobalArgs, args: &LoginArgs) -> Result<(), Diagnosis> {
@@ -91,6 +93,17 @@ fn resolve(global: &GlobalArgs, args: &LoginArgs) -> Result<Inputs, Diagnosis> {
             "Pass --scopes with the comma-separated scopes to grant, e.g. --scopes ZohoBooks.fullaccess.all (`zoho-auth scopes` lists them).",
         ));
     }
+    let target = configured_target(global, env.as_ref())?;
+    // Before the sign-in starts: its code is spent on the exchange, so the save must be able to
+    // succeed (the same check as `exchange`).
+    exchange::preflight(
+        global,
+        &client_id,
+        &target,
+        &scopes,
+        SecretsIn::EnvFile,
+        None,
+    )?;
     Ok(Inputs {
         creds: Credentials {
             client_id,
@@ -98,7 +111,8 @@ fn resolve(global: &GlobalArgs, args: &LoginArgs) -> Result<Inputs, Diagnosis> {
         },
         scopes,
         product,
-        target: configured_target(global, env.as_ref())?,
+        target,
+        held_refresh: Expect::held(env.as_ref()),
     })
 }
 
@@ -248,6 +262,7 @@ async fn finish(
         requested_scopes: &inputs.scopes,
         secrets_in: SecretsIn::EnvFile,
         appsettings: None,
+        held_refresh: inputs.held_refresh.as_ref(),
     };
     exchange::finish(global, &grant, verified, client, args.client.no_test).await
 }

@@ -132,6 +132,9 @@ fn print_summary(w: &Wizard) {
         if let Some(backup) = &report.backup {
             eprintln!("  The previous file is kept as {backup}.");
         }
+        if let Some(gitignore) = &report.backup_gitignore {
+            eprintln!("  The backup is listed in {gitignore}, so git does not show it.");
+        }
         match &r.revoke {
             RevokeState::Revoked { .. } => eprintln!("  The old refresh token is revoked."),
             RevokeState::Offered | RevokeState::Failed(_) => match &report.backup {

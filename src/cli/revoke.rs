@@ -3,11 +3,12 @@
 
 use crate::auth::cache::TokenCache;
 use crate::auth::diagnosis::Diagnosis;
-use crate::auth::{envfile, flow, keys, store};
+use crate::auth::envfile::{EnvError, Written};
+use crate::auth::{envfile, flow, keys, save, store};
 
 use super::GlobalArgs;
 use super::common::{bad_input, client, load_configured, print_diagnosis};
-use super::exchange::print_changes;
+use super::exchange::{print_backup, print_changes};
 
 pub async fn run(global: &GlobalArgs) -> u8 {
     match revoke(global).await {
@@ -47,20 +48,52 @@ async fn revoke(global: &GlobalArgs) -> Result<(), Diagnosis> {
         }
         return Ok(());
     }
-    if cfg
-        .env
-        .as_ref()
-        .and_then(|e| e.get(keys::REFRESH_TOKEN))
-        .is_some()
-    {
-        let changes =
-            envfile::update(&global.env_file, &[(keys::REFRESH_TOKEN, None)]).map_err(|e| {
-                bad_input(
+    // Only the token that was revoked leaves the file: the line is removed under the file's lock
+    // if it still holds that token, so a `revoke` racing an `exchange` never deletes the new one.
+    let held = cfg.env.as_ref().and_then(|e| e.get(keys::REFRESH_TOKEN));
+    match held {
+        None => {}
+        Some(held) if held != cfg.refresh_token.expose() => eprintln!(
+            "zoho-auth: {} holds another refresh token (the revoked one came from the environment); it was left as it is.",
+            global.env_file.display()
+        ),
+        Some(held) => match envfile::update_if_unchanged(
+            &global.env_file,
+            keys::REFRESH_TOKEN,
+            Some(&held),
+            &[(keys::REFRESH_TOKEN, None)],
+        ) {
+            Ok(written) => {
+                print_changes(&global.env_file, &written.changes);
+                print_backup_of(&written);
+            }
+            Err(EnvError::Changed { .. }) => eprintln!(
+                "zoho-auth: a newer refresh token was saved to {} meanwhile; it was left as it is (the revoked one is gone anyway).",
+                global.env_file.display()
+            ),
+            Err(e) => {
+                return Err(bad_input(
                     e.to_string(),
                     "Remove the ZOHO_REFRESH_TOKEN line by hand; the token is already dead.",
-                )
-            })?;
-        print_changes(&global.env_file, &changes);
+                ));
+            }
+        },
     }
     Ok(())
+}
+
+/// Where the previous file is kept, and the `.gitignore` that keeps it out of git (the same
+/// lines as every save: `save::Report::backup_lines`).
+fn print_backup_of(written: &Written) {
+    let report = save::Report {
+        env_path: Default::default(),
+        changes: vec![],
+        keys: vec![],
+        backup: written.backup.clone(),
+        backup_gitignore: written.gitignore.clone(),
+        keychain: false,
+        appsettings: None,
+        gitignore_added: false,
+    };
+    print_backup(&report);
 }

@@ -1,7 +1,7 @@
 //! Performs the wizard's effects and answers with messages: HTTP through `auth`, the clipboard
 //! (arboard, or OSC 52 over SSH), the browser, and the env file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
@@ -15,11 +15,13 @@ use super::terminal::Term;
 use crate::auth::client::{Client, ClientOptions, Credentials};
 use crate::auth::device::{self, DeviceError, PollEvent};
 use crate::auth::diagnosis::{Code, Diagnosis};
+use crate::auth::envfile::EnvError;
 use crate::auth::flow::{self, Obtained, Target};
 use crate::auth::loopback::{self, AuthorizationRequest, Listener, LoopbackError, RedirectUri};
-use crate::auth::save::{self, Destination};
+use crate::auth::printable::printable;
+use crate::auth::save::{self, Destination, Expect};
 use crate::auth::target;
-use crate::auth::{Dc, Product, Secret};
+use crate::auth::{Dc, Product, Secret, keys};
 use crate::wizard::{
     CopyOutcome, DeviceCodeInfo, DeviceEvent, Effect, ExchangeRequest, Msg, Org, Outcome,
     SignInFailure, SignedIn, Time, WriteReport, WriteRequest,
@@ -100,9 +102,10 @@ impl Executor {
             Effect::WriteEnv(req) => {
                 let tx = self.tx.clone();
                 let path = self.setup.env_path.clone();
-                tokio::task::spawn_blocking(move || {
+                let client = self.client.clone();
+                tokio::spawn(async move {
                     let attempt = req.attempt;
-                    let result = write_env(&path, req);
+                    let result = write_env(&client, path, req).await;
                     let _ = tx.send(Msg::Written { attempt, result });
                 });
             }
@@ -136,8 +139,15 @@ impl Executor {
             } => {
                 let previous = self.sign_in.take();
                 let tx = self.tx.clone();
+                let env_path = self.setup.env_path.clone();
                 self.sign_in = Some(tokio::spawn(async move {
                     stop(previous).await;
+                    // Before the sign-in starts: its code is spent on the exchange.
+                    if let Err(d) = preflight(&env_path, &client_id, &accounts, &scopes).await {
+                        let result = Err(SignInFailure::Other(d));
+                        let _ = tx.send(Msg::SignInCallback { attempt, result });
+                        return;
+                    }
                     let request = BrowserRequest {
                         accounts: &accounts,
                         client_id: &client_id,
@@ -213,6 +223,15 @@ async fn exchange(
     req: ExchangeRequest,
 ) -> Result<Outcome, Diagnosis> {
     let target = target::for_wizard(&setup.choice, req.dc, req.accounts.as_deref())?;
+    // The code can be exchanged once: refuse before sending it if the save could not succeed.
+    // The wizard shows this on its exchange error screen; the code stays unspent.
+    preflight(
+        &setup.env_path,
+        &req.client_id,
+        &target.accounts_str(),
+        &req.scopes,
+    )
+    .await?;
     let creds = Credentials {
         client_id: req.client_id.clone(),
         client_secret: req.client_secret.clone(),
@@ -272,6 +291,52 @@ async fn verify_new(
             .collect(),
         dc_mismatch: v.dc_mismatch,
     })
+}
+
+/// [`save::preflight`] for the wizard, before a code is sent or a sign-in starts: the env file
+/// with what will be written there (the file-mode plan, a superset of the keychain one).
+async fn preflight(
+    env_path: &Path,
+    client_id: &str,
+    accounts: &str,
+    scopes: &[String],
+) -> Result<(), Diagnosis> {
+    let (env_path, client_id, accounts, scopes) = (
+        env_path.to_path_buf(),
+        client_id.to_string(),
+        accounts.to_string(),
+        scopes.to_vec(),
+    );
+    let checked = tokio::task::spawn_blocking(move || {
+        save::preflight(&save::Intent {
+            client_id: &client_id,
+            accounts_url: &accounts,
+            scopes: &scopes,
+            secrets_in: save::SecretsIn::EnvFile,
+            dest: Destination {
+                env_path: &env_path,
+                appsettings: None,
+                add_to_gitignore: false,
+                expect: Expect::Anything,
+            },
+        })
+        .map_err(|e| e.diagnosis())
+    })
+    .await;
+    let d = match checked {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(d)) => d,
+        Err(_) => Diagnosis::new(
+            Code::BadInput,
+            "The env file could not be checked.",
+            "Check the env file's folder, then try again.",
+        ),
+    };
+    Err(Diagnosis::new(
+        d.code,
+        d.message,
+        "Nothing was sent, so the code can still be used while its countdown runs: fix the env file's folder or content, then send the same code again.",
+    ))
 }
 
 /// Aborts a previous sign-in and waits until it is gone (its listener dropped).
@@ -336,6 +401,14 @@ async fn browser_sign_in(
     let started = Url::parse(req.accounts).map_err(|_| bad_accounts(req.accounts))?;
     // Bind first: a busy port fails before anything is opened.
     let listener = bind(&redirect).await.map_err(loopback_failure)?;
+    let mut lines = vec![format!("Listening on {}", listener.listening_on())];
+    lines.extend(
+        listener
+            .warnings()
+            .iter()
+            .map(|w| format!("Warning: {}", printable(w))),
+    );
+    let _ = tx.send(Msg::SignInListening { attempt, lines });
     let state = loopback::new_state();
     let url = loopback::authorization_url(
         &started,
@@ -423,6 +496,21 @@ async fn device_sign_in(
         });
         return;
     };
+    // Before the device code is asked for: the approval's tokens must be able to be saved.
+    if let Err(d) = preflight(
+        &setup.env_path,
+        &req.creds.client_id,
+        &req.accounts,
+        &req.scopes,
+    )
+    .await
+    {
+        let _ = tx.send(Msg::DeviceStarted {
+            attempt,
+            result: Err(SignInFailure::Other(d)),
+        });
+        return;
+    }
     let code = match device::start(client, &started, &req.creds.client_id, &req.scopes).await {
         Ok(code) => code,
         Err(e) => {
@@ -508,27 +596,202 @@ async fn mint(base: Option<&str>, scope: &str, minutes: u32) -> Result<Secret, S
 }
 
 /// `Effect::WriteEnv`: the wizard's plan (made by `auth::save::plan`, so the preview is what is
-/// written) through the one save path.
-fn write_env(path: &Path, req: WriteRequest) -> Result<WriteReport, String> {
+/// written) through the one save path. Written only if the env file still holds the refresh token
+/// it held when the wizard read it; when another command saved one meanwhile, that one stays and
+/// the wizard's new token is revoked (unsaved, it would count against Zoho's 20 per client).
+async fn write_env(
+    client: &Client,
+    path: PathBuf,
+    req: WriteRequest,
+) -> Result<WriteReport, String> {
     let plan = save::Plan {
         updates: req.updates,
         keychain: req.keychain,
         client_id: req.client_id,
     };
-    let report = save::apply(
-        &plan,
-        &Destination {
-            env_path: path,
-            appsettings: None,
-            add_to_gitignore: req.add_to_gitignore,
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let add_to_gitignore = req.add_to_gitignore;
+    let expected = req.expected_refresh;
+    let (plan, applied) = tokio::task::spawn_blocking(move || {
+        let applied = save::apply(
+            &plan,
+            &Destination {
+                env_path: &path,
+                appsettings: None,
+                add_to_gitignore,
+                expect: Expect::RefreshToken(expected.as_ref()),
+            },
+        );
+        (plan, applied)
+    })
+    .await
+    .map_err(|_| "the save did not finish".to_string())?;
+    let report = match applied {
+        Ok(report) => report,
+        Err(e @ save::SaveError::EnvFile(EnvError::Changed { .. })) => {
+            let d = e.diagnosis();
+            let accounts = plan
+                .value(keys::ACCOUNTS_URL)
+                .and_then(|u| Url::parse(u).ok());
+            let fresh = plan.value(keys::REFRESH_TOKEN).map(Secret::new);
+            let d = match (accounts, fresh) {
+                (Some(accounts), Some(fresh)) => {
+                    let target = Target {
+                        accounts,
+                        dc: None,
+                        api_override: None,
+                    };
+                    flow::discard(client, &target, &fresh, d).await
+                }
+                _ => d,
+            };
+            return Err(format!("{} {}", d.message, d.fix));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     Ok(WriteReport {
         env_path: report.env_path.display().to_string(),
         keys: report.keys,
         backup: report.backup.map(|b| b.display().to_string()),
+        backup_gitignore: report.backup_gitignore.map(|g| g.display().to_string()),
         keychain: report.keychain,
         gitignore_added: report.gitignore_added,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The wizard's effects against the in-process sandbox: the save is checked before a code is
+    //! sent or a device code asked for (issue 11 item 7), and a save that lost a race to another
+    //! command revokes the wizard's new token (item 8).
+
+    use super::*;
+    use crate::auth::save::{NewGrant, SecretsIn};
+    use crate::auth::target::WizardChoice;
+    use crate::sandbox::{Sandbox, SandboxConfig};
+
+    const SCOPE: &str = "ZohoBooks.fullaccess.all";
+
+    fn setup(env_path: PathBuf, base: &str) -> Setup {
+        Setup {
+            env_path,
+            choice: WizardChoice {
+                accounts_override: Some(base.to_string()),
+                api_override: None,
+                dc_flag: None,
+            },
+            ssh: true,
+            sandbox: None,
+            reauth: None,
+        }
+    }
+
+    fn client() -> Client {
+        Client::new(ClientOptions {
+            verbose: false,
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_exchange_effect_checks_the_save_before_sending_the_code() {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("later").join(".env");
+        let setup = setup(env.clone(), &sandbox.base_url());
+        let demo = sandbox.self_client();
+        let req = ExchangeRequest {
+            attempt: 1,
+            dc: Dc::Us,
+            client_id: demo.client_id.clone(),
+            client_secret: Secret::new(demo.client_secret.clone()),
+            code: Secret::new(sandbox.mint_code(SCOPE, 5)),
+            scopes: vec![SCOPE.to_string()],
+            product: None,
+            redirect_uri: None,
+            accounts: None,
+        };
+        let refused = exchange(&client(), &setup, req.clone()).await.unwrap_err();
+        assert_eq!(refused.code, Code::BadInput, "{refused}");
+        assert!(refused.fix.contains("Nothing was sent"), "{refused}");
+        assert_eq!(sandbox.stats().exchanges, 0, "the code was not sent");
+
+        std::fs::create_dir(env.parent().unwrap()).unwrap();
+        let outcome = exchange(&client(), &setup, req)
+            .await
+            .expect("the same code still works");
+        assert_eq!(sandbox.stats().exchanges, 1);
+
+        // Another command saved a token meanwhile: the wizard's save does not overwrite it, and
+        // its own new token is revoked.
+        std::fs::write(&env, "ZOHO_REFRESH_TOKEN=1000.ffff.ffff\n").unwrap();
+        let fresh = outcome.refresh_token.unwrap();
+        let plan = save::plan(
+            &NewGrant {
+                client_id: demo.client_id.clone(),
+                client_secret: Secret::new(demo.client_secret.clone()),
+                refresh_token: fresh,
+                dc: None,
+                accounts_url: sandbox.base_url(),
+                api_domain: Some(outcome.api_domain),
+                scopes: Some(SCOPE.into()),
+                organization_id: None,
+            },
+            SecretsIn::EnvFile,
+            false,
+        );
+        let lost = write_env(
+            &client(),
+            env.clone(),
+            WriteRequest {
+                attempt: 2,
+                updates: plan.updates,
+                keychain: plan.keychain,
+                client_id: plan.client_id,
+                add_to_gitignore: false,
+                expected_refresh: None,
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(lost.contains("Another command saved"), "{lost}");
+        assert!(lost.contains("revoked at Zoho"), "{lost}");
+        assert_eq!(sandbox.stats().revokes, 1);
+        assert_eq!(
+            std::fs::read_to_string(&env).unwrap(),
+            "ZOHO_REFRESH_TOKEN=1000.ffff.ffff\n"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_device_sign_in_checks_the_save_before_asking_for_a_code() {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("later").join(".env");
+        let base = sandbox.base_url();
+        let setup = setup(env, &base);
+        let demo = sandbox.device_client();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let req = DeviceRequest {
+            attempt: 3,
+            accounts: base,
+            dc: Dc::Us,
+            creds: Credentials {
+                client_id: demo.client_id,
+                client_secret: Secret::new(demo.client_secret),
+            },
+            scopes: vec![SCOPE.to_string()],
+            product: None,
+        };
+        device_sign_in(&client(), &setup, req, &tx).await;
+        match rx.try_recv() {
+            Ok(Msg::DeviceStarted {
+                attempt: 3,
+                result: Err(SignInFailure::Other(d)),
+            }) => assert!(d.fix.contains("Nothing was sent"), "{d}"),
+            other => panic!("expected the refused start, got {other:?}"),
+        }
+        assert!(rx.try_recv().is_err(), "nothing else happened");
+        assert_eq!(sandbox.stats().requests, 0, "no device code was asked for");
+    }
 }

@@ -776,7 +776,7 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::raw("Changes to "),
         Span::styled(w.ctx.env_path.clone(), p.bold()),
-        Span::styled("  (the old file is kept as .env.bak)", p.dim()),
+        Span::styled("  (an existing file is backed up first)", p.dim()),
     ])];
     for (key, value) in w.env_updates() {
         let old = w.env_old(&key);
@@ -889,6 +889,12 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
             if r.keychain {
                 lines.push(Line::styled(
                     "  The client secret and refresh token are in the OS keychain.",
+                    p.dim(),
+                ));
+            }
+            if let Some(g) = &r.backup_gitignore {
+                lines.push(Line::styled(
+                    format!("  The backup is listed in {g}, so git does not show it."),
                     p.dim(),
                 ));
             }

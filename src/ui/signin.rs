@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use super::parts::{SPINNER, mmss};
 use super::theme::Palette;
 use crate::auth::loopback::RedirectUri;
+use crate::auth::printable::printable;
 use crate::wizard::{
     CopyOutcome, DeviceCodeInfo, DeviceEvent, SignIn, SignInFailure, SignInState, Step, Time,
     Wizard,
@@ -162,6 +163,9 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
         Span::raw("Waiting for you to sign in at Zoho and click Accept…"),
         clock(w, p, now),
     ]));
+    for line in &w.sign_in_listening {
+        lines.push(Line::styled(format!("  {}", printable(line)), p.dim()));
+    }
     let opened = match (w.ctx.can_open_browser, w.opened) {
         (true, Some(true)) => Span::styled("✓ Opened in your browser. ", p.ok()),
         (true, Some(false)) => Span::styled("The browser did not open. ", p.warn()),

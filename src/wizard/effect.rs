@@ -30,6 +30,9 @@ pub struct WriteRequest {
     pub keychain: Vec<(String, Secret)>,
     pub client_id: String,
     pub add_to_gitignore: bool,
+    /// The refresh token the env file held when the wizard read it: the save is written only if
+    /// the file still holds it (another command saving meanwhile wins).
+    pub expected_refresh: Option<Secret>,
 }
 
 /// Output of the wizard: work for the runtime.

@@ -91,6 +91,8 @@ pub struct WriteReport {
     pub env_path: String,
     pub keys: Vec<String>,
     pub backup: Option<String>,
+    /// The `.gitignore` that got the backup's line during this save, if one did.
+    pub backup_gitignore: Option<String>,
     pub keychain: bool,
     pub gitignore_added: bool,
 }
@@ -137,6 +139,9 @@ pub enum Msg {
         attempt: u64,
         result: Result<bool, Diagnosis>,
     },
+    /// `Effect::StartBrowserSignIn` bound its listener: where it listens and its warnings (a
+    /// twin port held by another program), to show as they are (printable already).
+    SignInListening { attempt: u64, lines: Vec<String> },
     /// `Effect::StartBrowserSignIn` listens: the authorization URL to open.
     SignInUrl { attempt: u64, url: String },
     /// The end of `Effect::StartBrowserSignIn`: the redirect's code, or why none came.

@@ -433,6 +433,8 @@ pub struct Wizard {
     /// The accounts server the sign-in ended at (the redirect's, or the device flow's after
     /// `other_dc`): the exchange went there, and it is what is saved.
     pub sign_in_accounts: Option<String>,
+    /// Where the browser sign-in's listener listens, and its warnings (printable).
+    pub sign_in_listening: Vec<String>,
 
     // 6. Exchange
     pub exchange: ExchangeState,
@@ -506,6 +508,7 @@ impl Wizard {
             sent_code: None,
             signin: SignInState::Idle,
             sign_in_accounts: None,
+            sign_in_listening: vec![],
             exchange: ExchangeState::Idle,
             dc_queue: vec![],
             dc_switched: None,

@@ -106,6 +106,12 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
         Msg::CheckProgress { attempt, stage } => reauth::on_progress(w, attempt, stage),
         Msg::Checked { attempt, result } => reauth::on_checked(w, attempt, result),
         Msg::RevokedOld { attempt, result } => reauth::on_revoked(w, attempt, result),
+        Msg::SignInListening { attempt, lines } => {
+            if signing_in(w, attempt, Step::BrowserSignIn) {
+                w.sign_in_listening = lines;
+            }
+            vec![]
+        }
         Msg::SignInUrl { attempt, url } => {
             if !signing_in(w, attempt, Step::BrowserSignIn) {
                 return vec![];
@@ -1153,6 +1159,7 @@ fn write(w: &mut Wizard) -> Vec<Effect> {
         keychain: plan.keychain,
         client_id: plan.client_id,
         add_to_gitignore: w.add_gitignore && w.save_options().contains(&SaveOption::Gitignore),
+        expected_refresh: w.env_old(keys::REFRESH_TOKEN).cloned(),
     })]
 }
 

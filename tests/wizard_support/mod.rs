@@ -214,6 +214,7 @@ pub fn report() -> WriteReport {
             "ZOHO_ORGANIZATION_ID".into(),
         ],
         backup: Some("/home/dev/app/.env.bak".into()),
+        backup_gitignore: None,
         keychain: false,
         gitignore_added: true,
     }
