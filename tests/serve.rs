@@ -509,10 +509,18 @@ async fn a_broken_grant_stops_serve_at_start_with_its_exit_code() {
     let w = granted().await;
     let refresh = w.env_get("ZOHO_REFRESH_TOKEN").unwrap();
     w.sandbox.control().revoke(&refresh);
+    let key = w.dir.path().join("serve.key");
     let run = w
-        .run(&["serve", "--listen", "127.0.0.1:0", "--key-file", "k"])
+        .run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--key-file",
+            key.to_str().unwrap(),
+        ])
         .await;
     assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(!key.exists(), "no key file is left when serve cannot start");
     assert!(run.stderr.contains("Fix:"), "{}", run.stderr);
     assert!(!run.stderr.contains(&refresh));
 }

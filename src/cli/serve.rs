@@ -546,14 +546,15 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> u8 {
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), Diagnosis> {
     let source = token_source(global)?;
     let bound = bind(args).await?;
+    // The first token before the first request, and before a key file is written: a broken
+    // grant ends here, with its diagnosis, leaving nothing behind.
+    let keeper = Keeper::new(source, system_clock());
+    keeper.token().await?;
     let (key_file, read_existing) = match &args.key_file {
         Some(path) => (path.clone(), true),
         None => (default_key_file(&bound)?, false),
     };
     let key = key_at(&key_file, read_existing)?;
-    // The first token before the first request: a broken grant ends here, with its diagnosis.
-    let keeper = Keeper::new(source, system_clock());
-    keeper.token().await?;
     let (url, hosts) = match &bound {
         Bound::Tcp(_, addr) => (
             format!("http://{addr}/v1/token"),
