@@ -408,7 +408,15 @@ fn the_sandbox_mints_the_code() {
             now: t(12),
         },
     );
-    assert_eq!(fx.last(), Some(&exchange_effect(2, Dc::Eu)));
+    // Issue 13 item 4: the code waits on the Paste screen (countdown and code shown); Enter
+    // exchanges it.
+    assert_eq!(fx, vec![]);
+    assert_eq!(w.step, Step::PasteCode);
+    assert_eq!(w.paste.code_input.expose(), CODE);
+    assert_eq!(
+        key(&mut w, Key::Enter, 13).last(),
+        Some(&exchange_effect(2, Dc::Eu))
+    );
 }
 
 // 6. Exchange

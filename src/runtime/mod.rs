@@ -67,7 +67,9 @@ pub fn prepare(
         banner: None,
     };
     let env_existing = saved::file_values(existing);
+    // The sandbox's values are a simulation's: its file never makes the wizard edit .gitignore.
     let gitignore = match envfile::gitignore_status(&setup.env_path) {
+        _ if setup.sandbox.is_some() => Gitignore::NotNeeded,
         envfile::GitignoreStatus::NotIgnored => Gitignore::NotIgnored,
         envfile::GitignoreStatus::NotARepo | envfile::GitignoreStatus::Ignored => {
             Gitignore::NotNeeded
@@ -99,6 +101,8 @@ pub fn prepare(
             theme: Theme {
                 color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             },
+            run_as: "zoho-auth".into(),
+            sandbox_restart: None,
         };
     let prefill = Prefill {
         start_at: wizard::setup_start(&prefill, &ctx),

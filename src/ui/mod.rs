@@ -605,6 +605,11 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
     }
     if w.paste.minting {
         lines.push(Line::styled("The sandbox is minting a code…", p.dim()));
+    } else if w.ctx.sandbox && !w.paste.code_input.is_empty() {
+        lines.push(Line::styled(
+            "The sandbox pasted a fresh code here: Enter exchanges it.",
+            p.key(),
+        ));
     } else if w.ctx.can_read_clipboard {
         lines.push(Line::styled(
             "Watching the clipboard: a copied code is taken by itself.",
@@ -909,20 +914,22 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .and_then(|o| o.product)
         .map_or("/books/v3/organizations", |pr| pr.probe_path());
     // The commands must find the file that was written: name it unless it is the default, and
-    // then give each command its own line so nothing wraps.
+    // then give each command its own line so nothing wraps. `run` is how zoho-auth runs here
+    // (`cargo run --` when it is not installed).
+    let run = &w.ctx.run_as;
     let use_lines: Vec<Line> = if w.ctx.env_path == ".env" {
         vec![
             Line::from(vec![
-                Span::styled("  zoho-auth token", p.key()),
+                Span::styled(format!("  {run} token"), p.key()),
                 Span::raw("   prints a fresh access token (cached for the hour)"),
             ]),
             Line::from(vec![
-                Span::styled("  zoho-auth check", p.key()),
+                Span::styled(format!("  {run} check"), p.key()),
                 Span::raw("   live-tests the saved token again"),
             ]),
             Line::raw(""),
             Line::styled(
-                "  curl -H \"Authorization: Zoho-oauthtoken $(zoho-auth token)\" \\",
+                format!("  curl -H \"Authorization: Zoho-oauthtoken $({run} token)\" \\"),
                 p.key(),
             ),
             Line::styled(format!("       {api}{path}"), p.key()),
@@ -930,15 +937,12 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     } else {
         let env = &w.ctx.env_path;
         vec![
-            Line::styled(format!("  zoho-auth --env-file {env} token"), p.key()),
+            Line::styled(format!("  {run} --env-file {env} token"), p.key()),
             Line::raw("      prints a fresh access token (cached for the hour)"),
-            Line::styled(format!("  zoho-auth --env-file {env} check"), p.key()),
+            Line::styled(format!("  {run} --env-file {env} check"), p.key()),
             Line::raw("      live-tests the saved token again"),
             Line::raw(""),
-            Line::styled(
-                format!("  TOKEN=$(zoho-auth --env-file {env} token)"),
-                p.key(),
-            ),
+            Line::styled(format!("  TOKEN=$({run} --env-file {env} token)"), p.key()),
             Line::styled(
                 "  curl -H \"Authorization: Zoho-oauthtoken $TOKEN\" \\",
                 p.key(),
@@ -946,6 +950,14 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
             Line::styled(format!("       {api}{path}"), p.key()),
         ]
     };
+    if let Some(restart) = &w.ctx.sandbox_restart {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "The sandbox stops when you quit. For these commands, start it again in another terminal:",
+            p.warn(),
+        ));
+        lines.push(Line::styled(format!("  {restart}"), p.key()));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Use it:", p.bold()));
     lines.extend(use_lines);

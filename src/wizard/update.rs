@@ -75,7 +75,13 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             w.paste.minting = false;
             let mut fx = check_expiry(w, now);
             match result {
-                Ok(code) => fx.extend(submit_code(w, code, now)),
+                // The code lands in the Paste screen as if pasted: the user sees the countdown
+                // and the code, and Enter exchanges it, as with a real console.
+                Ok(code) if !w.paste.expired => {
+                    w.paste.error = None;
+                    w.paste.code_input = code;
+                }
+                Ok(_) => {}
                 Err(e) => w.paste.error = Some(format!("The sandbox did not mint a code: {e}")),
             }
             fx

@@ -104,7 +104,7 @@ impl Session {
     }
 
     /// Starts `program args` in `dir` with a clean terminal environment plus `env`: HOME is
-    /// `dir`, the cache `dir/cache`.
+    /// `dir`, the cache `dir/cache`, the data folder (the sandbox's state) `dir/data`.
     pub fn start_program(program: &str, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Self {
         let pty = open();
         let mut cmd = CommandBuilder::new(program);
@@ -115,6 +115,7 @@ impl Session {
         }
         cmd.env("HOME", dir);
         cmd.env("ZOHO_AUTH_CACHE_DIR", dir.join("cache"));
+        cmd.env("ZOHO_AUTH_DATA_DIR", dir.join("data"));
         cmd.env("ZOHO_AUTH_HTTP_TIMEOUT", "5");
         cmd.env("TZ", "Europe/Berlin");
         cmd.env("TERM", "xterm-256color");
