@@ -1,0 +1,93 @@
+//! Issue 13 items 3 and 4: a newcomer's path followed literally. The commands run as the real
+//! binary against an in-process sandbox (or one that has stopped), with a clean environment.
+
+mod support;
+
+use support::{BIN, World};
+
+/// Runs the binary in `dir` with a clean environment and the env file `dir/.env`.
+async fn run_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("ZOHO_AUTH_CACHE_DIR", dir.join("cache"))
+        .env("ZOHO_AUTH_HTTP_TIMEOUT", "3")
+        .current_dir(dir)
+        .arg("--env-file")
+        .arg(dir.join(".env"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Item 3: an env file of a sandbox that is not running. Every command that reaches the network
+/// says the sandbox is not running and what to run, never "check your internet connection".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_sandbox_is_named_with_the_command_to_start_it() {
+    let w = World::start().await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let World { sandbox, dir } = w;
+    sandbox.stop().await;
+    for args in [
+        &["check"][..],
+        &["token"],
+        &["revoke"],
+        &["run", "--", "true"],
+        &["api", "/books/v3/organizations"],
+    ] {
+        // No cached access token: each command must reach the accounts server.
+        let _ = std::fs::remove_dir_all(dir.path().join("cache"));
+        let (code, stdout, stderr) = run_in(dir.path(), args).await;
+        assert_eq!(code, 5, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains("is not running"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("`zoho-auth sandbox` in another terminal"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("internet"), "{args:?}: {stderr}");
+    }
+}
+
+/// Item 4: `rust-version` is set, is at least every dependency's, and the README states it.
+#[test]
+fn rust_version_covers_every_dependency_and_the_readme_states_it() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parse = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
+    let mut ours = None;
+    let mut highest = (vec![0], String::new());
+    for package in meta["packages"].as_array().unwrap() {
+        let Some(v) = package["rust_version"].as_str() else {
+            continue;
+        };
+        if package["name"] == "zoho-auth" {
+            ours = Some(v.to_string());
+        } else if parse(v) > highest.0 {
+            highest = (parse(v), package["name"].as_str().unwrap().to_string());
+        }
+    }
+    let ours = ours.expect("Cargo.toml sets rust-version");
+    assert!(
+        parse(&ours) >= highest.0,
+        "rust-version {ours} is below {}'s {:?}",
+        highest.1,
+        highest.0
+    );
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(&format!("Rust {ours}")), "README must state Rust {ours}");
+}
