@@ -66,9 +66,18 @@ fn rust_version_covers_every_dependency_and_the_readme_states_it() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let parse = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap()).collect() };
+    // "1.89" is "1.89.0".
+    let parse = |v: &str| -> Vec<u32> {
+        let mut parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap()).collect();
+        parts.resize(3, 0);
+        parts
+    };
     let mut ours = None;
     let mut highest = (vec![0], String::new());
     for package in meta["packages"].as_array().unwrap() {
@@ -88,6 +97,10 @@ fn rust_version_covers_every_dependency_and_the_readme_states_it() {
         highest.1,
         highest.0
     );
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(readme.contains(&format!("Rust {ours}")), "README must state Rust {ours}");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("Rust {ours}")),
+        "README must state Rust {ours}"
+    );
 }
