@@ -104,3 +104,33 @@ fn rust_version_covers_every_dependency_and_the_readme_states_it() {
         "README must state Rust {ours}"
     );
 }
+
+/// Item 4: every one-shot command ends quietly on a closed pipe (`scopes --json | head -1`), as
+/// Unix tools do: killed by SIGPIPE or exit 0, never "internal error".
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    for args in [
+        &["scopes", "--json"][..],
+        &["scopes"],
+        &["completions", "bash"],
+    ] {
+        let mut child = std::process::Command::new(BIN)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first write.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

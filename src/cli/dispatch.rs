@@ -49,6 +49,9 @@ pub fn main() -> ExitCode {
                 | Command::Completions(_)
         )
     );
+    if one_shot {
+        super::quiet_on_closed_pipe();
+    }
     let mut builder = if one_shot {
         tokio::runtime::Builder::new_current_thread()
     } else {

@@ -25,6 +25,19 @@ use clap::{Args, Parser, Subcommand};
 pub use args::{ClientArgs, GlobalArgs};
 pub use dispatch::main;
 
+/// A closed pipe (`zoho-auth scopes --json | head -1`) ends a one-shot command quietly, as Unix
+/// tools do: SIGPIPE back to its default (the shell reports 141), instead of Rust's ignored signal
+/// and a panic in `println!`. Only for the commands that serve nothing: a server writing to a Unix
+/// socket whose client left must get an error, not die.
+pub fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called once on the main thread before any other thread starts; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "zoho-auth",
