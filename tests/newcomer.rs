@@ -134,3 +134,32 @@ fn a_closed_pipe_ends_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+/// Item 4: `--dc xx` is an unknown data center (exit 2) for every command that takes it, never
+/// "missing credentials".
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_dc_is_a_usage_error_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["check"][..],
+        &["check", "--json"],
+        &["token"],
+        &["revoke"],
+        &["api", "/books/v3/organizations"],
+        &["run", "--", "true"],
+    ] {
+        let mut all = vec!["--dc", "xx"];
+        all.extend_from_slice(args);
+        let (code, stdout, stderr) = run_in(dir.path(), &all).await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(
+            stderr.contains("Unknown data center \"xx\""),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("missing_credentials"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -4,10 +4,16 @@
 use crate::auth::cache::{Cached, TokenCache};
 use crate::auth::flow::{self, CheckReport};
 
-use super::common::{client, load_configured, now_unix, product_flag};
+use super::common::{client, dc_flag, load_configured, now_unix, print_diagnosis, product_flag};
 use super::{CheckArgs, GlobalArgs};
 
 pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> u8 {
+    // A flag the user mistyped is a usage error (exit 2), said as such: not a check that found
+    // missing credentials.
+    if let Err(d) = dc_flag(global).and_then(|_| product_flag(args.product.as_deref())) {
+        print_diagnosis(&d);
+        return d.exit_code();
+    }
     let report = report(global, args).await;
     if global.json {
         println!(
