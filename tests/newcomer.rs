@@ -163,3 +163,69 @@ async fn an_unknown_dc_is_a_usage_error_everywhere() {
         );
     }
 }
+
+/// Item 4: `check` shares `token`'s cache. A monitor running it again and again spends at most
+/// one refresh (none while the cached token has 5 more minutes), says which it did on stderr and
+/// in `--json` (`token`: `cached` or `refreshed`), and `--refresh` forces one.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reuses_the_cached_token_and_refresh_forces_one() {
+    let w = World::start().await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let _ = std::fs::remove_dir_all(w.cache_dir());
+    let before = w.sandbox.stats().refreshes;
+    let first = w.run(&["check", "--json"]).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.json()["token"], "refreshed");
+    assert!(
+        first.stderr.contains("refreshed the access token"),
+        "{}",
+        first.stderr
+    );
+    for _ in 0..5 {
+        let again = w.run(&["check", "--json"]).await;
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert_eq!(again.json()["token"], "cached");
+        assert!(
+            again.stderr.contains("tested the cached access token"),
+            "{}",
+            again.stderr
+        );
+        assert!(again.json()["organizations"].is_array());
+    }
+    let human = w.run(&["check"]).await;
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert_eq!(
+        w.sandbox.stats().refreshes - before,
+        1,
+        "one refresh in seven checks"
+    );
+    let forced = w.run(&["check", "--json", "--refresh"]).await;
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_eq!(forced.json()["token"], "refreshed");
+    assert_eq!(w.sandbox.stats().refreshes - before, 2);
+    // `token` uses what `check` cached: no refresh.
+    let token = w.run(&["token"]).await;
+    assert_eq!(token.code, 0, "{}", token.stderr);
+    assert_eq!(w.sandbox.stats().refreshes - before, 2);
+}
+
+/// Item 4: `-v` on a `token` cache hit says the cache was used and when the token expires.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_token_says_the_cache_was_used() {
+    let w = World::start().await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let first = w.run(&["token"]).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let hit = w.run(&["-v", "token"]).await;
+    assert_eq!(hit.code, 0, "{}", hit.stderr);
+    assert_eq!(hit.stdout, first.stdout);
+    assert!(
+        hit.stderr
+            .contains("the cached access token was used (no request); it expires in"),
+        "{}",
+        hit.stderr
+    );
+    assert!(hit.stderr.contains(" UTC"), "{}", hit.stderr);
+}

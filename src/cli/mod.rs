@@ -143,6 +143,9 @@ pub struct CheckArgs {
     /// Product to live-test: books invoice inventory expense crm desk.
     #[arg(long, value_name = "P")]
     pub product: Option<String>,
+    /// Refresh the access token even when the cached one is good for 5 more minutes.
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

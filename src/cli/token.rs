@@ -31,6 +31,7 @@ async fn token(global: &GlobalArgs) -> Result<crate::auth::Secret, Diagnosis> {
     let key = TokenCache::key(&accounts, &cfg.creds.client_id, &cfg.refresh_token);
     let cache = TokenCache::from_env();
     if let Some(hit) = cache.as_ref().and_then(|c| c.read(&key, now_unix())) {
+        say_cache_hit(global, &hit);
         return Ok(hit.access_token);
     }
     // Take the lock, then look again: another process may have refreshed while we waited.
@@ -46,6 +47,7 @@ async fn token(global: &GlobalArgs) -> Result<crate::auth::Secret, Diagnosis> {
         None => None,
     };
     if let Some(hit) = cache.as_ref().and_then(|c| c.read(&key, now_unix())) {
+        say_cache_hit(global, &hit);
         return Ok(hit.access_token);
     }
     let client = client(global)?;
@@ -63,4 +65,19 @@ async fn token(global: &GlobalArgs) -> Result<crate::auth::Secret, Diagnosis> {
     }
     drop(guard);
     Ok(tokens.access_token)
+}
+
+/// `-v`: a cache hit makes no request to trace, so say that the cache was used and until when.
+fn say_cache_hit(global: &GlobalArgs, hit: &Cached) {
+    if global.verbose {
+        let left = hit.expires_at.saturating_sub(now_unix());
+        let day = hit.expires_at % 86_400;
+        eprintln!(
+            "zoho-auth: the cached access token was used (no request); it expires in {} min, at {:02}:{:02}:{:02} UTC",
+            left / 60,
+            day / 3600,
+            day % 3600 / 60,
+            day % 60
+        );
+    }
 }

@@ -73,7 +73,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                 return vec![];
             }
             w.paste.minting = false;
-            let mut fx = check_expiry(w, now);
+            let fx = check_expiry(w, now);
             match result {
                 // The code lands in the Paste screen as if pasted: the user sees the countdown
                 // and the code, and Enter exchanges it, as with a real console.
