@@ -229,3 +229,67 @@ async fn verbose_token_says_the_cache_was_used() {
     );
     assert!(hit.stderr.contains(" UTC"), "{}", hit.stderr);
 }
+
+/// Item 4: `--json` is honoured or refused (exit 2), never silently ignored; `token --json`
+/// prints the versioned object.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_is_honoured_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["setup"][..],
+        &["reauth"],
+        &["login", "--device"],
+        &["revoke"],
+        &["sandbox", "--port", "0"],
+        &["run", "--", "true"],
+        &["serve"],
+        &["completions", "bash"],
+    ] {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let (code, stdout, stderr) = run_in(dir.path(), &all).await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(
+            stderr.contains("has no JSON output, so --json is refused"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let w = World::start().await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = w.run(&["token", "--json"]).await;
+    assert_eq!(token.code, 0, "{}", token.stderr);
+    let json = token.json();
+    assert_eq!(json["token_type"], "Zoho-oauthtoken");
+    assert!(json["access_token"].as_str().unwrap().starts_with("1000."));
+    assert_eq!(json["api_domain"], w.base());
+}
+
+/// Item 4: a subcommand's `--help` lists its own options first, the global ones after them under
+/// their own heading.
+#[test]
+fn help_lists_the_commands_own_options_first() {
+    for (command, own) in [
+        ("check", "--refresh"),
+        ("scopes", "--product"),
+        ("exchange", "--code"),
+        ("sandbox", "--state"),
+    ] {
+        let out = std::process::Command::new(BIN)
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        let own_at = help
+            .find(own)
+            .unwrap_or_else(|| panic!("{command}: {help}"));
+        let heading = help
+            .find("Global options:")
+            .unwrap_or_else(|| panic!("{command}: {help}"));
+        assert!(own_at < heading, "{command}: {help}");
+        assert!(help[heading..].contains("--env-file"), "{command}: {help}");
+        assert!(!help[..heading].contains("--env-file"), "{command}: {help}");
+    }
+}

@@ -1630,10 +1630,7 @@ async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
         rest.starts_with("State: ") && rest.contains("sandbox-state.json"),
         "{rest}"
     );
-    assert!(
-        rest.contains("shared with `zoho-auth setup --sandbox`"),
-        "{rest}"
-    );
+    assert!(rest.contains("shared with `setup --sandbox`"), "{rest}");
     let r = get(&format!("{base}/oauth/serverinfo")).await;
     assert_eq!(r.json()["locations"]["us"], json!(base));
     child.start_kill().unwrap();

@@ -98,7 +98,7 @@ async fn report(global: &GlobalArgs, args: &CheckArgs) -> (CheckReport, Source) 
         // A cached token the API refuses may have been revoked since: forget it and spend the
         // run's one refresh on a fresh token instead.
         if report.diagnosis != Code::TokenRejected {
-            return (report, Source::Cached { expires_in_secs });
+            return (cached_words(report), Source::Cached { expires_in_secs });
         }
         if let Some(c) = &cache {
             c.remove(&key);
@@ -120,7 +120,7 @@ async fn report(global: &GlobalArgs, args: &CheckArgs) -> (CheckReport, Source) 
         let (tokens, expires_in_secs) = from_cache(hit);
         let report =
             flow::check_tokens(&client, &cfg.target, tokens, &cfg.scopes, product, &|_| {}).await;
-        return (report, Source::Cached { expires_in_secs });
+        return (cached_words(report), Source::Cached { expires_in_secs });
     }
     let report = flow::check(
         &client,
@@ -146,6 +146,15 @@ async fn report(global: &GlobalArgs, args: &CheckArgs) -> (CheckReport, Source) 
     };
     drop(guard);
     (report, source)
+}
+
+/// The report of a cached token: it is the access token that works; the refresh token was not
+/// used this time.
+fn cached_words(mut report: CheckReport) -> CheckReport {
+    if let Some(rest) = report.message.strip_prefix("The refresh token works") {
+        report.message = format!("The cached access token works{rest}");
+    }
+    report
 }
 
 /// A cached token as the check's tokens, and the seconds it has left.

@@ -25,6 +25,44 @@ use clap::{Args, Parser, Subcommand};
 pub use args::{ClientArgs, GlobalArgs};
 pub use dispatch::main;
 
+/// The parser: each subcommand's `--help` lists its own options first, then the global ones
+/// under "Global options" (`--json` is refused at run time where it means nothing).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_args(|a| {
+        if a.is_global_set() {
+            a.help_heading("Global options")
+        } else {
+            a
+        }
+    })
+}
+
+/// The commands whose output `--json` changes: `check`, `exchange`, `scopes`, `token`, and `api`
+/// (whose output is the API's JSON anyway). The others refuse it (exit 2) rather than ignore it;
+/// this says so for `command` and returns the exit code, or `None` when `--json` is fine.
+pub fn refuse_json(global: &GlobalArgs, command: Option<&Command>) -> Option<u8> {
+    if !global.json {
+        return None;
+    }
+    let name = match command {
+        Some(Command::Check(_) | Command::Exchange(_) | Command::Scopes(_) | Command::Token)
+        | Some(Command::Api(_)) => return None,
+        None | Some(Command::Setup(_)) => "setup",
+        Some(Command::Reauth(_)) => "reauth",
+        Some(Command::Login(_)) => "login",
+        Some(Command::Revoke) => "revoke",
+        Some(Command::Sandbox(_)) => "sandbox",
+        Some(Command::Run(_)) => "run",
+        Some(Command::Serve(_)) => "serve",
+        Some(Command::Completions(_)) => "completions",
+    };
+    eprintln!(
+        "zoho-auth: `{name}` has no JSON output, so --json is refused rather than ignored.\n  Fix: drop --json; it is honoured by check, exchange, scopes, token and api."
+    );
+    Some(2)
+}
+
 /// A closed pipe (`zoho-auth scopes --json | head -1`) ends a one-shot command quietly, as Unix
 /// tools do: SIGPIPE back to its default (the shell reports 141), instead of Rust's ignored signal
 /// and a panic in `println!`. Only for the commands that serve nothing: a server writing to a Unix

@@ -84,12 +84,12 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
         let _ = match (&state, &args.state) {
             (Some(path), given) => writeln!(
                 out,
-                "State: {} ({}; clients, grants and created records survive a restart, mode 0600)",
+                "State: {} ({}; clients and grants survive a restart)",
                 crate::auth::printable::printable(&path.display().to_string()),
                 if given.is_some() {
                     "from --state"
                 } else {
-                    "the default, shared with `zoho-auth setup --sandbox`; --state FILE for another"
+                    "the default, shared with `setup --sandbox`; --state FILE for another"
                 },
             ),
             (None, _) => writeln!(

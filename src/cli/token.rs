@@ -10,6 +10,9 @@ use super::GlobalArgs;
 use super::common::{client, load_configured, now_unix, print_diagnosis};
 
 pub async fn run(global: &GlobalArgs) -> u8 {
+    if global.json {
+        return json(global).await;
+    }
     match token(global).await {
         Ok(token) => {
             use std::io::Write;
@@ -79,5 +82,28 @@ fn say_cache_hit(global: &GlobalArgs, hit: &Cached) {
             day % 3600 / 60,
             day % 60
         );
+    }
+}
+
+/// `token --json`: the versioned object `serve` answers (`access_token`, `token_type`,
+/// `expires_at`, `api_domain`, `dc`, `organization_id`), from the same cache.
+async fn json(global: &GlobalArgs) -> u8 {
+    use crate::auth::handoff::Want;
+    let token = match super::handoff::token_source(global) {
+        Ok(source) => source.get(Want::USUAL).await,
+        Err(d) => Err(d),
+    };
+    match token {
+        Ok(token) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", token.to_json());
+            let _ = out.flush();
+            0
+        }
+        Err(d) => {
+            print_diagnosis(&d);
+            d.exit_code()
+        }
     }
 }
