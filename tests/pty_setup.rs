@@ -358,3 +358,30 @@ fn after_setup_sandbox_the_suggested_sandbox_serves_the_grant_again() {
     );
     assert!(String::from_utf8_lossy(&token.stdout).starts_with("1000."));
 }
+
+/// Issue 13 item 4: `-v` is honoured by the wizard: its requests are traced and the trace is
+/// printed on the normal screen once the terminal is restored (on the wizard's screen it would
+/// garble it).
+#[test]
+fn verbose_wizard_prints_its_request_trace_after_restoring_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["-v", "setup", "--sandbox"], dir.path());
+    s.wait_for("Data center");
+    s.key("\r");
+    s.wait_for("demo client");
+    s.key("\r");
+    s.wait_for("Presets");
+    s.key("\r");
+    s.wait_for("Generate code");
+    s.key("m");
+    s.wait_for("Enter exchanges it");
+    s.key("\r");
+    s.wait_for("Token verified");
+    assert!(!s.screen().contains("/oauth/v2/token"), "{}", s.screen());
+    s.key("\x03");
+    assert_eq!(s.wait_exit(), 130);
+    s.assert_restored();
+    let after = s.screen();
+    assert!(after.contains("/oauth/v2/token"), "{after}");
+    assert!(after.contains("nothing was written"), "{after}");
+}

@@ -73,6 +73,7 @@ pub async fn run(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         ssh: runtime::ssh(),
         sandbox: sandbox_base,
         reauth: None,
+        http: wizard_http(global),
     };
     let existing = match envfile::load(&setup.env_path) {
         Ok(file) => file,
@@ -102,6 +103,23 @@ pub async fn run(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         }
     }
     code
+}
+
+/// The wizard's HTTP settings: `ZOHO_AUTH_HTTP_TIMEOUT` (seconds) as for the other commands, and
+/// with `-v` a captured trace, printed once the terminal is restored.
+pub fn wizard_http(global: &GlobalArgs) -> runtime::Http {
+    let mut http = runtime::Http::default();
+    if let Some(secs) = std::env::var("ZOHO_AUTH_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+    {
+        http.timeout = std::time::Duration::from_secs(secs);
+    }
+    if global.verbose {
+        http.trace = Some(Default::default());
+    }
+    http
 }
 
 /// Where `setup --sandbox` writes when `--env-file` is not given.

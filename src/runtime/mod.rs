@@ -8,7 +8,7 @@ mod setup;
 mod terminal;
 
 pub use reauth::OldGrant;
-pub use setup::Setup;
+pub use setup::{Http, Setup};
 
 use std::time::{Duration, Instant};
 
@@ -166,8 +166,15 @@ pub async fn run_wizard_on(w: &mut Wizard, setup: Setup) -> u8 {
             return 1;
         }
     };
+    let trace = setup.http.trace.clone();
     let code = event_loop(w, &setup, &mut term).await;
     drop(term);
+    // `-v`: the requests the wizard made, now that the terminal is the normal screen again.
+    if let Some(lines) = trace {
+        for line in lines.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            eprintln!("{line}");
+        }
+    }
     match code {
         Ok(code) => code,
         Err(e) => {
