@@ -844,3 +844,37 @@ fn resize_is_recorded() {
     assert_eq!(update(&mut w, Msg::Resize { cols: 70, rows: 20 }), vec![]);
     assert_eq!(w.size, (70, 20));
 }
+
+/// Issue 13 item 4: a pasted refresh token is named as one, labelled or the bare one already in
+/// the env file; nothing is sent.
+#[test]
+fn a_pasted_refresh_token_is_named_as_one() {
+    let mut w = at_paste();
+    let fx = paste(&mut w, &format!("ZOHO_REFRESH_TOKEN={REFRESH}"), 10);
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::Exchange { .. })),
+        "{fx:?}"
+    );
+    let error = w.paste.error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("This is a refresh token, not a code"),
+        "{error}"
+    );
+
+    let mut w = at_paste();
+    w.ctx
+        .env_existing
+        .push(("ZOHO_REFRESH_TOKEN".into(), Secret::new(REFRESH)));
+    let fx = paste(&mut w, REFRESH, 10);
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::Exchange { .. })),
+        "{fx:?}"
+    );
+    let error = w.paste.error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("This is a refresh token, not a code"),
+        "{error}"
+    );
+    assert!(error.contains("already in the env file"), "{error}");
+    assert!(!error.contains(REFRESH));
+}

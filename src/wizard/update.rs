@@ -789,7 +789,21 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
     if w.paste.expired {
         return fx;
     }
+    // A bare refresh token has a code's shape: the one already in the env file is known, though.
+    let is_saved_refresh_token = |code: &Secret| {
+        w.ctx
+            .env_existing
+            .iter()
+            .any(|(k, v)| k == crate::auth::keys::REFRESH_TOKEN && v.expose() == code.expose())
+    };
     match catalog::clean_code_paste(raw) {
+        Ok(p) if is_saved_refresh_token(&p.code) => {
+            w.paste.code_input = Secret::default();
+            w.paste.error = Some(format!(
+                "{} (It is the one already in the env file.)",
+                catalog::REFRESH_TOKEN_PASTED
+            ));
+        }
         Ok(p) => {
             if let Some(dc) = p.dc
                 && dc != w.dc
