@@ -293,3 +293,58 @@ fn help_lists_the_commands_own_options_first() {
         assert!(!help[..heading].contains("--env-file"), "{command}: {help}");
     }
 }
+
+/// Item 4: `exchange --code <redirect URL>` of a server-based client, without `--redirect-uri`:
+/// the redirect URI is the pasted URL's origin and path, and stderr says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn exchange_takes_the_redirect_uri_from_a_pasted_redirect_url() {
+    let w = World::start().await;
+    let server = w.sandbox.server_client();
+    let base = w.base();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let auth = http
+        .get(format!(
+            "{base}/oauth/v2/auth?client_id={}&response_type=code&redirect_uri=http%3A%2F%2Flocalhost%3A8085%2Fcallback&scope=ZohoBooks.fullaccess.all&access_type=offline&_sandbox_auto=approve",
+            server.client_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    let redirect = auth.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        redirect.starts_with("http://localhost:8085/callback?"),
+        "{redirect}"
+    );
+    let mut cmd = w.command(&[
+        "exchange",
+        "--accounts-url",
+        &base,
+        "--client-id",
+        &server.client_id,
+        "--code",
+        "-",
+        "--no-test",
+    ]);
+    cmd.env("ZOHO_CLIENT_SECRET", &server.client_secret)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, redirect.as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("sending redirect_uri http://localhost:8085/callback (the pasted URL"),
+        "{stderr}"
+    );
+    assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
+}

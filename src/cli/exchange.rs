@@ -52,6 +52,8 @@ struct Inputs {
     code: Secret,
     target: Target,
     requested_scopes: Vec<String>,
+    /// The redirect URI of a pasted redirect URL (its origin and path).
+    pasted_redirect: Option<String>,
 }
 
 fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis> {
@@ -122,6 +124,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         }
         None => None,
     };
+    let pasted_redirect = pasted.as_deref().and_then(super::redirect_of_paste);
     let pasted = pasted
         .map(|raw| {
             clean::clean_code_paste(&raw).map_err(|e| {
@@ -189,6 +192,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         code: code_source.code.clone(),
         target,
         requested_scopes,
+        pasted_redirect,
     })
 }
 
@@ -206,7 +210,10 @@ async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagno
         &inputs.creds,
         Obtained::Code {
             code: &inputs.code,
-            redirect_uri: args.redirect_uri.as_deref(),
+            redirect_uri: args
+                .redirect_uri
+                .as_deref()
+                .or_else(|| super::say_pasted_redirect(inputs.pasted_redirect.as_deref())),
         },
         &inputs.requested_scopes,
         product,

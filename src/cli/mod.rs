@@ -63,6 +63,30 @@ pub fn refuse_json(global: &GlobalArgs, command: Option<&Command>) -> Option<u8>
     Some(2)
 }
 
+/// The redirect URI a pasted redirect URL was sent to: its scheme, host, port and path, without
+/// the query (`https://example.com/cb?code=…` → `https://example.com/cb`). `None` for anything
+/// that is not an http(s) URL carrying a `code`.
+pub fn redirect_of_paste(raw: &str) -> Option<String> {
+    let mut url = url::Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || !url.query_pairs().any(|(k, _)| k == "code") {
+        return None;
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url.to_string())
+}
+
+/// `exchange` without `--redirect-uri` and a pasted redirect URL: says which redirect URI is sent
+/// (Zoho wants the one the code was made for), before the code is spent.
+pub fn say_pasted_redirect(redirect: Option<&str>) -> Option<&str> {
+    let uri = redirect?;
+    eprintln!(
+        "zoho-auth: sending redirect_uri {} (the pasted URL without its query); pass --redirect-uri if the client registered another.",
+        crate::auth::printable::printable(uri)
+    );
+    Some(uri)
+}
+
 /// A closed pipe (`zoho-auth scopes --json | head -1`) ends a one-shot command quietly, as Unix
 /// tools do: SIGPIPE back to its default (the shell reports 141), instead of Rust's ignored signal
 /// and a panic in `println!`. Only for the commands that serve nothing: a server writing to a Unix
