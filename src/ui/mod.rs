@@ -122,7 +122,12 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         Step::Diagnose => reauth::view_diagnose(w, &p, now),
         Step::DataCenter => view_data_center(w, &p, inner.height as usize - lines.len()),
         Step::Client => view_client(w, &p),
-        Step::Scopes => view_scopes(w, &p, inner.height as usize - lines.len()),
+        Step::Scopes => view_scopes(
+            w,
+            &p,
+            inner.height as usize - lines.len(),
+            inner.width as usize,
+        ),
         Step::GenerateCode => view_generate(w, &p),
         Step::PasteCode => view_paste(w, &p, now),
         Step::BrowserSignIn => signin::view_browser(w, &p, now),
@@ -367,7 +372,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     lines
 }
 
-fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
+fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![];
     if let Some(f) = filter_line(&w.scope_list, p) {
         lines.push(f);
@@ -430,14 +435,18 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
                 (false, true) => "[x] ",
                 (false, false) => "[ ] ",
             };
-            let name = truncate(&name, 31);
-            let desc = truncate(&desc, 38);
+            // The columns take the terminal's width: 31 + 38 at 80 columns, the names' full
+            // width (42) and the rest for the description on a wide one.
+            let name_width = if width >= 120 { 42 } else { 31 };
+            let desc_width = width.saturating_sub(3 + 4 + name_width + 2).max(10);
+            let name = truncate(&name, name_width);
+            let desc = truncate(&desc, desc_width);
             drawn.push((
                 Some(i),
                 Line::from(vec![
                     Span::styled(if here { " › " } else { "   " }, p.key()),
                     Span::styled(mark, if added { p.warn() } else { p.ok() }),
-                    Span::styled(format!("{name:<31}"), style),
+                    Span::styled(format!("{name:<name_width$}"), style),
                     Span::styled(format!(" {desc}"), p.dim()),
                 ]),
             ));
