@@ -52,6 +52,17 @@ fn step3_scopes() {
     snap("step3_scopes", &w, 0);
 }
 
+/// Issue 13 item 4: key hints wider than 80 columns wrap to a second row instead of being cut.
+#[test]
+fn sandbox_generate_hints_wrap_at_80_columns() {
+    let mut w = at_generate();
+    w.ctx.sandbox = true;
+    let screen = render(&w, t(0), 80, 24);
+    assert!(screen.contains("m mint code"), "{screen}");
+    assert!(screen.contains("q quit"), "{screen}");
+    insta::assert_snapshot!("sandbox_generate_hints_wrap_at_80_columns", screen);
+}
+
 /// Issue 13 item 4: on a wide terminal the names, descriptions and preset strings use the width.
 #[test]
 fn step3_scopes_160_columns() {

@@ -316,4 +316,9 @@ fn print_summary(w: &Wizard, run_as: &str, sandbox: Option<&WizardSandbox>) {
     }
     eprintln!("  Next: {run_as}{flag} token    (prints an access token)");
     eprintln!("        {run_as}{flag} check    (live-tests it)");
+    if run_as.starts_with("cargo ") {
+        eprintln!(
+            "  (zoho-auth is not installed: `cargo install --locked --path .` puts it on PATH)"
+        );
+    }
 }

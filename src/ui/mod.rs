@@ -34,11 +34,19 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         draw_too_small(frame, area, &p);
         return;
     }
+    // The key hints wrap to a second row rather than being cut when they are wider than the
+    // terminal (the sandbox's Generate code step at 80 columns).
+    let hint = hint_line(w, &p, now);
+    let hint_rows = if hint.width() > area.width as usize {
+        2
+    } else {
+        1
+    };
     let [header, progress, body, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(hint_rows),
     ])
     .areas(area);
 
@@ -139,7 +147,7 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
     };
     lines.extend(body_lines);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-    frame.render_widget(Paragraph::new(hint_line(w, &p, now)), hints);
+    frame.render_widget(Paragraph::new(hint).wrap(Wrap { trim: false }), hints);
 }
 
 fn draw_too_small(frame: &mut Frame, area: Rect, p: &Palette) {
@@ -959,6 +967,12 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
             Line::styled(format!("       {api}{path}"), p.key()),
         ]
     };
+    if run.starts_with("cargo ") {
+        lines.push(Line::styled(
+            "zoho-auth is not installed: `cargo install --locked --path .` puts it on PATH.",
+            p.dim(),
+        ));
+    }
     if let Some(restart) = &w.ctx.sandbox_restart {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
