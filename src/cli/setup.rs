@@ -97,10 +97,10 @@ pub async fn run(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         mark_sandbox_env(&env_path, &restart_command(&run_as, sandbox));
     }
     print_summary(&wizard, &run_as, sandbox.as_ref());
-    if let Some(own) = sandbox.and_then(|s| s.own) {
-        if let Err(e) = own.shutdown().await {
-            eprintln!("zoho-auth: {e}");
-        }
+    if let Some(own) = sandbox.and_then(|s| s.own)
+        && let Err(e) = own.shutdown().await
+    {
+        eprintln!("zoho-auth: {e}");
     }
     code
 }
