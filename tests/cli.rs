@@ -301,9 +301,10 @@ async fn throttle_answers_rate_limited_exit_6_at_both_statuses() {
                 .code,
             0
         );
-        // The first refresh is the one the window allows; the second is refused.
-        assert_eq!(w.run(&["check"]).await.code, 0);
-        let check = w.run(&["check", "--json"]).await;
+        // The first refresh is the one the window allows; the second is refused. (`--refresh`:
+        // without it the second check tests the cached token and spends nothing.)
+        assert_eq!(w.run(&["check", "--refresh"]).await.code, 0);
+        let check = w.run(&["check", "--json", "--refresh"]).await;
         assert_eq!(check.code, 6, "HTTP {status}: {}", check.stderr);
         assert_eq!(check.json()["diagnosis"], "rate_limited");
     }

@@ -241,7 +241,14 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
     w.sandbox
         .control()
         .inject_fault(fault("/oauth/v2/token", FaultKind::Html503));
-    let run = run_logged(&w, &mut log, "check 503", &["-v", "check", "--json"]).await;
+    // `--refresh`: a cached token would be tested without reaching the faulty token endpoint.
+    let run = run_logged(
+        &w,
+        &mut log,
+        "check 503",
+        &["-v", "check", "--json", "--refresh"],
+    )
+    .await;
     w.sandbox.control().clear_faults();
     assert_eq!(run.code, 5);
     for i in 0..3 {
@@ -249,7 +256,7 @@ async fn no_command_prints_a_secret_with_v_on_any_path() {
             &w,
             &mut log,
             &format!("check to the throttle {i}"),
-            &["-v", "check"],
+            &["-v", "check", "--refresh"],
         )
         .await;
     }

@@ -89,6 +89,7 @@ fn a_usable_env_file_with_accounts_url_still_starts_at_the_data_center_step() {
 
 #[test]
 fn the_sandbox_says_requests_go_to_the_built_in_sandbox() {
+    let _port = pty::lock_sandbox_port();
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join(".env");
     let mut s = Session::start(
@@ -256,4 +257,134 @@ mod with_sandbox {
         );
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("1000."));
     }
+}
+
+/// Issue 13 item 3: no dead end after trying it. `setup --sandbox` writes `.env.sandbox` (not the
+/// project's `.env`, and no .gitignore edit), marks it as the sandbox's, and after quitting says
+/// what to run; the `zoho-auth sandbox` it names (default state, from the data folder) serves the
+/// same grant again, so `token --env-file .env.sandbox` works. `m` puts the code on the Paste
+/// screen (countdown and code shown); Enter exchanges it.
+#[test]
+fn after_setup_sandbox_the_suggested_sandbox_serves_the_grant_again() {
+    let _port = pty::lock_sandbox_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "target/\n").unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let mut s = Session::start(&["setup", "--sandbox"], dir.path());
+    s.wait_for("Data center");
+    s.key("\r");
+    s.wait_for("demo client");
+    s.key("\r");
+    s.wait_for("Presets");
+    s.key("\r");
+    s.wait_for("Generate code");
+    s.key("m");
+    s.wait_for("Enter exchanges it");
+    assert!(s.screen().contains("Time left"), "{}", s.screen());
+    s.key("\r");
+    s.wait_for("Token verified");
+    s.key("\r");
+    s.wait_for("Changes to");
+    s.key("\r");
+    s.wait_for("Written to");
+    let done = s.screen();
+    assert!(done.contains("The sandbox stops when you quit"), "{done}");
+    assert!(done.contains("--env-file .env.sandbox token"), "{done}");
+    s.key("\r");
+    assert_eq!(s.wait_exit(), 0);
+    s.assert_restored();
+    // The summary on the normal screen, after the terminal is restored.
+    let after = s.screen();
+    assert!(
+        after.contains("wrote ") && after.contains(".env.sandbox"),
+        "{after}"
+    );
+    let restart = after
+        .lines()
+        .find_map(|l| {
+            let (_, rest) = l.split_once("start it again with `")?;
+            Some(rest.split('`').next()?.to_string())
+        })
+        .unwrap_or_else(|| panic!("no restart command in: {after}"));
+    // The tests run the binary from target/: not installed, so `cargo run --` is suggested.
+    assert!(restart.starts_with("cargo run -- sandbox"), "{restart}");
+    assert!(!dir.path().join(".env").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        "target/\n"
+    );
+    let env = dir.path().join(".env.sandbox");
+    let written = std::fs::read_to_string(&env).unwrap();
+    assert!(written.starts_with("# zoho-auth sandbox:"), "{written}");
+
+    // `zoho-auth sandbox` as suggested (its default state is the data folder's).
+    let args: Vec<&str> = restart
+        .trim_start_matches("cargo run -- ")
+        .split_whitespace()
+        .collect();
+    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
+        .args(&args)
+        .current_dir(dir.path())
+        .env("ZOHO_AUTH_DATA_DIR", dir.path().join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(sandbox.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    let mut second = String::new();
+    std::io::BufRead::read_line(&mut out, &mut second).unwrap();
+    assert!(first.starts_with("Sandbox listening on"), "{first}");
+    assert!(
+        second.starts_with("State: ") && second.contains("sandbox-state.json"),
+        "{second}"
+    );
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let token = std::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
+        .args(["--env-file", ".env.sandbox", "token"])
+        .current_dir(dir.path())
+        .env("ZOHO_AUTH_CACHE_DIR", dir.path().join("cache"))
+        .env_remove("ZOHO_CLIENT_ID")
+        .env_remove("ZOHO_CLIENT_SECRET")
+        .env_remove("ZOHO_REFRESH_TOKEN")
+        .output()
+        .unwrap();
+    let _ = sandbox.kill();
+    let _ = sandbox.wait();
+    assert_eq!(
+        token.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    assert!(String::from_utf8_lossy(&token.stdout).starts_with("1000."));
+}
+
+/// Issue 13 item 4: `-v` is honoured by the wizard: its requests are traced and the trace is
+/// printed on the normal screen once the terminal is restored (on the wizard's screen it would
+/// garble it).
+#[test]
+fn verbose_wizard_prints_its_request_trace_after_restoring_the_terminal() {
+    let _port = pty::lock_sandbox_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["-v", "setup", "--sandbox"], dir.path());
+    s.wait_for("Data center");
+    s.key("\r");
+    s.wait_for("demo client");
+    s.key("\r");
+    s.wait_for("Presets");
+    s.key("\r");
+    s.wait_for("Generate code");
+    s.key("m");
+    s.wait_for("Enter exchanges it");
+    s.key("\r");
+    s.wait_for("Token verified");
+    assert!(!s.screen().contains("/oauth/v2/token"), "{}", s.screen());
+    s.key("\x03");
+    assert_eq!(s.wait_exit(), 130);
+    s.assert_restored();
+    let after = s.screen();
+    assert!(after.contains("/oauth/v2/token"), "{after}");
+    assert!(after.contains("nothing was written"), "{after}");
 }

@@ -1579,8 +1579,12 @@ type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>
 /// `zoho-auth sandbox --port 0` as a child process, with its first stdout line.
 async fn spawn_sandbox_command() -> (tokio::process::Child, Lines, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
+    // The default state lives in the data folder: a folder of this test's own, leaked so it
+    // outlives the child.
+    let data = tempfile::tempdir().unwrap().keep();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoho-auth"))
         .args(["sandbox", "--port", "0"])
+        .env("ZOHO_AUTH_DATA_DIR", &data)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -1621,7 +1625,12 @@ async fn the_sandbox_command_prints_its_url_first_and_serves_it() {
     )));
     assert!(rest.contains(&format!("curl -s -X POST {base}/_sandbox/code")));
     assert!(rest.contains("/books/v3/invoices?organization_id=10234695&page=2&per_page=200"));
-    assert!(rest.contains("keep it with: zoho-auth sandbox --state FILE"));
+    // Without --state: the default state file, shared with `setup --sandbox` (issue 13 item 3).
+    assert!(
+        rest.starts_with("State: ") && rest.contains("sandbox-state.json"),
+        "{rest}"
+    );
+    assert!(rest.contains("shared with `setup --sandbox`"), "{rest}");
     let r = get(&format!("{base}/oauth/serverinfo")).await;
     assert_eq!(r.json()["locations"]["us"], json!(base));
     child.start_kill().unwrap();

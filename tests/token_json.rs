@@ -53,8 +53,10 @@ async fn verbose_says_when_the_cache_answered() {
     assert_eq!(second.stdout, first.stdout, "the cached token");
     assert_eq!(w.sandbox.stats().refreshes, refreshes, "no new refresh");
     assert!(
-        second.stderr.contains("used the cached access token")
-            && second.stderr.contains("expires in"),
+        second
+            .stderr
+            .contains("the cached access token was used (no request); it expires in")
+            && second.stderr.contains(" UTC"),
         "{}",
         second.stderr
     );

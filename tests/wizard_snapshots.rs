@@ -52,6 +52,34 @@ fn step3_scopes() {
     snap("step3_scopes", &w, 0);
 }
 
+/// Issue 13 item 4: key hints wider than 80 columns wrap to a second row instead of being cut.
+#[test]
+fn sandbox_generate_hints_wrap_at_80_columns() {
+    let mut w = at_generate();
+    w.ctx.sandbox = true;
+    let screen = render(&w, t(0), 80, 24);
+    assert!(screen.contains("m mint code"), "{screen}");
+    assert!(screen.contains("q quit"), "{screen}");
+    insta::assert_snapshot!("sandbox_generate_hints_wrap_at_80_columns", screen);
+}
+
+/// Issue 13 item 4: on a wide terminal the names, descriptions and preset strings use the width.
+#[test]
+fn step3_scopes_160_columns() {
+    let mut w = at_scopes();
+    key(&mut w, Key::Char(' '), 0);
+    key(&mut w, Key::Down, 0);
+    let screen = render(&w, t(0), 160, 24);
+    // A preset string of 95 characters is shown whole (at 80 columns it is cut at 38).
+    assert!(
+        screen.contains(
+            "ZohoBooks.invoices.ALL,ZohoBooks.contacts.ALL,ZohoBooks.customerpayments.ALL,ZohoBooks.settings.READ"
+        ),
+        "{screen}"
+    );
+    insta::assert_snapshot!("step3_scopes_160_columns", screen);
+}
+
 #[test]
 fn step3_scopes_no_filter_match() {
     let mut w = at_scopes();

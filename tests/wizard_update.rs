@@ -408,7 +408,15 @@ fn the_sandbox_mints_the_code() {
             now: t(12),
         },
     );
-    assert_eq!(fx.last(), Some(&exchange_effect(2, Dc::Eu)));
+    // Issue 13 item 4: the code waits on the Paste screen (countdown and code shown); Enter
+    // exchanges it.
+    assert_eq!(fx, vec![]);
+    assert_eq!(w.step, Step::PasteCode);
+    assert_eq!(w.paste.code_input.expose(), CODE);
+    assert_eq!(
+        key(&mut w, Key::Enter, 13).last(),
+        Some(&exchange_effect(2, Dc::Eu))
+    );
 }
 
 // 6. Exchange
@@ -836,4 +844,38 @@ fn resize_is_recorded() {
     let mut w = fresh();
     assert_eq!(update(&mut w, Msg::Resize { cols: 70, rows: 20 }), vec![]);
     assert_eq!(w.size, (70, 20));
+}
+
+/// Issue 13 item 4: a pasted refresh token is named as one, labelled or the bare one already in
+/// the env file; nothing is sent.
+#[test]
+fn a_pasted_refresh_token_is_named_as_one() {
+    let mut w = at_paste();
+    let fx = paste(&mut w, &format!("ZOHO_REFRESH_TOKEN={REFRESH}"), 10);
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::Exchange { .. })),
+        "{fx:?}"
+    );
+    let error = w.paste.error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("This is a refresh token, not a code"),
+        "{error}"
+    );
+
+    let mut w = at_paste();
+    w.ctx
+        .env_existing
+        .push(("ZOHO_REFRESH_TOKEN".into(), Secret::new(REFRESH)));
+    let fx = paste(&mut w, REFRESH, 10);
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::Exchange { .. })),
+        "{fx:?}"
+    );
+    let error = w.paste.error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("This is a refresh token, not a code"),
+        "{error}"
+    );
+    assert!(error.contains("already in the env file"), "{error}");
+    assert!(!error.contains(REFRESH));
 }

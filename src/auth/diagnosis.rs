@@ -579,7 +579,7 @@ fn from_refusal(status: u16, refusal: &ApiRefusal, called: &str, ctx: &Context<'
                 "{product} refused the token ({what}): it does not carry the scope needed to list organizations."
             ),
             format!(
-                "Generate a new code with {add} added to the scopes (`zoho-auth setup` preselects it), then exchange it."
+                "Run `zoho-auth reauth`: it adds {add} to the scopes for you; then generate the new code and exchange it."
             ),
         )
     };
@@ -773,6 +773,20 @@ mod refusal_tests {
             called: "https://www.zohoapis.com/crm/v8/org".into(),
         };
         assert_eq!(from_error(&scope, &ctx(eu, None)).code, Code::ScopeMissing);
+    }
+
+    /// Issue 13 item 4: it is `reauth` that adds the missing scope, not `setup`.
+    #[test]
+    fn scope_missing_says_reauth_adds_the_scope() {
+        let scope = AuthError::Api {
+            status: 401,
+            refusal: ApiRefusal::ScopeMismatch,
+            called: "https://www.zohoapis.com/crm/v8/org".into(),
+        };
+        let d = from_error(&scope, &ctx(None, None));
+        assert_eq!(d.code, Code::ScopeMissing);
+        assert!(d.fix.contains("`zoho-auth reauth`: it adds"), "{d}");
+        assert!(!d.fix.contains("zoho-auth setup"), "{d}");
     }
 
     #[test]

@@ -389,6 +389,19 @@ pub async fn check_with_progress(
             return CheckReport::failed(d, target.dc, product);
         }
     };
+    check_tokens(client, target, tokens, configured_scopes, product, progress).await
+}
+
+/// The live test of `check` with an access token in hand: fresh from a refresh, or from the
+/// token cache (then no refresh is spent).
+pub async fn check_tokens(
+    client: &Client,
+    target: &Target,
+    tokens: TokenSet,
+    configured_scopes: &[String],
+    product: Option<Product>,
+    progress: &(dyn Fn(CheckStage) + Send + Sync),
+) -> CheckReport {
     let scopes = effective_scopes(&tokens, configured_scopes);
     let product = product.or_else(|| scopes::first_probe_product(&scopes));
     let account_dc = Dc::from_url(&tokens.api_domain).or(target.dc);

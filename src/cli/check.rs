@@ -1,38 +1,127 @@
-//! `zoho-auth check`: refresh and live-test the configured grant; print the diagnosis; exit code
-//! by class. `--json` prints one object on stdout.
+//! `zoho-auth check`: live-test the configured grant; print the diagnosis; exit code by class.
+//! `--json` prints one object on stdout. It shares `token`'s cache: a cached access token with more
+//! than 5 minutes left is tested as is (no refresh spent, so a monitor running it every minute
+//! never eats Zoho's 10 tokens per 10 minutes); otherwise one refresh, under the cache's lock, and
+//! the new token is cached. `--refresh` forces the refresh. It says which it did.
 
 use crate::auth::cache::{Cached, TokenCache};
+use crate::auth::client::TokenSet;
+use crate::auth::diagnosis::Code;
 use crate::auth::flow::{self, CheckReport};
 
-use super::common::{client, load_configured, now_unix, product_flag};
+use super::common::{client, dc_flag, load_configured, now_unix, print_diagnosis, product_flag};
 use super::{CheckArgs, GlobalArgs};
 
+/// Where the access token the check tested came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The token cache: no refresh spent.
+    Cached { expires_in_secs: u64 },
+    /// One refresh at Zoho.
+    Refreshed,
+    /// No access token was had (the configuration or the refresh failed).
+    None,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Cached { .. } => "cached",
+            Source::Refreshed => "refreshed",
+            Source::None => "none",
+        }
+    }
+}
+
 pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> u8 {
-    let report = report(global, args).await;
+    // A flag the user mistyped is a usage error (exit 2), said as such: not a check that found
+    // missing credentials.
+    if let Err(d) = dc_flag(global).and_then(|_| product_flag(args.product.as_deref())) {
+        print_diagnosis(&d);
+        return d.exit_code();
+    }
+    let (report, source) = report(global, args).await;
+    match source {
+        Source::Cached { expires_in_secs } => eprintln!(
+            "zoho-auth check: tested the cached access token (valid {} more minutes; no refresh spent; --refresh forces one)",
+            expires_in_secs / 60
+        ),
+        Source::Refreshed => eprintln!(
+            "zoho-auth check: refreshed the access token (Zoho allows 10 per 10 minutes) and cached it"
+        ),
+        Source::None => {}
+    }
     if global.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).unwrap_or_else(|_| "{}".into())
-        );
+        let mut value = serde_json::to_value(&report).unwrap_or_else(|_| serde_json::json!({}));
+        value["token"] = serde_json::Value::String(source.as_str().into());
+        println!("{value}");
     } else {
         print_human(&report);
     }
     report.exit_code()
 }
 
-async fn report(global: &GlobalArgs, args: &CheckArgs) -> CheckReport {
+async fn report(global: &GlobalArgs, args: &CheckArgs) -> (CheckReport, Source) {
     let product = match product_flag(args.product.as_deref()) {
         Ok(p) => p,
-        Err(d) => return CheckReport::failed(d, None, None),
+        Err(d) => return (CheckReport::failed(d, None, None), Source::None),
     };
     let cfg = match load_configured(global) {
         Ok(cfg) => cfg,
-        Err(d) => return CheckReport::failed(d, None, product),
+        Err(d) => return (CheckReport::failed(d, None, product), Source::None),
     };
     let client = match client(global) {
         Ok(c) => c,
-        Err(d) => return CheckReport::failed(d, cfg.target.dc, product),
+        Err(d) => return (CheckReport::failed(d, cfg.target.dc, product), Source::None),
     };
+    let cache = TokenCache::from_env();
+    let key = TokenCache::key(
+        &cfg.target.accounts_str(),
+        &cfg.creds.client_id,
+        &cfg.refresh_token,
+    );
+    let cached = |cache: &Option<TokenCache>| {
+        cache
+            .as_ref()
+            .filter(|_| !args.refresh)
+            .and_then(|c| c.read(&key, now_unix()))
+    };
+    if let Some(hit) = cached(&cache) {
+        if global.verbose {
+            eprintln!(
+                "zoho-auth: using the cached access token (no request to the accounts server)"
+            );
+        }
+        let (tokens, expires_in_secs) = from_cache(hit);
+        let report =
+            flow::check_tokens(&client, &cfg.target, tokens, &cfg.scopes, product, &|_| {}).await;
+        // A cached token the API refuses may have been revoked since: forget it and spend the
+        // run's one refresh on a fresh token instead.
+        if report.diagnosis != Code::TokenRejected {
+            return (cached_words(report), Source::Cached { expires_in_secs });
+        }
+        if let Some(c) = &cache {
+            c.remove(&key);
+        }
+    }
+    // Take the lock, then look again: a concurrent `token` or `check` may have just refreshed.
+    let guard = match &cache {
+        Some(c) => {
+            let (c, k) = (c.clone(), key.clone());
+            tokio::task::spawn_blocking(move || c.lock(&k))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+        None => None,
+    };
+    if let Some(hit) = cached(&cache) {
+        drop(guard);
+        let (tokens, expires_in_secs) = from_cache(hit);
+        let report =
+            flow::check_tokens(&client, &cfg.target, tokens, &cfg.scopes, product, &|_| {}).await;
+        return (cached_words(report), Source::Cached { expires_in_secs });
+    }
     let report = flow::check(
         &client,
         &cfg.target,
@@ -42,23 +131,43 @@ async fn report(global: &GlobalArgs, args: &CheckArgs) -> CheckReport {
         product,
     )
     .await;
-    // The check minted an access token: keep it for `token` rather than waste a throttle slot.
-    if let (Some((access, lifetime)), Some(api_domain), Some(cache)) = (
-        report.access.as_ref(),
-        report.api_domain.as_ref(),
-        TokenCache::from_env(),
-    ) {
-        let key = TokenCache::key(
-            &cfg.target.accounts_str(),
-            &cfg.creds.client_id,
-            &cfg.refresh_token,
-        );
-        let _ = cache.write(
-            &key,
-            &Cached::new(access, api_domain, *lifetime, now_unix()),
-        );
+    // The check minted an access token: keep it for `token` and the next `check`.
+    let source = match (report.access.as_ref(), report.api_domain.as_ref()) {
+        (Some((access, lifetime)), Some(api_domain)) => {
+            if let Some(cache) = &cache {
+                let _ = cache.write(
+                    &key,
+                    &Cached::new(access, api_domain, *lifetime, now_unix()),
+                );
+            }
+            Source::Refreshed
+        }
+        _ => Source::None,
+    };
+    drop(guard);
+    (report, source)
+}
+
+/// The report of a cached token: it is the access token that works; the refresh token was not
+/// used this time.
+fn cached_words(mut report: CheckReport) -> CheckReport {
+    if let Some(rest) = report.message.strip_prefix("The refresh token works") {
+        report.message = format!("The cached access token works{rest}");
     }
     report
+}
+
+/// A cached token as the check's tokens, and the seconds it has left.
+fn from_cache(hit: Cached) -> (TokenSet, u64) {
+    let expires_in_secs = hit.expires_at.saturating_sub(now_unix());
+    let tokens = TokenSet {
+        access_token: hit.access_token,
+        refresh_token: None,
+        scopes: vec![],
+        api_domain: hit.api_domain,
+        expires_in: std::time::Duration::from_secs(expires_in_secs),
+    };
+    (tokens, expires_in_secs)
 }
 
 fn print_human(report: &CheckReport) {

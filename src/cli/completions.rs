@@ -1,15 +1,14 @@
 //! `zoho-auth completions SHELL`: prints a completion script for bash, zsh, fish, elvish or
 //! PowerShell on stdout, generated from the same clap definition the binary parses with.
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use super::{Cli, CompletionsArgs};
+use super::CompletionsArgs;
 
 /// The script for `shell`.
 pub fn script(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "zoho-auth", &mut out);
+    clap_complete::generate(shell, &mut super::command(), "zoho-auth", &mut out);
     out
 }
 

@@ -3,8 +3,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use super::{Cli, Command, SetupArgs};
 use super::{
     api, check, completions, exchange, login, reauth, revoke, run, sandbox, scopes, serve, setup,
@@ -15,7 +13,10 @@ use super::{
 pub fn main() -> ExitCode {
     // Before any secret is read: a crash must not write one to a core file.
     let _ = crate::platform::disable_core_dumps();
-    let cli = match Cli::try_parse() {
+    let parsed = super::command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) if err.kind() == clap::error::ErrorKind::InvalidUtf8 => {
             // clap does not say which one: name the flag, never the value.
@@ -51,6 +52,9 @@ pub fn main() -> ExitCode {
                 | Command::Completions(_)
         )
     );
+    if one_shot {
+        super::quiet_on_closed_pipe();
+    }
     let mut builder = if one_shot {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -105,6 +109,9 @@ fn non_utf8_argument() -> String {
 
 async fn run(cli: Cli) -> u8 {
     let global = cli.global;
+    if let Some(code) = super::refuse_json(&global, cli.command.as_ref()) {
+        return code;
+    }
     match cli.command {
         Some(Command::Sandbox(args)) => sandbox::run(&global, &args).await,
         Some(Command::Exchange(args)) => exchange::run(&global, &args).await,

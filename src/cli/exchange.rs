@@ -58,6 +58,8 @@ struct Inputs {
     requested_scopes: Vec<String>,
     /// The refresh token the env file held when read: the save expects it still there.
     held_refresh: Option<Secret>,
+    /// The redirect URI of a pasted redirect URL (its origin and path).
+    pasted_redirect: Option<String>,
 }
 
 /// The one check before a code is sent or a sign-in starts (`exchange`, `login`): the save of
@@ -147,6 +149,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         }
         None => None,
     };
+    let pasted_redirect = pasted.as_deref().and_then(super::redirect_of_paste);
     let pasted = pasted
         .map(|raw| {
             clean::clean_code_paste(&raw).map_err(|e| {
@@ -230,6 +233,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         target,
         requested_scopes,
         held_refresh: save::Expect::held(env.as_ref()),
+        pasted_redirect,
     })
 }
 
@@ -247,7 +251,10 @@ async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagno
         &inputs.creds,
         Obtained::Code {
             code: &inputs.code,
-            redirect_uri: args.redirect_uri.as_deref(),
+            redirect_uri: args
+                .redirect_uri
+                .as_deref()
+                .or_else(|| super::say_pasted_redirect(inputs.pasted_redirect.as_deref())),
         },
         &inputs.requested_scopes,
         product,

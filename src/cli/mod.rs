@@ -25,6 +25,81 @@ use clap::{Args, Parser, Subcommand};
 pub use args::{ClientArgs, GlobalArgs};
 pub use dispatch::main;
 
+/// The parser: each subcommand's `--help` lists its own options first, then the global ones
+/// under "Global options" (`--json` is refused at run time where it means nothing).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_args(|a| {
+        if a.is_global_set() {
+            a.help_heading("Global options")
+        } else {
+            a
+        }
+    })
+}
+
+/// The commands whose output `--json` changes: `check`, `exchange`, `scopes`, `token`, and `api`
+/// (whose output is the API's JSON anyway). The others refuse it (exit 2) rather than ignore it;
+/// this says so for `command` and returns the exit code, or `None` when `--json` is fine.
+pub fn refuse_json(global: &GlobalArgs, command: Option<&Command>) -> Option<u8> {
+    if !global.json {
+        return None;
+    }
+    let name = match command {
+        Some(Command::Check(_) | Command::Exchange(_) | Command::Scopes(_) | Command::Token)
+        | Some(Command::Api(_)) => return None,
+        None | Some(Command::Setup(_)) => "setup",
+        Some(Command::Reauth(_)) => "reauth",
+        Some(Command::Login(_)) => "login",
+        Some(Command::Revoke) => "revoke",
+        Some(Command::Sandbox(_)) => "sandbox",
+        Some(Command::Run(_)) => "run",
+        Some(Command::Serve(_)) => "serve",
+        Some(Command::Completions(_)) => "completions",
+    };
+    eprintln!(
+        "zoho-auth: `{name}` has no JSON output, so --json is refused rather than ignored.\n  Fix: drop --json; it is honoured by check, exchange, scopes, token and api."
+    );
+    Some(2)
+}
+
+/// The redirect URI a pasted redirect URL was sent to: its scheme, host, port and path, without
+/// the query (`https://example.com/cb?code=…` → `https://example.com/cb`). `None` for anything
+/// that is not an http(s) URL carrying a `code`.
+pub fn redirect_of_paste(raw: &str) -> Option<String> {
+    let mut url = url::Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || !url.query_pairs().any(|(k, _)| k == "code") {
+        return None;
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url.to_string())
+}
+
+/// `exchange` without `--redirect-uri` and a pasted redirect URL: says which redirect URI is sent
+/// (Zoho wants the one the code was made for), before the code is spent.
+pub fn say_pasted_redirect(redirect: Option<&str>) -> Option<&str> {
+    let uri = redirect?;
+    eprintln!(
+        "zoho-auth: sending redirect_uri {} (the pasted URL without its query); pass --redirect-uri if the client registered another.",
+        crate::auth::printable::printable(uri)
+    );
+    Some(uri)
+}
+
+/// A closed pipe (`zoho-auth scopes --json | head -1`) ends a one-shot command quietly, as Unix
+/// tools do: SIGPIPE back to its default (the shell reports 141), instead of Rust's ignored signal
+/// and a panic in `println!`. Only for the commands that serve nothing: a server writing to a Unix
+/// socket whose client left must get an error, not die.
+pub fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called once on the main thread before any other thread starts; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "zoho-auth",
@@ -130,6 +205,9 @@ pub struct CheckArgs {
     /// Product to live-test: books invoice inventory expense crm desk.
     #[arg(long, value_name = "P")]
     pub product: Option<String>,
+    /// Refresh the access token even when the cached one is good for 5 more minutes.
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

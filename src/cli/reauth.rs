@@ -91,6 +91,7 @@ pub async fn run(global: &GlobalArgs, args: &ReauthArgs) -> u8 {
         ssh: runtime::ssh(),
         sandbox: None,
         reauth: None,
+        http: super::setup::wizard_http(global),
     };
     let (mut prefill, ctx) = runtime::prepare(&setup, existing.as_ref(), None);
     if let Ok(cfg) = &configured {

@@ -1,9 +1,47 @@
-//! `zoho-auth sandbox`: the simulated Zoho in the foreground, with instructions on stdout.
+//! `zoho-auth sandbox`: the simulated Zoho in the foreground, with instructions on stdout. Without
+//! `--state` it keeps its clients and grants in the default state file (the user's data folder), the
+//! same one `setup --sandbox` uses, so the commands the wizard suggests work after it quits.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use super::{GlobalArgs, SandboxArgs};
 use crate::sandbox::{Sandbox, SandboxConfig, StartError};
+
+/// The port `zoho-auth sandbox` and `setup --sandbox` listen on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 8470;
+
+/// Moves the user's data folder (the sandbox's default state file); for tests and read-only homes.
+pub const DATA_DIR_ENV: &str = "ZOHO_AUTH_DATA_DIR";
+
+/// `$ZOHO_AUTH_DATA_DIR/sandbox-state.json`, else the platform data folder +
+/// `zoho-auth/sandbox-state.json`; `None` when there is no data folder.
+pub fn default_state() -> Option<PathBuf> {
+    let dir = std::env::var_os(DATA_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::data_dir().map(|d| d.join("zoho-auth")))?;
+    Some(
+        std::path::absolute(&dir)
+            .unwrap_or(dir)
+            .join("sandbox-state.json"),
+    )
+}
+
+/// The state file to use: `--state` (made absolute, so a running sandbox names it the same from any
+/// folder), else the default one, its folder created.
+pub fn state_path(given: Option<&std::path::Path>) -> Option<PathBuf> {
+    match given {
+        Some(path) => Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
+        None => {
+            let path = default_state()?;
+            if let Some(parent) = path.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            Some(path)
+        }
+    }
+}
 
 pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
     let config = SandboxConfig {
@@ -11,7 +49,8 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
         ..SandboxConfig::default()
     };
     let stop = StopSignals::register();
-    let started = match &args.state {
+    let state = state_path(args.state.as_deref());
+    let started = match &state {
         Some(path) => Sandbox::start_with_state(config, path).await,
         None => Sandbox::start(config).await.map_err(StartError::Listen),
     };
@@ -42,18 +81,23 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "Sandbox listening on {base}");
         let _ = out.flush();
-        let _ = out.write_all(instructions(&sandbox).as_bytes());
-        let _ = match &args.state {
-            Some(path) => writeln!(
+        let _ = match (&state, &args.state) {
+            (Some(path), given) => writeln!(
                 out,
-                "Clients, grants and created records are kept in {} (mode 0600).",
-                crate::auth::printable::printable(&path.display().to_string())
+                "State: {} ({}; clients and grants survive a restart)",
+                crate::auth::printable::printable(&path.display().to_string()),
+                if given.is_some() {
+                    "from --state"
+                } else {
+                    "the default, shared with `setup --sandbox`; --state FILE for another"
+                },
             ),
-            None => writeln!(
+            (None, _) => writeln!(
                 out,
-                "Everything is forgotten at stop; keep it with: zoho-auth sandbox --state FILE"
+                "State: none (no data folder; set {DATA_DIR_ENV}); everything is forgotten at stop; keep it with: zoho-auth sandbox --state FILE"
             ),
         };
+        let _ = out.write_all(instructions(&sandbox).as_bytes());
         let _ = writeln!(out, "Stop with Ctrl+C.");
         let _ = out.flush();
         let _ = out.flush();
@@ -61,7 +105,7 @@ pub async fn run(_global: &GlobalArgs, args: &SandboxArgs) -> u8 {
     stop.wait().await;
     match sandbox.shutdown().await {
         Ok(()) => {
-            match &args.state {
+            match &state {
                 Some(path) => eprintln!(
                     "Sandbox stopped; its state is saved in {}.",
                     crate::auth::printable::printable(&path.display().to_string())
@@ -94,7 +138,7 @@ Demo non-browser (device) client: {device_id} / {device_secret}
 
 Mint codes in the browser, like the API console's Self Client tab: {base}/
 
-Run the wizard (it starts a sandbox of its own):
+Run the wizard against it (with the default state it uses this sandbox, else one of its own):
   zoho-auth setup --sandbox
 
 Exchange a code from this sandbox:

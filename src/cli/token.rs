@@ -18,10 +18,13 @@ pub async fn run(global: &GlobalArgs) -> u8 {
         Ok(granted) => {
             if global.verbose && granted.obtained == Obtained::Cached {
                 let left = granted.token.remaining(access::now_unix());
+                let day = granted.token.expires_at % 86_400;
                 eprintln!(
-                    "zoho-auth: used the cached access token (no request to Zoho); it expires in {} min {} s.",
+                    "zoho-auth: the cached access token was used (no request); it expires in {} min, at {:02}:{:02}:{:02} UTC",
                     left / 60,
-                    left % 60
+                    day / 3600,
+                    day % 3600 / 60,
+                    day % 60
                 );
             }
             use std::io::Write;

@@ -39,11 +39,14 @@ pub struct Executor {
 
 impl Executor {
     pub fn new(setup: Setup, tx: UnboundedSender<Msg>) -> anyhow::Result<Executor> {
-        let client = Client::new(ClientOptions {
+        let mut client = Client::new(ClientOptions {
             verbose: false,
-            timeout: Duration::from_secs(20),
+            timeout: setup.http.timeout,
         })
         .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        if let Some(lines) = &setup.http.trace {
+            client = client.with_trace(crate::auth::trace::Trace::capture(lines.clone()));
+        }
         let clipboard = if setup.ssh {
             None
         } else {
@@ -682,6 +685,7 @@ mod tests {
             ssh: true,
             sandbox: None,
             reauth: None,
+            http: Default::default(),
         }
     }
 

@@ -8,7 +8,7 @@ mod setup;
 mod terminal;
 
 pub use reauth::OldGrant;
-pub use setup::Setup;
+pub use setup::{Http, Setup};
 
 use std::time::{Duration, Instant};
 
@@ -67,7 +67,9 @@ pub fn prepare(
         banner: None,
     };
     let env_existing = saved::file_values(existing);
+    // The sandbox's values are a simulation's: its file never makes the wizard edit .gitignore.
     let gitignore = match envfile::gitignore_status(&setup.env_path) {
+        _ if setup.sandbox.is_some() => Gitignore::NotNeeded,
         envfile::GitignoreStatus::NotIgnored => Gitignore::NotIgnored,
         envfile::GitignoreStatus::NotARepo | envfile::GitignoreStatus::Ignored => {
             Gitignore::NotNeeded
@@ -99,6 +101,8 @@ pub fn prepare(
             theme: Theme {
                 color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             },
+            run_as: "zoho-auth".into(),
+            sandbox_restart: None,
         };
     let prefill = Prefill {
         start_at: wizard::setup_start(&prefill, &ctx),
@@ -162,8 +166,15 @@ pub async fn run_wizard_on(w: &mut Wizard, setup: Setup) -> u8 {
             return 1;
         }
     };
+    let trace = setup.http.trace.clone();
     let code = event_loop(w, &setup, &mut term).await;
     drop(term);
+    // `-v`: the requests the wizard made, now that the terminal is the normal screen again.
+    if let Some(lines) = trace {
+        for line in lines.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            eprintln!("{line}");
+        }
+    }
     match code {
         Ok(code) => code,
         Err(e) => {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::reauth::OldGrant;
 use crate::auth::target::WizardChoice;
+use crate::auth::trace::TraceLines;
 
 /// What the executor needs besides the wizard's state: plain values, never clap types.
 #[derive(Debug, Clone)]
@@ -17,4 +18,23 @@ pub struct Setup {
     pub sandbox: Option<String>,
     /// `zoho-auth reauth`: the configured grant to check, refresh-verify against and revoke.
     pub reauth: Option<std::sync::Arc<OldGrant>>,
+    /// The HTTP client's settings: `ZOHO_AUTH_HTTP_TIMEOUT` and `-v`.
+    pub http: Http,
+}
+
+/// The wizard's HTTP client: its request timeout, and with `-v` where its trace lines are kept
+/// (printed on stderr once the terminal is restored: on the wizard's screen they would garble it).
+#[derive(Debug, Clone)]
+pub struct Http {
+    pub timeout: std::time::Duration,
+    pub trace: Option<TraceLines>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            timeout: std::time::Duration::from_secs(20),
+            trace: None,
+        }
+    }
 }

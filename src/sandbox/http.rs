@@ -934,6 +934,13 @@ async fn ctl_clients(State(s): State<Shd>) -> Response {
             "device_client": c(&w.device_client),
         })
     });
+    // Which state file this sandbox keeps (null without one): `setup --sandbox` reuses a running
+    // sandbox only when it keeps the same file.
+    let mut value = value;
+    value["state_file"] = match s.state_path() {
+        Some(path) => serde_json::Value::String(path.display().to_string()),
+        None => serde_json::Value::Null,
+    };
     control_json(StatusCode::OK, value)
 }
 

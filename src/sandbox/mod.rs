@@ -57,7 +57,8 @@
 //! - `POST /_sandbox/fault` `{"path":"/oauth/v2/token","kind":"http500|html503|malformed_json|delay|drop",
 //!   "count":1,"delay_ms":0}`: the next `count` requests to `path` (a trailing `*` matches a prefix);
 //!   `DELETE /_sandbox/fault` clears them
-//! - `GET /_sandbox/stats` → [`Stats`]; `GET /_sandbox/clients` → the three demo clients
+//! - `GET /_sandbox/stats` → [`Stats`]; `GET /_sandbox/clients` → the three demo clients and
+//!   `state_file` (the `--state` path, or null)
 //!
 //! Prefixed with `/_dc/{code}`, `/_sandbox/code` mints the code in that DC.
 

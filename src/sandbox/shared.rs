@@ -33,6 +33,11 @@ impl Shared {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The `--state` file, when there is one.
+    pub(crate) fn state_path(&self) -> Option<&std::path::Path> {
+        self.state.as_ref().map(StateFile::path)
+    }
+
     /// Runs `f` on the world with the virtual `now`.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut World, i64) -> R) -> R {
         let mut world = self.lock();

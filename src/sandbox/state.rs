@@ -47,6 +47,11 @@ pub(crate) struct StateFile {
 }
 
 impl StateFile {
+    /// The file this state is kept in.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Reads `path` into `world`. A missing file is a fresh start (and is written at once, so the
     /// demo clients are the same next time).
     pub(crate) fn open(path: &Path, world: &mut World) -> Result<StateFile, StateError> {

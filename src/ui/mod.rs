@@ -34,11 +34,19 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         draw_too_small(frame, area, &p);
         return;
     }
+    // The key hints wrap to a second row rather than being cut when they are wider than the
+    // terminal (the sandbox's Generate code step at 80 columns).
+    let hint = hint_line(w, &p, now);
+    let hint_rows = if hint.width() > area.width as usize {
+        2
+    } else {
+        1
+    };
     let [header, progress, body, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(hint_rows),
     ])
     .areas(area);
 
@@ -122,7 +130,12 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         Step::Diagnose => reauth::view_diagnose(w, &p, now),
         Step::DataCenter => view_data_center(w, &p, inner.height as usize - lines.len()),
         Step::Client => view_client(w, &p),
-        Step::Scopes => view_scopes(w, &p, inner.height as usize - lines.len()),
+        Step::Scopes => view_scopes(
+            w,
+            &p,
+            inner.height as usize - lines.len(),
+            inner.width as usize,
+        ),
         Step::GenerateCode => view_generate(w, &p),
         Step::PasteCode => view_paste(w, &p, now),
         Step::BrowserSignIn => signin::view_browser(w, &p, now),
@@ -134,7 +147,7 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
     };
     lines.extend(body_lines);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-    frame.render_widget(Paragraph::new(hint_line(w, &p, now)), hints);
+    frame.render_widget(Paragraph::new(hint).wrap(Wrap { trim: false }), hints);
 }
 
 fn draw_too_small(frame: &mut Frame, area: Rect, p: &Palette) {
@@ -367,7 +380,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     lines
 }
 
-fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
+fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![];
     if let Some(f) = filter_line(&w.scope_list, p) {
         lines.push(f);
@@ -430,14 +443,18 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>> {
                 (false, true) => "[x] ",
                 (false, false) => "[ ] ",
             };
-            let name = truncate(&name, 31);
-            let desc = truncate(&desc, 38);
+            // The columns take the terminal's width: 31 + 38 at 80 columns, the names' full
+            // width (42) and the rest for the description on a wide one.
+            let name_width = if width >= 120 { 42 } else { 31 };
+            let desc_width = width.saturating_sub(3 + 4 + name_width + 2).max(10);
+            let name = truncate(&name, name_width);
+            let desc = truncate(&desc, desc_width);
             drawn.push((
                 Some(i),
                 Line::from(vec![
                     Span::styled(if here { " › " } else { "   " }, p.key()),
                     Span::styled(mark, if added { p.warn() } else { p.ok() }),
-                    Span::styled(format!("{name:<31}"), style),
+                    Span::styled(format!("{name:<name_width$}"), style),
                     Span::styled(format!(" {desc}"), p.dim()),
                 ]),
             ));
@@ -605,6 +622,11 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
     }
     if w.paste.minting {
         lines.push(Line::styled("The sandbox is minting a code…", p.dim()));
+    } else if w.ctx.sandbox && !w.paste.code_input.is_empty() {
+        lines.push(Line::styled(
+            "The sandbox pasted a fresh code here: Enter exchanges it.",
+            p.key(),
+        ));
     } else if w.ctx.can_read_clipboard {
         lines.push(Line::styled(
             "Watching the clipboard: a copied code is taken by itself.",
@@ -915,20 +937,22 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .and_then(|o| o.product)
         .map_or("/books/v3/organizations", |pr| pr.probe_path());
     // The commands must find the file that was written: name it unless it is the default, and
-    // then give each command its own line so nothing wraps.
+    // then give each command its own line so nothing wraps. `run` is how zoho-auth runs here
+    // (`cargo run --` when it is not installed).
+    let run = &w.ctx.run_as;
     let use_lines: Vec<Line> = if w.ctx.env_path == ".env" {
         vec![
             Line::from(vec![
-                Span::styled("  zoho-auth token", p.key()),
+                Span::styled(format!("  {run} token"), p.key()),
                 Span::raw("   prints a fresh access token (cached for the hour)"),
             ]),
             Line::from(vec![
-                Span::styled("  zoho-auth check", p.key()),
+                Span::styled(format!("  {run} check"), p.key()),
                 Span::raw("   live-tests the saved token again"),
             ]),
             Line::raw(""),
             Line::styled(
-                "  curl -H \"Authorization: Zoho-oauthtoken $(zoho-auth token)\" \\",
+                format!("  curl -H \"Authorization: Zoho-oauthtoken $({run} token)\" \\"),
                 p.key(),
             ),
             Line::styled(format!("       {api}{path}"), p.key()),
@@ -936,15 +960,12 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     } else {
         let env = &w.ctx.env_path;
         vec![
-            Line::styled(format!("  zoho-auth --env-file {env} token"), p.key()),
+            Line::styled(format!("  {run} --env-file {env} token"), p.key()),
             Line::raw("      prints a fresh access token (cached for the hour)"),
-            Line::styled(format!("  zoho-auth --env-file {env} check"), p.key()),
+            Line::styled(format!("  {run} --env-file {env} check"), p.key()),
             Line::raw("      live-tests the saved token again"),
             Line::raw(""),
-            Line::styled(
-                format!("  TOKEN=$(zoho-auth --env-file {env} token)"),
-                p.key(),
-            ),
+            Line::styled(format!("  TOKEN=$({run} --env-file {env} token)"), p.key()),
             Line::styled(
                 "  curl -H \"Authorization: Zoho-oauthtoken $TOKEN\" \\",
                 p.key(),
@@ -952,6 +973,20 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
             Line::styled(format!("       {api}{path}"), p.key()),
         ]
     };
+    if run.starts_with("cargo ") {
+        lines.push(Line::styled(
+            "zoho-auth is not installed: `cargo install --locked --path .` puts it on PATH.",
+            p.dim(),
+        ));
+    }
+    if let Some(restart) = &w.ctx.sandbox_restart {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "The sandbox stops when you quit. For these commands, start it again in another terminal:",
+            p.warn(),
+        ));
+        lines.push(Line::styled(format!("  {restart}"), p.key()));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Use it:", p.bold()));
     lines.extend(use_lines);

@@ -211,6 +211,12 @@ pub struct Context {
     /// sign-in changes while a demo client is filled in.
     pub demo_clients: Vec<(SignIn, String, Secret)>,
     pub theme: Theme,
+    /// How to run zoho-auth again in the suggested commands: `zoho-auth`, or `cargo run --` when it
+    /// is not installed.
+    pub run_as: String,
+    /// Under `--sandbox`, when the sandbox stops with the wizard: the command that starts it again
+    /// (`zoho-auth sandbox`), for the Done screen.
+    pub sandbox_restart: Option<String>,
 }
 
 impl Default for Context {
@@ -228,6 +234,8 @@ impl Default for Context {
             dc_flag: None,
             demo_clients: vec![],
             theme: Theme { color: true },
+            run_as: "zoho-auth".into(),
+            sandbox_restart: None,
         }
     }
 }

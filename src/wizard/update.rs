@@ -73,9 +73,15 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                 return vec![];
             }
             w.paste.minting = false;
-            let mut fx = check_expiry(w, now);
+            let fx = check_expiry(w, now);
             match result {
-                Ok(code) => fx.extend(submit_code(w, code, now)),
+                // The code lands in the Paste screen as if pasted: the user sees the countdown
+                // and the code, and Enter exchanges it, as with a real console.
+                Ok(code) if !w.paste.expired => {
+                    w.paste.error = None;
+                    w.paste.code_input = code;
+                }
+                Ok(_) => {}
                 Err(e) => w.paste.error = Some(format!("The sandbox did not mint a code: {e}")),
             }
             fx
@@ -789,7 +795,21 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
     if w.paste.expired {
         return fx;
     }
+    // A bare refresh token has a code's shape: the one already in the env file is known, though.
+    let is_saved_refresh_token = |code: &Secret| {
+        w.ctx
+            .env_existing
+            .iter()
+            .any(|(k, v)| k == crate::auth::keys::REFRESH_TOKEN && v.expose() == code.expose())
+    };
     match catalog::clean_code_paste(raw) {
+        Ok(p) if is_saved_refresh_token(&p.code) => {
+            w.paste.code_input = Secret::default();
+            w.paste.error = Some(format!(
+                "{} (It is the one already in the env file.)",
+                catalog::REFRESH_TOKEN_PASTED
+            ));
+        }
         Ok(p) => {
             if let Some(dc) = p.dc
                 && dc != w.dc

@@ -104,7 +104,7 @@ impl Session {
     }
 
     /// Starts `program args` in `dir` with a clean terminal environment plus `env`: HOME is
-    /// `dir`, the cache `dir/cache`.
+    /// `dir`, the cache `dir/cache`, the data folder (the sandbox's state) `dir/data`.
     pub fn start_program(program: &str, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Self {
         let pty = open();
         let mut cmd = CommandBuilder::new(program);
@@ -115,6 +115,7 @@ impl Session {
         }
         cmd.env("HOME", dir);
         cmd.env("ZOHO_AUTH_CACHE_DIR", dir.join("cache"));
+        cmd.env("ZOHO_AUTH_DATA_DIR", dir.join("data"));
         cmd.env("ZOHO_AUTH_HTTP_TIMEOUT", "5");
         cmd.env("TZ", "Europe/Berlin");
         cmd.env("TERM", "xterm-256color");
@@ -342,4 +343,22 @@ impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+/// Held by a test that runs `setup --sandbox` (whose sandbox takes the default port 8470, and
+/// whose suggested `zoho-auth sandbox` takes it again after the wizard quits): such tests take
+/// turns, across test binaries too, so none finds the port held by another.
+pub struct SandboxPortLock(std::fs::File);
+
+/// Blocks until no other test holds the default sandbox port; released when the guard drops.
+pub fn lock_sandbox_port() -> SandboxPortLock {
+    let path = std::env::temp_dir().join("zoho-auth-tests-port-8470.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .expect("open the port lock file");
+    file.lock().expect("take the port lock");
+    SandboxPortLock(file)
 }

@@ -58,6 +58,8 @@ pub fn ctx() -> Context {
         dc_flag: None,
         demo_clients: vec![],
         theme: Theme { color: true },
+        run_as: "zoho-auth".into(),
+        sandbox_restart: None,
     }
 }
 
