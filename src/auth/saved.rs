@@ -80,11 +80,20 @@ pub struct Configured {
     pub scopes: Vec<String>,
     pub env: Option<EnvFile>,
     pub keychain: bool,
+    /// `ZOHO_ORGANIZATION_ID`, or the store row's `organization_id`.
+    pub organization_id: Option<String>,
+    /// The saved API domain (`ZOHO_API_DOMAIN`, or the store row's `api_domain`).
+    pub api_domain: Option<String>,
+    /// The store the grant was read from (`--store`), when not the env file.
+    pub store: Option<super::stored::StoreChoice>,
 }
 
 /// Reads the grant from the environment and the env file (and the keychain when the file says
 /// so); `choice` (the flags) decides where requests go before what is saved.
 pub fn read(env_path: &Path, choice: &Choice) -> Result<Configured, Diagnosis> {
+    if let Some(flags) = &choice.store {
+        return super::stored::load_blocking(&flags.parse()?, choice);
+    }
     let env = load_env(env_path)?;
     let target = target::configured(choice, &place(env.as_ref()))?;
     let keychain = uses_keychain(env.as_ref());
@@ -160,7 +169,10 @@ pub fn read(env_path: &Path, choice: &Choice) -> Result<Configured, Diagnosis> {
         refresh_token,
         target,
         scopes,
+        organization_id: lookup(keys::ORGANIZATION_ID, env.as_ref()).map(|v| v.trim().to_string()),
+        api_domain: lookup(keys::API_DOMAIN, env.as_ref()).map(|v| v.trim().to_string()),
         env,
         keychain,
+        store: None,
     })
 }

@@ -102,6 +102,8 @@ pub struct Choice {
     pub api_domain: Option<String>,
     /// `--dc`, not yet validated.
     pub dc: Option<String>,
+    /// `--store` (or `ZOHO_AUTH_STORE`) with its tenant, layout and table: the grant lives there.
+    pub store: Option<super::stored::StoreFlags>,
 }
 
 /// Where a saved grant says requests go (environment variable, else env file; a store later).

@@ -1,0 +1,278 @@
+//! A grant in a SQL store as the commands use it (design.md, "Where a grant lives: stores"): the
+//! flags parsed into a store choice, the tenant's row read into the same [`Configured`] the env
+//! file gives, a new grant turned into the row that is saved, and every store failure as a
+//! diagnosis naming the store with its password masked (exit 2 for what the user typed, 5 for
+//! store trouble).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::client::{Credentials, TokenSet};
+use super::diagnosis::{Code, Diagnosis};
+use super::save::NewGrant;
+use super::saved::Configured;
+use super::scopes;
+use super::secret::Secret;
+use super::sqlstore::{
+    AccessToken, Layout, SqlStore, StoreError, StoreUrl, StoredGrant, TableName, check_tenant,
+};
+use super::target::{self, Choice};
+
+/// The store flags as given (`--store`/`ZOHO_AUTH_STORE`, `--tenant`, `--layout`, `--table`).
+/// Its `Debug` never shows the URL, which may carry a password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StoreFlags {
+    pub url: String,
+    pub tenant: String,
+    pub layout: Option<String>,
+    pub table: Option<String>,
+}
+
+impl std::fmt::Debug for StoreFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreFlags")
+            .field("url", &"<masked>")
+            .field("layout", &self.layout)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A store, checked: its URL, layout, table and the tenant whose row is used.
+#[derive(Debug, Clone)]
+pub struct StoreChoice {
+    pub url: StoreUrl,
+    pub layout: Layout,
+    pub table: Option<String>,
+    pub tenant: String,
+}
+
+impl StoreFlags {
+    /// Checks the flags without connecting: a bad URL, layout, table or tenant is exit 2 with the
+    /// store named (password masked).
+    pub fn parse(&self) -> Result<StoreChoice, Diagnosis> {
+        let url = StoreUrl::parse(&self.url).map_err(|e| diagnosis(&e))?;
+        let layout = match self.layout.as_deref() {
+            None => Layout::ZohoAuth,
+            Some(l) => Layout::parse(l).ok_or_else(|| {
+                Diagnosis::new(
+                    Code::BadInput,
+                    format!(
+                        "The store layout \"{}\" is unknown (store {url}).",
+                        super::printable::printable(l)
+                    ),
+                    "Use --layout zoho-auth (the default) or --layout zoho-sdk.",
+                )
+            })?,
+        };
+        if let Some(table) = &self.table
+            && TableName::parse(table).is_none()
+        {
+            let e = StoreError::BadTable {
+                shown: format!("\"{}\"", super::printable::printable(table)),
+            };
+            return Err(Diagnosis::new(
+                Code::BadInput,
+                format!("{} (store {url})", capitalized(&e.to_string())),
+                "Pass another --table.",
+            ));
+        }
+        check_tenant(&self.tenant).map_err(|e| {
+            Diagnosis::new(
+                Code::BadInput,
+                format!("{} (store {url})", capitalized(&e.to_string())),
+                "Pass another --tenant (or ZOHO_AUTH_TENANT).",
+            )
+        })?;
+        Ok(StoreChoice {
+            url,
+            layout,
+            table: self.table.clone(),
+            tenant: self.tenant.clone(),
+        })
+    }
+}
+
+/// A store failure as the contract words it: the store named (masked), exit 2 for input and a
+/// missing row, 5 for store trouble. The error's text carries its fix.
+pub fn diagnosis(e: &StoreError) -> Diagnosis {
+    let code = match e {
+        StoreError::NoGrant { .. } => Code::MissingCredentials,
+        other if other.exit_code() == 2 => Code::BadInput,
+        StoreError::Unreachable { .. } => Code::Network,
+        _ => Code::ServerError,
+    };
+    Diagnosis::new(code, capitalized(&e.to_string()), "")
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Opens the store (creating the table, or a SQLite file, when missing).
+pub async fn open(sc: &StoreChoice) -> Result<SqlStore, Diagnosis> {
+    SqlStore::open(&sc.url, sc.layout, sc.table.as_deref())
+        .await
+        .map_err(|e| diagnosis(&e))
+}
+
+/// Checks, before a one-time code is spent, that the tenant's row can be saved.
+pub async fn preflight(sc: &StoreChoice) -> Result<SqlStore, Diagnosis> {
+    let store = open(sc).await?;
+    store
+        .preflight(&sc.tenant)
+        .await
+        .map_err(|e| diagnosis(&e))?;
+    Ok(store)
+}
+
+/// The tenant's grant as a [`Configured`]: the row's accounts server, DC and API domain are where
+/// requests go unless a flag says otherwise. No row: missing credentials (exit 2).
+pub async fn load(sc: &StoreChoice, choice: &Choice) -> Result<(Configured, SqlStore), Diagnosis> {
+    let store = open(sc).await?;
+    let grant = store
+        .load(&sc.tenant)
+        .await
+        .map_err(|e| diagnosis(&e))?
+        .ok_or_else(|| {
+            diagnosis(&StoreError::NoGrant {
+                store: sc.url.to_string(),
+                tenant: format!("\"{}\"", super::printable::printable(&sc.tenant)),
+            })
+        })?;
+    Ok((configured(sc, &grant, choice)?, store))
+}
+
+/// [`load`] for a caller that is not async: on a thread of its own with its own runtime, so it
+/// works inside any runtime (the store's connections end with that runtime).
+pub fn load_blocking(sc: &StoreChoice, choice: &Choice) -> Result<Configured, Diagnosis> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    Diagnosis::new(
+                        Code::ServerError,
+                        format!("internal error: cannot start the store's runtime: {e}"),
+                        "This is a bug in zoho-auth; please report it.",
+                    )
+                })?;
+            rt.block_on(async {
+                let (cfg, store) = load(sc, choice).await?;
+                store.close().await;
+                Ok(cfg)
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Diagnosis::new(
+                Code::ServerError,
+                "internal error: reading the store failed unexpectedly.",
+                "This is a bug in zoho-auth; please report it.",
+            ))
+        })
+    })
+}
+
+/// A stored grant as the commands use it.
+pub fn configured(
+    sc: &StoreChoice,
+    grant: &StoredGrant,
+    choice: &Choice,
+) -> Result<Configured, Diagnosis> {
+    let target = target::configured(
+        choice,
+        &target::Saved {
+            accounts_url: Some(grant.accounts_url.clone()).filter(|a| !a.is_empty()),
+            dc: grant.dc.map(|d| d.code().to_string()),
+        },
+    )?;
+    Ok(Configured {
+        creds: Credentials {
+            client_id: grant.client_id.clone(),
+            client_secret: grant.client_secret.clone(),
+        },
+        refresh_token: grant.refresh_token.clone(),
+        target,
+        scopes: grant.scopes.clone(),
+        env: None,
+        keychain: false,
+        organization_id: grant.organization_id.clone(),
+        api_domain: Some(grant.api_domain.clone()).filter(|a| !a.is_empty()),
+        store: Some(sc.clone()),
+    })
+}
+
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// When a token that lasts `expires_in` from now expires, in epoch milliseconds.
+pub fn expires_at_ms(expires_in: Duration) -> i64 {
+    now_ms().saturating_add(i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The row a new grant becomes: the same values the env file would get, plus the access token
+/// and its expiry, so the first `token` needs no refresh.
+pub fn row(grant: &NewGrant, tokens: &TokenSet, user_name: Option<String>) -> StoredGrant {
+    StoredGrant {
+        client_id: grant.client_id.clone(),
+        client_secret: grant.client_secret.clone(),
+        refresh_token: grant.refresh_token.clone(),
+        access: Some(AccessToken {
+            token: tokens.access_token.clone(),
+            expires_at_ms: expires_at_ms(tokens.expires_in),
+        }),
+        dc: grant.dc,
+        accounts_url: grant.accounts_url.clone(),
+        api_domain: grant.api_domain.clone().unwrap_or_default(),
+        scopes: grant
+            .scopes
+            .as_deref()
+            .map(scopes::parse_list)
+            .unwrap_or_default(),
+        organization_id: grant.organization_id.clone(),
+        user_name,
+    }
+}
+
+/// The row as the wizard previews it: column and value, secrets masked.
+pub fn preview(tenant: &str, row: &StoredGrant) -> Vec<(String, String)> {
+    let masked = |s: &Secret| s.masked();
+    let mut out = vec![
+        (
+            "tenant".to_string(),
+            super::printable::printable(tenant).to_string(),
+        ),
+        ("client_id".into(), row.client_id.clone()),
+        ("client_secret".into(), masked(&row.client_secret)),
+        ("refresh_token".into(), masked(&row.refresh_token)),
+    ];
+    if let Some(a) = &row.access {
+        out.push(("access_token".into(), masked(&a.token)));
+    }
+    if let Some(dc) = row.dc {
+        out.push(("dc".into(), dc.code().to_string()));
+    }
+    out.push(("accounts_url".into(), row.accounts_url.clone()));
+    out.push(("api_domain".into(), row.api_domain.clone()));
+    if !row.scopes.is_empty() {
+        out.push(("scopes".into(), row.scopes.join(",")));
+    }
+    if let Some(org) = &row.organization_id {
+        out.push(("organization_id".into(), org.clone()));
+    }
+    out
+}
+
+/// Saves the row in one transaction replacing only the tenant's row.
+pub async fn save(store: &SqlStore, tenant: &str, row: &StoredGrant) -> Result<(), Diagnosis> {
+    store.save(tenant, row).await.map_err(|e| diagnosis(&e))
+}
