@@ -16,6 +16,8 @@ pub mod sandbox;
 pub mod scopes;
 pub mod serve;
 pub mod setup;
+mod store;
+pub mod tenants;
 pub mod token;
 
 use std::path::PathBuf;
@@ -54,6 +56,8 @@ pub enum Command {
     Token,
     /// Revoke the refresh token at Zoho and remove it from the env file.
     Revoke,
+    /// List the tenants of a SQL store (--store), without secrets.
+    Tenants,
     /// List the scope catalogue.
     Scopes(ScopesArgs),
     /// Run the simulated Zoho in the foreground.
