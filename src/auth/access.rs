@@ -117,8 +117,8 @@ pub async fn from_store(
     let got = store
         .access_token(tenant, min_remaining, async |grant| {
             let client = client()?;
-            let tokens = flow::refresh(&client, &cfg.target, &cfg.creds, &grant.refresh_token)
-                .await?;
+            let tokens =
+                flow::refresh(&client, &cfg.target, &cfg.creds, &grant.refresh_token).await?;
             // Checked before it is stored: every process will send the token there.
             if cfg.target.api_override.is_none() {
                 let mut chosen = vec![&cfg.target.accounts];
@@ -127,7 +127,10 @@ pub async fn from_store(
                 hosts::named_api_domain(&tokens.api_domain, &chosen)
                     .map_err(|e| Diagnosis::new(Code::ServerError, format!("{e}."), e.fix()))?;
             }
-            Ok::<_, Diagnosis>((tokens.access_token, stored::expires_at_ms(tokens.expires_in)))
+            Ok::<_, Diagnosis>((
+                tokens.access_token,
+                stored::expires_at_ms(tokens.expires_in),
+            ))
         })
         .await
         .map_err(|e| match e {
@@ -166,7 +169,10 @@ fn handed(cfg: &Configured, cached: Cached, obtained: Obtained) -> Result<Grante
     let api_domain = match &cfg.target.api_override {
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
         None => {
-            let named = cfg.api_domain.as_deref().and_then(|v| Url::parse(v.trim()).ok());
+            let named = cfg
+                .api_domain
+                .as_deref()
+                .and_then(|v| Url::parse(v.trim()).ok());
             let mut chosen = vec![&cfg.target.accounts];
             chosen.extend(named.as_ref());
             hosts::named_api_domain(&cached.api_domain, &chosen)

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::auth::diagnosis::{Code, Diagnosis};
+use crate::auth::handoff::rfc3339;
 use crate::auth::printable::printable;
 use crate::auth::sqlstore::TenantSummary;
 use crate::auth::stored;
@@ -102,34 +103,7 @@ async fn list(global: &GlobalArgs) -> Result<(), Diagnosis> {
     Ok(())
 }
 
-/// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Epoch milliseconds as RFC 3339 UTC text.
 fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_formats_epoch_milliseconds() {
-        assert_eq!(super::utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::utc(1_709_251_199_000), "2024-02-29T23:59:59Z");
-        assert_eq!(super::utc(1_798_761_600_500), "2027-01-01T00:00:00Z");
-    }
+    rfc3339(u64::try_from(ms.div_euclid(1000)).unwrap_or(0))
 }
