@@ -428,6 +428,29 @@ async fn a_read_only_store_is_found_before_the_code_is_spent() {
 }
 
 #[tokio::test]
+async fn a_store_refusing_writes_is_found_before_the_code_is_spent() {
+    // Works as root too (file permissions do not stop root): every write is refused.
+    let w = World::start().await;
+    let url = format!("sqlite:{}", w.dir.path().join("refuse.db").display());
+    let t = table();
+    open(&url, &t).await.close().await;
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE TRIGGER refuse_{t} BEFORE INSERT ON {t} \
+         BEGIN SELECT RAISE(ABORT, 'writes refused'); END"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let r = exchange(&w, &at(&url, &t, "x"), &[]).await;
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("sqlite:"), "the store is named: {}", r.stderr);
+    assert_eq!(w.sandbox.stats().exchanges, 0, "the code was not sent");
+}
+
+#[tokio::test]
 async fn a_save_that_fails_after_the_exchange_revokes_the_new_token() {
     // The preflight passes; then the table is dropped and replaced by a view (not writable)
     // between the check and the save, by the run's own `--no-test`-free live test window: here
