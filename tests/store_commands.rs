@@ -446,7 +446,11 @@ async fn a_store_refusing_writes_is_found_before_the_code_is_spent() {
     .unwrap();
     let r = exchange(&w, &at(&url, &t, "x"), &[]).await;
     assert_eq!(r.code, 5, "{}", r.stderr);
-    assert!(r.stderr.contains("sqlite:"), "the store is named: {}", r.stderr);
+    assert!(
+        r.stderr.contains("sqlite:"),
+        "the store is named: {}",
+        r.stderr
+    );
     assert_eq!(w.sandbox.stats().exchanges, 0, "the code was not sent");
 }
 
@@ -525,4 +529,36 @@ async fn a_fleet_of_token_processes_refreshes_once() {
         );
         store.close().await;
     }
+}
+
+#[test]
+fn the_wizard_save_plan_previews_the_stored_row_with_secrets_masked() {
+    use zoho_auth::auth::Dc;
+    use zoho_auth::auth::save::{self, NewGrant, SecretsIn};
+    use zoho_auth::auth::secret::Secret;
+    use zoho_auth::auth::stored;
+    // Obviously fake values: the preview must mask the secrets whatever they are.
+    let client_secret = "fakeclientsecretfakeclientsecret00";
+    let refresh_token = "1000.fakerefresh.fakerefreshfakerefresh";
+    let plan = save::plan(
+        &NewGrant {
+            client_id: "1000.FAKECLIENT0000000000000000000".into(),
+            client_secret: Secret::new(client_secret),
+            refresh_token: Secret::new(refresh_token),
+            dc: Some(Dc::Eu),
+            accounts_url: "https://accounts.zoho.eu".into(),
+            api_domain: Some("https://www.zohoapis.eu".into()),
+            scopes: Some("ZohoBooks.fullaccess.all".into()),
+            organization_id: Some("10234695".into()),
+        },
+        SecretsIn::EnvFile,
+        false,
+    );
+    let row = stored::row_from_plan(&plan);
+    let text: String = stored::preview("acme \u{202e}corp", &row)
+        .into_iter()
+        .map(|(column, value)| format!("{column:<16} {value}\n"))
+        .collect();
+    assert!(!text.contains(client_secret) && !text.contains(refresh_token));
+    insta::assert_snapshot!(text);
 }

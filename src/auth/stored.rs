@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::client::{Credentials, TokenSet};
 use super::diagnosis::{Code, Diagnosis};
-use super::save::NewGrant;
+use super::keys;
+use super::save::{NewGrant, Plan};
 use super::saved::Configured;
 use super::scopes;
 use super::secret::Secret;
@@ -275,4 +276,46 @@ pub fn preview(tenant: &str, row: &StoredGrant) -> Vec<(String, String)> {
 /// Saves the row in one transaction replacing only the tenant's row.
 pub async fn save(store: &SqlStore, tenant: &str, row: &StoredGrant) -> Result<(), Diagnosis> {
     store.save(tenant, row).await.map_err(|e| diagnosis(&e))
+}
+
+/// The store and tenant as a message names them: `sqlite:t.db (tenant "acme")`.
+pub fn describe(sc: &StoreChoice) -> String {
+    format!(
+        "{} (tenant \"{}\")",
+        sc.url,
+        super::printable::printable(&sc.tenant)
+    )
+}
+
+/// The row the wizard's Save plan (`save::plan`, the same one it previews) becomes. The plan
+/// carries no access token: the first `token` refreshes once for the fleet.
+pub fn row_from_plan(plan: &Plan) -> StoredGrant {
+    let get = |k: &str| plan.value(k).map(str::to_string);
+    StoredGrant {
+        client_id: plan.client_id.clone(),
+        client_secret: Secret::new(get(keys::CLIENT_SECRET).unwrap_or_default()),
+        refresh_token: Secret::new(get(keys::REFRESH_TOKEN).unwrap_or_default()),
+        access: None,
+        dc: get(keys::DC).and_then(|c| super::dc::Dc::from_code(&c)),
+        accounts_url: get(keys::ACCOUNTS_URL).unwrap_or_default(),
+        api_domain: get(keys::API_DOMAIN).unwrap_or_default(),
+        scopes: get(keys::SCOPES)
+            .map(|s| scopes::parse_list(&s))
+            .unwrap_or_default(),
+        organization_id: get(keys::ORGANIZATION_ID),
+        user_name: None,
+    }
+}
+
+/// Saves the wizard's plan as the tenant's row; the columns written, for the Done screen.
+pub async fn save_plan(sc: &StoreChoice, plan: &Plan) -> Result<Vec<String>, Diagnosis> {
+    let row = row_from_plan(plan);
+    let store = open(sc).await?;
+    let saved = save(&store, &sc.tenant, &row).await;
+    store.close().await;
+    saved?;
+    Ok(preview(&sc.tenant, &row)
+        .into_iter()
+        .map(|(column, _)| column)
+        .collect())
 }

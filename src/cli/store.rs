@@ -30,6 +30,19 @@ pub async fn preflight(global: &GlobalArgs) -> Result<(), Diagnosis> {
     Ok(())
 }
 
+/// The wizard's store (`setup`, `reauth`), checked before any sign-in as for `exchange`; on
+/// failure the diagnosis is printed and the exit code returned.
+pub async fn for_wizard(global: &GlobalArgs) -> Result<Option<StoreChoice>, u8> {
+    let checked = async {
+        preflight(global).await?;
+        choice_of(global)
+    };
+    checked.await.map_err(|d| {
+        super::common::print_diagnosis(&d);
+        d.exit_code()
+    })
+}
+
 #[derive(Serialize)]
 struct Summary<'a> {
     ok: bool,

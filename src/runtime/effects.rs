@@ -97,6 +97,15 @@ impl Executor {
                     });
                 });
             }
+            Effect::WriteEnv(req) if self.setup.store.is_some() => {
+                let tx = self.tx.clone();
+                let store = self.setup.store.clone();
+                tokio::spawn(async move {
+                    let attempt = req.attempt;
+                    let result = write_store(store.as_ref(), req).await;
+                    let _ = tx.send(Msg::Written { attempt, result });
+                });
+            }
             Effect::WriteEnv(req) => {
                 let tx = self.tx.clone();
                 let path = self.setup.env_path.clone();
@@ -530,5 +539,28 @@ fn write_env(path: &Path, req: WriteRequest) -> Result<WriteReport, String> {
         backup: report.backup.map(|b| b.display().to_string()),
         keychain: report.keychain,
         gitignore_added: report.gitignore_added,
+    })
+}
+
+/// `Effect::WriteEnv` with `--store`: the same plan, saved as the tenant's row.
+async fn write_store(
+    store: Option<&crate::auth::stored::StoreChoice>,
+    req: WriteRequest,
+) -> Result<WriteReport, String> {
+    let sc = store.ok_or("no store is configured")?;
+    let plan = save::Plan {
+        updates: req.updates,
+        keychain: req.keychain,
+        client_id: req.client_id,
+    };
+    let columns = crate::auth::stored::save_plan(sc, &plan)
+        .await
+        .map_err(|d| d.message)?;
+    Ok(WriteReport {
+        env_path: crate::auth::stored::describe(sc),
+        keys: columns,
+        backup: None,
+        keychain: false,
+        gitignore_added: false,
     })
 }
