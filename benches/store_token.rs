@@ -87,7 +87,9 @@ fn main() {
         .filter(|n| *n > 0)
         .unwrap_or(31);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let sb = rt.block_on(Sandbox::start(SandboxConfig::default())).unwrap();
+    let sb = rt
+        .block_on(Sandbox::start(SandboxConfig::default()))
+        .unwrap();
     let scratch = tempfile::tempdir().unwrap();
 
     let mut subjects: Vec<(String, Option<String>)> = vec![("env file (cached)".into(), None)];

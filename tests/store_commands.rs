@@ -4,6 +4,8 @@
 //! cases are skipped with a note, except under `CI`, where a missing server fails the run.
 
 mod support;
+#[path = "wizard_support/mod.rs"]
+mod wizard_support;
 
 use pretty_assertions::assert_eq;
 use support::{Run, World};
@@ -561,4 +563,20 @@ fn the_wizard_save_plan_previews_the_stored_row_with_secrets_masked() {
         .collect();
     assert!(!text.contains(client_secret) && !text.contains(refresh_token));
     insta::assert_snapshot!(text);
+}
+
+/// The wizard's Save step with `--store`: the tenant's row from the same plan, secrets masked, no
+/// keychain or .gitignore offer.
+#[test]
+fn the_wizard_save_step_shows_the_store_row() {
+    use wizard_support::*;
+    let mut w = at_save();
+    w.ctx.store = Some((
+        "postgres://app:***@db.internal:5432/zoho".into(),
+        "acme".into(),
+    ));
+    assert!(w.save_options().is_empty());
+    let shown = render_without(&w, t(50), 80, 24, &[SECRET, CODE, ACCESS, REFRESH]);
+    assert!(shown.contains("tenant \"acme\""), "{shown}");
+    insta::assert_snapshot!(shown);
 }

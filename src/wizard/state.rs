@@ -211,6 +211,8 @@ pub struct Context {
     /// sign-in changes while a demo client is filled in.
     pub demo_clients: Vec<(SignIn, String, Secret)>,
     pub theme: Theme,
+    /// `--store`: the store as shown (password masked) and the tenant whose row Save writes.
+    pub store: Option<(String, String)>,
 }
 
 impl Default for Context {
@@ -228,6 +230,7 @@ impl Default for Context {
             dc_flag: None,
             demo_clients: vec![],
             theme: Theme { color: true },
+            store: None,
         }
     }
 }
@@ -669,6 +672,10 @@ impl Wizard {
 
     /// The option rows the Save step shows.
     pub fn save_options(&self) -> Vec<SaveOption> {
+        if self.ctx.store.is_some() {
+            // The row holds the secrets; there is no file to keep out of git.
+            return vec![];
+        }
         let mut rows = vec![SaveOption::Keychain];
         if self.ctx.gitignore == Gitignore::NotIgnored {
             rows.push(SaveOption::Gitignore);

@@ -58,6 +58,7 @@ pub fn ctx() -> Context {
         dc_flag: None,
         demo_clients: vec![],
         theme: Theme { color: true },
+        store: None,
     }
 }
 
