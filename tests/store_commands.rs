@@ -501,10 +501,15 @@ async fn a_fleet_of_token_processes_refreshes_once() {
         store.save("fleet", &row).await.unwrap();
         let before = w.sandbox.stats().refreshes;
         let mut children = Vec::new();
-        for _ in 0..8 {
+        for i in 0..8 {
             let mut args: Vec<&str> = vec!["token"];
             args.extend(s.iter().map(String::as_str));
             let mut cmd = w.command(&args);
+            // Each process as on its own machine: no shared cache folder or file lock, only the
+            // store's lock keeps the refresh to one.
+            let machine = w.dir.path().join(format!("machine-{i}"));
+            cmd.env("HOME", &machine)
+                .env("ZOHO_AUTH_CACHE_DIR", machine.join("cache"));
             cmd.stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
             children.push(cmd.spawn().unwrap());
