@@ -135,14 +135,30 @@ async fn exchange_saves_the_row_and_token_check_run_read_it() {
         assert_eq!(check.code, 0, "{}", check.stderr);
         assert_eq!(check.json()["ok"], true);
 
-        let ran = run(
-            &w,
-            &s,
-            &["run", "--", "sh", "-c", "printf %s \"$ZOHO_ACCESS_TOKEN\""],
-        )
-        .await;
-        assert_eq!(ran.code, 0, "{}", ran.stderr);
-        assert_eq!(ran.stdout, access.token.expose());
+        // The store through its variable: the child gets the token, never the store's URL.
+        let mut cmd = w.command(&[
+            "--table",
+            &t,
+            "--tenant",
+            "acme",
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s|%s' \"$ZOHO_ACCESS_TOKEN\" \"${ZOHO_AUTH_STORE:-unset}\"",
+        ]);
+        cmd.env("ZOHO_AUTH_STORE", &url);
+        let ran = cmd.output().await.unwrap();
+        assert_eq!(
+            ran.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout),
+            format!("{}|unset", access.token.expose())
+        );
         assert!(!w.env_path().exists());
         store.close().await;
     }
@@ -177,6 +193,19 @@ async fn revoke_deletes_only_that_tenants_row_and_tenants_lists_both() {
             .collect();
         assert_eq!(names, ["a", "b"]);
         assert!(v[0]["access_token_expires_at_ms"].is_i64());
+        // Written just now, by the database's clock (same machine): within a minute of ours.
+        let updated = v[1]["updated_at_ms"].as_i64().expect("updated_at_ms");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        assert!((now - updated).abs() < 60_000, "{updated} vs {now}");
+        assert!(v[1]["updated_at"].as_str().unwrap().ends_with('Z'));
+        for t in v.as_array().unwrap() {
+            for secret in ["client_secret", "refresh_token", "access_token"] {
+                assert!(t.get(secret).is_none(), "{secret} listed");
+            }
+        }
         no_secret(&w, &json);
 
         let store = open(&url, &t).await;

@@ -28,6 +28,8 @@ struct Row<'a> {
     summary: &'a TenantSummary,
     /// The access token's expiry as UTC text, when one is stored.
     access_token_expires_at: Option<String>,
+    /// When the row was last written, as UTC text.
+    updated_at: Option<String>,
 }
 
 async fn list(global: &GlobalArgs) -> Result<(), Diagnosis> {
@@ -50,6 +52,7 @@ async fn list(global: &GlobalArgs) -> Result<(), Diagnosis> {
             .map(|t| Row {
                 summary: t,
                 access_token_expires_at: t.access_token_expires_at_ms.map(utc),
+                updated_at: t.updated_at_ms.map(utc),
             })
             .collect();
         let _ = writeln!(
@@ -72,6 +75,7 @@ async fn list(global: &GlobalArgs) -> Result<(), Diagnosis> {
         "SCOPES".into(),
         "ORGANIZATION".into(),
         "ACCESS TOKEN EXPIRES".into(),
+        "UPDATED".into(),
     ]];
     for t in &tenants {
         rows.push([
@@ -87,9 +91,10 @@ async fn list(global: &GlobalArgs) -> Result<(), Diagnosis> {
             text(&t.organization_id),
             t.access_token_expires_at_ms
                 .map_or_else(|| "-".to_string(), utc),
+            t.updated_at_ms.map_or_else(|| "-".to_string(), utc),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..8)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     for r in &rows {

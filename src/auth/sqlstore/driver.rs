@@ -33,6 +33,8 @@ pub(crate) struct RawRow {
     pub scopes: Option<String>,
     pub organization_id: Option<String>,
     pub user_name: Option<String>,
+    /// Epoch milliseconds (zoho-auth layout only).
+    pub updated_at_ms: Option<i64>,
 }
 
 pub(crate) enum Pool {
@@ -114,6 +116,7 @@ macro_rules! ops {
                         scopes: r.try_get(9)?,
                         organization_id: r.try_get(10)?,
                         user_name: None,
+                        updated_at_ms: r.try_get(11)?,
                     },
                     Layout::ZohoSdk => RawRow {
                         key: r.try_get(0)?,

@@ -74,6 +74,8 @@ pub struct TenantSummary {
     pub user_name: Option<String>,
     /// When the stored access token expires (epoch ms), if one is stored.
     pub access_token_expires_at_ms: Option<i64>,
+    /// When the row was last written (epoch ms; the zoho-auth layout keeps it).
+    pub updated_at_ms: Option<i64>,
 }
 
 /// What `access_token` hands back.
@@ -337,6 +339,7 @@ impl SqlStore {
                         .access_token
                         .filter(|t| !t.is_empty())
                         .and(row.expires_at_ms),
+                    updated_at_ms: row.updated_at_ms,
                 }
             })
             .collect())
