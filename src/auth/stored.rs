@@ -14,7 +14,8 @@ use super::saved::Configured;
 use super::scopes;
 use super::secret::Secret;
 use super::sqlstore::{
-    AccessToken, Layout, SqlStore, StoreError, StoreUrl, StoredGrant, TableName, check_tenant,
+    AccessToken, Layout, SqlStore, StoreError, StoreOptions, StoreUrl, StoredGrant, TableName,
+    check_tenant,
 };
 use super::target::{self, Choice};
 
@@ -115,7 +116,13 @@ fn capitalized(s: &str) -> String {
 
 /// Opens the store (creating the table, or a SQLite file, when missing).
 pub async fn open(sc: &StoreChoice) -> Result<SqlStore, Diagnosis> {
-    SqlStore::open(&sc.url, sc.layout, sc.table.as_deref())
+    // One connection: a command runs its statements one after another (the fleet lock included),
+    // so a second connection would only cost a second handshake.
+    let options = StoreOptions {
+        max_connections: 1,
+        ..StoreOptions::default()
+    };
+    SqlStore::open_with(&sc.url, sc.layout, sc.table.as_deref(), options)
         .await
         .map_err(|e| diagnosis(&e))
 }
