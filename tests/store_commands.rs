@@ -434,6 +434,10 @@ async fn bad_store_flags_are_exit_2() {
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
     }
+    let r = exchange(&w, &at(&url, "zoho_tokens", "k"), &["--keychain"]).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--keychain does not apply with a store"));
+    assert_eq!(w.sandbox.stats().exchanges, 0, "the code was not sent");
 }
 
 #[cfg(unix)]

@@ -195,7 +195,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
 async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagnosis> {
     let product = product_flag(args.client.product.as_deref())?;
     let inputs = resolve(global, args)?;
-    super::store::preflight(global).await?;
+    super::store::preflight_with(global, args.keychain, args.appsettings.is_some()).await?;
     let client = client(global)?;
     eprintln!(
         "zoho-auth: exchanging the code at {} ...",

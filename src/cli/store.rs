@@ -20,6 +20,29 @@ pub fn choice_of(global: &GlobalArgs) -> Result<Option<StoreChoice>, Diagnosis> 
     choice(global).store.map(|flags| flags.parse()).transpose()
 }
 
+/// [`preflight`] for `exchange`, whose `--keychain` and `--appsettings` name env-file places a
+/// store does not write: refused (exit 2) rather than ignored.
+pub async fn preflight_with(
+    global: &GlobalArgs,
+    keychain: bool,
+    appsettings: bool,
+) -> Result<(), Diagnosis> {
+    if global.store.is_some() && (keychain || appsettings) {
+        let flag = if keychain {
+            "--keychain"
+        } else {
+            "--appsettings"
+        };
+        return Err(super::common::bad_input(
+            format!("{flag} does not apply with a store: the grant is saved as the tenant's row."),
+            format!(
+                "Drop {flag}, or drop --store (and unset ZOHO_AUTH_STORE) to save to the env file."
+            ),
+        ));
+    }
+    preflight(global).await
+}
+
 /// Before a one-time code is sent: the store is reachable and the tenant's row can be written
 /// (exit 5 naming the store otherwise, the code unspent).
 pub async fn preflight(global: &GlobalArgs) -> Result<(), Diagnosis> {
