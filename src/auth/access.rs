@@ -13,7 +13,8 @@ use super::diagnosis::{Code, Diagnosis};
 use super::handoff::{AccessToken, Want};
 use super::saved::Configured;
 use super::sqlstore::{FleetError, SqlStore};
-use super::{flow, hosts, stored};
+use super::stored::{self, StoreChoice};
+use super::{flow, hosts};
 
 /// Where a token came from: the cache (no request) or a refresh at Zoho.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub async fn obtain(
 ) -> Result<Granted, Diagnosis> {
     if let Some(sc) = &cfg.store {
         let store = stored::open(sc).await?;
-        let got = from_store(cfg, &store, client, want).await;
+        let got = from_store(sc, &store, client, want).await;
         store.close().await;
         return got;
     }
@@ -99,23 +100,24 @@ pub async fn obtain(
     Ok(granted)
 }
 
-/// A token from the store the grant came from: the stored one while more than the wanted time
-/// remains, else one refresh for the whole fleet under the store's per-tenant lock.
+/// A token from the store the grant lives in: the stored one while more than the wanted time
+/// remains, else one refresh for the whole fleet under the store's per-tenant lock. The row is read
+/// once, by the fleet call, and what goes beside the token comes from it.
 pub async fn from_store(
-    cfg: &Configured,
+    sc: &StoreChoice,
     store: &SqlStore,
     client: impl FnOnce() -> Result<Client, Diagnosis>,
     want: &Want,
 ) -> Result<Granted, Diagnosis> {
-    let tenant = cfg.store.as_ref().map_or("", |s| s.tenant.as_str());
     // A refused token, or a refresh asked for, cannot be told from the stored one by its time:
     // refresh under the lock. (The store keeps one token, so a replaced one is replaced again.)
     let min_remaining = match want {
         Want::Valid { min_remaining } => std::time::Duration::from_secs(*min_remaining),
         Want::Refresh | Want::Replace(_) => std::time::Duration::MAX,
     };
-    let got = store
-        .access_token(tenant, min_remaining, async |grant| {
+    let (got, grant) = store
+        .fleet_token(&sc.tenant, min_remaining, async |grant| {
+            let cfg = stored::configured(sc, grant, &sc.requests)?;
             let client = client()?;
             let tokens =
                 flow::refresh(&client, &cfg.target, &cfg.creds, &grant.refresh_token).await?;
@@ -137,6 +139,7 @@ pub async fn from_store(
             FleetError::Store(e) => stored::diagnosis(&e),
             FleetError::Refresh(d) => d,
         })?;
+    let cfg = stored::configured(sc, &grant, &sc.requests)?;
     let api_domain = match &cfg.target.api_override {
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
         None => cfg

@@ -46,6 +46,22 @@ pub struct StoreChoice {
     pub layout: Layout,
     pub table: Option<String>,
     pub tenant: String,
+    /// The flags that choose where requests go (`--accounts-url`, `--dc`, `--api-domain`), which
+    /// win over the row's own.
+    pub requests: Choice,
+}
+
+/// The store the flags name, with the flags that choose where requests go; `None`: the env file.
+pub fn parse_for(choice: &Choice) -> Result<Option<StoreChoice>, Diagnosis> {
+    let Some(flags) = &choice.store else {
+        return Ok(None);
+    };
+    let mut sc = flags.parse()?;
+    sc.requests = Choice {
+        store: None,
+        ..choice.clone()
+    };
+    Ok(Some(sc))
 }
 
 impl StoreFlags {
@@ -90,6 +106,7 @@ impl StoreFlags {
             layout,
             table: self.table.clone(),
             tenant: self.tenant.clone(),
+            requests: Choice::default(),
         })
     }
 }
@@ -211,7 +228,13 @@ pub fn configured(
         keychain: false,
         organization_id: grant.organization_id.clone(),
         api_domain: Some(grant.api_domain.clone()).filter(|a| !a.is_empty()),
-        store: Some(sc.clone()),
+        store: Some(StoreChoice {
+            requests: Choice {
+                store: None,
+                ..choice.clone()
+            },
+            ..sc.clone()
+        }),
     })
 }
 

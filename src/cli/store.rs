@@ -17,7 +17,7 @@ use super::common::choice;
 
 /// The store the flags name, checked (exit 2 when it cannot be used); `None`: the env file.
 pub fn choice_of(global: &GlobalArgs) -> Result<Option<StoreChoice>, Diagnosis> {
-    choice(global).store.map(|flags| flags.parse()).transpose()
+    stored::parse_for(&choice(global))
 }
 
 /// [`preflight`] for `exchange`, whose `--keychain` and `--appsettings` name env-file places a

@@ -11,24 +11,21 @@ use super::GlobalArgs;
 use super::common::{choice, client, load_configured, print_diagnosis};
 
 pub async fn run(global: &GlobalArgs) -> u8 {
-    let got = match choice(global).store {
-        // One connection for the row and the token: a warm store answers in one round trip.
-        Some(flags) => match flags.parse() {
-            Ok(sc) => match stored::load(&sc, &choice(global)).await {
-                Ok((cfg, store)) => {
-                    let got =
-                        access::from_store(&cfg, &store, || client(global), &Want::USUAL).await;
-                    store.close().await;
-                    got
-                }
-                Err(d) => Err(d),
-            },
+    let got = match stored::parse_for(&choice(global)) {
+        // One connection and one read of the row for the token and what goes beside it.
+        Ok(Some(sc)) => match stored::open(&sc).await {
+            Ok(store) => {
+                let got = access::from_store(&sc, &store, || client(global), &Want::USUAL).await;
+                store.close().await;
+                got
+            }
             Err(d) => Err(d),
         },
-        None => match load_configured(global) {
+        Ok(None) => match load_configured(global) {
             Ok(cfg) => access::obtain(&cfg, || client(global), &Want::USUAL).await,
             Err(d) => Err(d),
         },
+        Err(d) => Err(d),
     };
     match got {
         Ok(granted) => {
