@@ -131,6 +131,16 @@ async fn exchange_saves_the_row_and_token_check_run_read_it() {
         );
         assert!(row.organization_id.is_some());
 
+        // `api` gets its token (and the organization) from the row too.
+        let api = run(&w, &s, &["api", "/books/v3/organizations"]).await;
+        assert_eq!(api.code, 0, "{}", api.stderr);
+        assert!(api.stdout.contains("10234695"), "{}", api.stdout);
+        assert_eq!(
+            w.sandbox.stats().token_requests,
+            before,
+            "no refresh for api"
+        );
+
         let check = run(&w, &s, &["check", "--json"]).await;
         assert_eq!(check.code, 0, "{}", check.stderr);
         assert_eq!(check.json()["ok"], true);
@@ -617,4 +627,81 @@ fn the_wizard_save_step_shows_the_store_row() {
     let shown = render_without(&w, t(50), 80, 24, &[SECRET, CODE, ACCESS, REFRESH]);
     assert!(shown.contains("tenant \"acme\""), "{shown}");
     insta::assert_snapshot!(shown);
+}
+
+/// `login --device` with a store: checked before the flow starts, saved as the tenant's row.
+#[tokio::test]
+async fn device_login_saves_to_the_store() {
+    use tokio::io::AsyncBufReadExt;
+    let w = World::with_config(zoho_auth::sandbox::SandboxConfig {
+        device_interval: std::time::Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let url = format!("sqlite:{}", w.dir.path().join("login.db").display());
+    let t = table();
+    let client = w.sandbox.device_client();
+    let base = w.base();
+    let mut args = vec![
+        "login",
+        "--device",
+        "--accounts-url",
+        &base,
+        "--client-id",
+        &client.client_id,
+        "--scopes",
+        SCOPE,
+    ];
+    let s = at(&url, &t, "dev");
+    args.extend(s.iter().map(String::as_str));
+    let mut cmd = w.command(&args);
+    cmd.env("ZOHO_CLIENT_SECRET", &client.client_secret)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let code = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no user code; stderr:\n{seen}"));
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("enter the code:") {
+            break line.rsplit(' ').next().unwrap().to_string();
+        }
+    };
+    assert_eq!(
+        w.sandbox.control().approve_device(&code),
+        zoho_auth::sandbox::ControlOutcome::Done
+    );
+    while let Some(line) = lines.next_line().await.unwrap() {
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "{seen}");
+    assert!(
+        seen.contains("saved the grant for tenant \"dev\""),
+        "{seen}"
+    );
+    assert!(!w.env_path().exists(), "no env file written");
+    let store = open(&url, &t).await;
+    let row = store.load("dev").await.unwrap().expect("row saved");
+    assert_eq!(row.client_id, client.client_id);
+    store.close().await;
+
+    // An unreachable store stops the sign-in before it starts: no device code is asked for.
+    let before = w.sandbox.stats().device_code_requests;
+    let mut args = args.clone();
+    let i = args.iter().position(|a| *a == url.as_str()).unwrap();
+    args[i] = "postgres://u:SECRETPW@127.0.0.1:1/db";
+    let mut cmd = w.command(&args);
+    cmd.env("ZOHO_CLIENT_SECRET", &client.client_secret);
+    let out = cmd.output().await.unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("SECRETPW"));
+    assert_eq!(w.sandbox.stats().device_code_requests, before);
 }
