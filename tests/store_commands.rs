@@ -705,3 +705,27 @@ async fn device_login_saves_to_the_store() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("SECRETPW"));
     assert_eq!(w.sandbox.stats().device_code_requests, before);
 }
+
+/// `--layout zoho-sdk`: the official SDKs' `oauthtoken` table, `id` the tenant.
+#[tokio::test]
+async fn the_zoho_sdk_layout_round_trips_through_the_commands() {
+    let w = World::start().await;
+    for url in store_urls(w.dir.path()) {
+        let t = format!("sdk_{}", table());
+        let mut s = at(&url, &t, "sdk-tenant");
+        s.extend(["--layout".to_string(), "zoho-sdk".to_string()]);
+        let r = exchange(&w, &s, &[]).await;
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let store = SqlStore::open(&StoreUrl::parse(&url).unwrap(), Layout::ZohoSdk, Some(&t))
+            .await
+            .unwrap();
+        let row = store.load("sdk-tenant").await.unwrap().expect("row saved");
+        let access = row.access.expect("the access token is stored");
+        let tok = run(&w, &s, &["token"]).await;
+        assert_eq!(tok.code, 0, "{}", tok.stderr);
+        assert_eq!(tok.stdout.trim(), access.token.expose());
+        let list = run(&w, &s, &["tenants", "--json"]).await;
+        assert_eq!(list.json()[0]["tenant"], "sdk-tenant");
+        store.close().await;
+    }
+}
