@@ -10,6 +10,7 @@ fn choice(accounts: Option<&str>, dc: Option<&str>) -> Choice {
         accounts_url: accounts.map(str::to_string),
         api_domain: None,
         dc: dc.map(str::to_string),
+        store: None,
     }
 }
 

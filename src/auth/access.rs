@@ -11,8 +11,10 @@ use super::cache::{Cached, TokenCache};
 use super::client::Client;
 use super::diagnosis::{Code, Diagnosis};
 use super::handoff::{AccessToken, Want};
-use super::saved::{Configured, lookup};
-use super::{flow, hosts, keys};
+use super::saved::Configured;
+use super::sqlstore::{FleetError, SqlStore};
+use super::stored::{self, StoreChoice};
+use super::{flow, hosts};
 
 /// Where a token came from: the cache (no request) or a refresh at Zoho.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,12 @@ pub async fn obtain(
     client: impl FnOnce() -> Result<Client, Diagnosis>,
     want: &Want,
 ) -> Result<Granted, Diagnosis> {
+    if let Some(sc) = &cfg.store {
+        let store = stored::open(sc).await?;
+        let got = from_store(sc, &store, client, want).await;
+        store.close().await;
+        return got;
+    }
     let accounts = cfg.target.accounts_str();
     let key = TokenCache::key(&accounts, &cfg.creds.client_id, &cfg.refresh_token);
     let cache = TokenCache::from_env();
@@ -92,14 +100,82 @@ pub async fn obtain(
     Ok(granted)
 }
 
+/// A token from the store the grant lives in: the stored one while more than the wanted time
+/// remains, else one refresh for the whole fleet under the store's per-tenant lock. The row is read
+/// once, by the fleet call, and what goes beside the token comes from it.
+pub async fn from_store(
+    sc: &StoreChoice,
+    store: &SqlStore,
+    client: impl FnOnce() -> Result<Client, Diagnosis>,
+    want: &Want,
+) -> Result<Granted, Diagnosis> {
+    // A refused token, or a refresh asked for, cannot be told from the stored one by its time:
+    // refresh under the lock. (The store keeps one token, so a replaced one is replaced again.)
+    let min_remaining = match want {
+        Want::Valid { min_remaining } => std::time::Duration::from_secs(*min_remaining),
+        Want::Refresh | Want::Replace(_) => std::time::Duration::MAX,
+    };
+    let (got, grant) = store
+        .fleet_token(&sc.tenant, min_remaining, async |grant| {
+            let cfg = super::saved::stored_configured(sc, grant, &sc.requests)?;
+            let client = client()?;
+            let tokens =
+                flow::refresh(&client, &cfg.target, &cfg.creds, &grant.refresh_token).await?;
+            // Checked before it is stored: every process will send the token there.
+            if cfg.target.api_override.is_none() {
+                let mut chosen = vec![&cfg.target.accounts];
+                let saved = Url::parse(&grant.api_domain).ok();
+                chosen.extend(saved.as_ref());
+                hosts::named_api_domain(&tokens.api_domain, &chosen)
+                    .map_err(|e| Diagnosis::new(Code::ServerError, format!("{e}."), e.fix()))?;
+            }
+            Ok::<_, Diagnosis>((
+                tokens.access_token,
+                stored::expires_at_ms(tokens.expires_in),
+            ))
+        })
+        .await
+        .map_err(|e| match e {
+            FleetError::Store(e) => stored::diagnosis(&e),
+            FleetError::Refresh(d) => d,
+        })?;
+    let cfg = super::saved::stored_configured(sc, &grant, &sc.requests)?;
+    let api_domain = match &cfg.target.api_override {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => cfg
+            .api_domain
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches('/')
+            .to_string(),
+    };
+    Ok(Granted {
+        token: AccessToken {
+            token: got.token,
+            expires_at: u64::try_from(got.expires_at_ms / 1000).unwrap_or(0),
+            api_domain,
+            dc: cfg.target.dc,
+            organization_id: cfg.organization_id.clone(),
+        },
+        obtained: if got.refreshed {
+            Obtained::Refreshed
+        } else {
+            Obtained::Cached
+        },
+    })
+}
+
 /// The token with what goes beside it. The API domain is `--api-domain` when given, else the one
 /// Zoho's answer named, which must pass the host rule.
 fn handed(cfg: &Configured, cached: Cached, obtained: Obtained) -> Result<Granted, Diagnosis> {
     let api_domain = match &cfg.target.api_override {
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
         None => {
-            let named =
-                lookup(keys::API_DOMAIN, cfg.env.as_ref()).and_then(|v| Url::parse(v.trim()).ok());
+            let named = cfg
+                .api_domain
+                .as_deref()
+                .and_then(|v| Url::parse(v.trim()).ok());
             let mut chosen = vec![&cfg.target.accounts];
             chosen.extend(named.as_ref());
             hosts::named_api_domain(&cached.api_domain, &chosen)
@@ -113,8 +189,7 @@ fn handed(cfg: &Configured, cached: Cached, obtained: Obtained) -> Result<Grante
             expires_at: cached.expires_at,
             api_domain,
             dc: cfg.target.dc,
-            organization_id: lookup(keys::ORGANIZATION_ID, cfg.env.as_ref())
-                .map(|v| v.trim().to_string()),
+            organization_id: cfg.organization_id.clone(),
         },
         obtained,
     })

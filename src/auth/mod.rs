@@ -28,6 +28,7 @@ pub mod scopes;
 pub mod secret;
 pub mod sqlstore;
 pub mod store;
+pub mod stored;
 pub mod target;
 pub mod trace;
 

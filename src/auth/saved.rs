@@ -8,6 +8,8 @@ use super::client::Credentials;
 use super::diagnosis::{Code, Diagnosis};
 use super::envfile::{self, EnvFile};
 use super::keys;
+use super::sqlstore::{SqlStore, StoreError, StoredGrant};
+use super::stored::{self, StoreChoice};
 use super::target::{self, Choice, Target};
 use super::{Secret, clean, scopes, store};
 
@@ -80,11 +82,20 @@ pub struct Configured {
     pub scopes: Vec<String>,
     pub env: Option<EnvFile>,
     pub keychain: bool,
+    /// `ZOHO_ORGANIZATION_ID`, or the store row's `organization_id`.
+    pub organization_id: Option<String>,
+    /// The saved API domain (`ZOHO_API_DOMAIN`, or the store row's `api_domain`).
+    pub api_domain: Option<String>,
+    /// The store the grant was read from (`--store`), when not the env file.
+    pub store: Option<StoreChoice>,
 }
 
 /// Reads the grant from the environment and the env file (and the keychain when the file says
 /// so); `choice` (the flags) decides where requests go before what is saved.
 pub fn read(env_path: &Path, choice: &Choice) -> Result<Configured, Diagnosis> {
+    if let Some(flags) = &choice.store {
+        return load_stored_blocking(&flags.parse()?, choice);
+    }
     let env = load_env(env_path)?;
     let target = target::configured(choice, &place(env.as_ref()))?;
     let keychain = uses_keychain(env.as_ref());
@@ -160,7 +171,97 @@ pub fn read(env_path: &Path, choice: &Choice) -> Result<Configured, Diagnosis> {
         refresh_token,
         target,
         scopes,
+        organization_id: lookup(keys::ORGANIZATION_ID, env.as_ref()).map(|v| v.trim().to_string()),
+        api_domain: lookup(keys::API_DOMAIN, env.as_ref()).map(|v| v.trim().to_string()),
         env,
         keychain,
+        store: None,
+    })
+}
+
+/// The tenant's grant as a [`Configured`]: the row's accounts server, DC and API domain are where
+/// requests go unless a flag says otherwise. No row: missing credentials (exit 2).
+pub async fn load_stored(
+    sc: &StoreChoice,
+    choice: &Choice,
+) -> Result<(Configured, SqlStore), Diagnosis> {
+    let store = stored::open(sc).await?;
+    let grant = store
+        .load(&sc.tenant)
+        .await
+        .map_err(|e| stored::diagnosis(&e))?
+        .ok_or_else(|| {
+            stored::diagnosis(&StoreError::NoGrant {
+                store: sc.url.to_string(),
+                tenant: format!("\"{}\"", super::printable::printable(&sc.tenant)),
+            })
+        })?;
+    Ok((stored_configured(sc, &grant, choice)?, store))
+}
+
+/// [`load_stored`] for a caller that is not async: on a thread of its own with its own runtime, so it
+/// works inside any runtime (the store's connections end with that runtime).
+pub fn load_stored_blocking(sc: &StoreChoice, choice: &Choice) -> Result<Configured, Diagnosis> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    Diagnosis::new(
+                        Code::ServerError,
+                        format!("internal error: cannot start the store's runtime: {e}"),
+                        "This is a bug in zoho-auth; please report it.",
+                    )
+                })?;
+            rt.block_on(async {
+                let (cfg, store) = load_stored(sc, choice).await?;
+                store.close().await;
+                Ok(cfg)
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Diagnosis::new(
+                Code::ServerError,
+                "internal error: reading the store failed unexpectedly.",
+                "This is a bug in zoho-auth; please report it.",
+            ))
+        })
+    })
+}
+
+/// A stored grant as the commands use it.
+pub fn stored_configured(
+    sc: &StoreChoice,
+    grant: &StoredGrant,
+    choice: &Choice,
+) -> Result<Configured, Diagnosis> {
+    let target = target::configured(
+        choice,
+        &target::Saved {
+            accounts_url: Some(grant.accounts_url.clone()).filter(|a| !a.is_empty()),
+            dc: grant.dc.map(|d| d.code().to_string()),
+        },
+    )?;
+    Ok(Configured {
+        creds: Credentials {
+            client_id: grant.client_id.clone(),
+            client_secret: grant.client_secret.clone(),
+        },
+        refresh_token: grant.refresh_token.clone(),
+        target,
+        scopes: grant.scopes.clone(),
+        env: None,
+        keychain: false,
+        organization_id: grant.organization_id.clone(),
+        api_domain: Some(grant.api_domain.clone()).filter(|a| !a.is_empty()),
+        store: Some(StoreChoice {
+            requests: Choice {
+                store: None,
+                ..choice.clone()
+            },
+            ..sc.clone()
+        }),
     })
 }

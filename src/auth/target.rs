@@ -93,6 +93,26 @@ pub(crate) fn bad_url(err: &AuthError) -> Diagnosis {
     )
 }
 
+/// The store flags as given (`--store`/`ZOHO_AUTH_STORE`, `--tenant`, `--layout`, `--table`).
+/// Its `Debug` never shows the URL, which may carry a password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StoreFlags {
+    pub url: String,
+    pub tenant: String,
+    pub layout: Option<String>,
+    pub table: Option<String>,
+}
+
+impl std::fmt::Debug for StoreFlags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreFlags")
+            .field("url", &"<masked>")
+            .field("layout", &self.layout)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the user chose explicitly, as given (flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Choice {
@@ -102,6 +122,8 @@ pub struct Choice {
     pub api_domain: Option<String>,
     /// `--dc`, not yet validated.
     pub dc: Option<String>,
+    /// `--store` (or `ZOHO_AUTH_STORE`) with its tenant, layout and table: the grant lives there.
+    pub store: Option<StoreFlags>,
 }
 
 /// Where a saved grant says requests go (environment variable, else env file; a store later).

@@ -15,10 +15,10 @@ use crate::auth::api::{
 use crate::auth::client::{Client, checked_url};
 use crate::auth::handoff::{AccessToken, Want};
 use crate::auth::printable::printable;
-use crate::auth::{Dc, Secret, keys};
+use crate::auth::{Dc, Secret};
 
 use super::GlobalArgs;
-use super::common::{Configured, client, load_configured, lookup};
+use super::common::{Configured, client, load_configured};
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct ApiArgs {
@@ -329,7 +329,7 @@ fn grant(global: &GlobalArgs) -> Result<Grant, Refusal> {
 
 impl Grant {
     fn organization_id(&self) -> Option<String> {
-        lookup(keys::ORGANIZATION_ID, self.cfg.env.as_ref()).map(|v| v.trim().to_string())
+        self.cfg.organization_id.clone()
     }
 
     /// Where paths resolve: `--api-domain` for everything, else the token's API domain (checked

@@ -26,6 +26,32 @@ pub struct GlobalArgs {
     /// Trace each request (method, URL, status) on stderr, secrets masked.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Keep the grant in a SQL store instead of the env file: sqlite:PATH,
+    /// postgres://user:pass@host:port/db or mysql://user:pass@host:port/db.
+    #[arg(
+        long,
+        global = true,
+        env = "ZOHO_AUTH_STORE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub store: Option<String>,
+    /// The store's row for this tenant (byte for byte, up to 255 characters).
+    #[arg(
+        long,
+        global = true,
+        env = "ZOHO_AUTH_TENANT",
+        hide_env_values = true,
+        default_value = "default",
+        value_name = "NAME"
+    )]
+    pub tenant: String,
+    /// The store's table layout: zoho-auth or zoho-sdk (the official SDKs' oauthtoken table).
+    #[arg(long, global = true, value_name = "L")]
+    pub layout: Option<String>,
+    /// The store's table name (default: zoho_tokens, or oauthtoken for --layout zoho-sdk).
+    #[arg(long, global = true, value_name = "T")]
+    pub table: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

@@ -141,6 +141,15 @@ pub fn choice(global: &GlobalArgs) -> Choice {
         accounts_url: global.accounts_url.clone(),
         api_domain: global.api_domain.clone(),
         dc: global.dc.clone(),
+        store: global
+            .store
+            .clone()
+            .map(|url| crate::auth::target::StoreFlags {
+                url,
+                tenant: global.tenant.clone(),
+                layout: global.layout.clone(),
+                table: global.table.clone(),
+            }),
     }
 }
 

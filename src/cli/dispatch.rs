@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::{Cli, Command, SetupArgs};
 use super::{
     api, check, completions, exchange, login, reauth, revoke, run, sandbox, scopes, serve, setup,
-    token,
+    tenants, token,
 };
 
 /// Parses the command line, runs the command and maps the outcome to the contract's exit code.
@@ -46,6 +46,7 @@ pub fn main() -> ExitCode {
                 | Command::Check(_)
                 | Command::Token
                 | Command::Revoke
+                | Command::Tenants
                 | Command::Scopes(_)
                 | Command::Api(_)
                 | Command::Run(_)
@@ -119,6 +120,7 @@ async fn run(cli: Cli) -> u8 {
         Some(Command::Check(args)) => check::run(&global, &args).await,
         Some(Command::Token) => token::run(&global).await,
         Some(Command::Revoke) => revoke::run(&global).await,
+        Some(Command::Tenants) => tenants::run(&global).await,
         Some(Command::Scopes(args)) => scopes::run(&global, &args),
         Some(Command::Api(args)) => api::run(&global, &args).await,
         Some(Command::Run(args)) => run::run(&global, &args).await,

@@ -73,6 +73,11 @@ pub fn preflight(
     secrets_in: SecretsIn,
     appsettings: Option<&Path>,
 ) -> Result<(), Diagnosis> {
+    // With a store the grant does not go to the env file; the store is checked instead
+    // (`store::preflight`), so an unwritable `.env` must not block it.
+    if super::store::choice_of(global)?.is_some() {
+        return Ok(());
+    }
     save::preflight(&Intent {
         client_id,
         accounts_url: &target.accounts_str(),
@@ -240,6 +245,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
 async fn exchange(global: &GlobalArgs, args: &ExchangeArgs) -> Result<(), Diagnosis> {
     let product = product_flag(args.client.product.as_deref())?;
     let inputs = resolve(global, args)?;
+    super::store::preflight_with(global, args.keychain, args.appsettings.is_some()).await?;
     let client = client(global)?;
     eprintln!(
         "zoho-auth: exchanging the code at {} ...",
@@ -353,24 +359,24 @@ pub async fn save(
     let org = default_organization(&verified.organizations).map(|o| o.id.clone());
     let dc = verified.dc.or(inputs.target.dc);
     let accounts = inputs.target.accounts_str();
+    let new_grant = NewGrant {
+        client_id: inputs.creds.client_id.clone(),
+        client_secret: inputs.creds.client_secret.clone(),
+        refresh_token: refresh.clone(),
+        dc,
+        accounts_url: accounts.clone(),
+        api_domain: Some(tokens.api_domain.clone()),
+        scopes: Some(scopes_written),
+        organization_id: org.clone(),
+    };
+    if let Some(sc) = super::store::choice_of(global)? {
+        return super::store::save(global, &sc, &new_grant, verified, client, inputs.target).await;
+    }
     let had_marker = load_env(&global.env_file)?
         .as_ref()
         .and_then(|e| e.get(keys::SECRET_STORE))
         .is_some();
-    let plan = save::plan(
-        &NewGrant {
-            client_id: inputs.creds.client_id.clone(),
-            client_secret: inputs.creds.client_secret.clone(),
-            refresh_token: refresh.clone(),
-            dc,
-            accounts_url: accounts.clone(),
-            api_domain: Some(tokens.api_domain.clone()),
-            scopes: Some(scopes_written),
-            organization_id: org.clone(),
-        },
-        inputs.secrets_in,
-        had_marker,
-    );
+    let plan = save::plan(&new_grant, inputs.secrets_in, had_marker);
     let report = match save::apply(
         &plan,
         &Destination {

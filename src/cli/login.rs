@@ -45,6 +45,7 @@ struct Inputs {
 }
 
 async fn login(global: &GlobalArgs, args: &LoginArgs) -> Result<(), Diagnosis> {
+    super::store::preflight(global).await?;
     match (args.browser, args.device) {
         (true, _) => {
             let redirect =

@@ -16,6 +16,8 @@ pub mod sandbox;
 pub mod scopes;
 pub mod serve;
 pub mod setup;
+mod store;
+pub mod tenants;
 pub mod token;
 
 use std::path::PathBuf;
@@ -38,7 +40,8 @@ pub fn command() -> clap::Command {
     })
 }
 
-/// The commands whose output `--json` changes: `check`, `exchange`, `scopes`, `token`, and `api`
+/// The commands whose output `--json` changes: `check`, `exchange`, `scopes`, `token`, `tenants`
+/// and `api`
 /// (whose output is the API's JSON anyway). The others refuse it (exit 2) rather than ignore it;
 /// this says so for `command` and returns the exit code, or `None` when `--json` is fine.
 pub fn refuse_json(global: &GlobalArgs, command: Option<&Command>) -> Option<u8> {
@@ -46,8 +49,14 @@ pub fn refuse_json(global: &GlobalArgs, command: Option<&Command>) -> Option<u8>
         return None;
     }
     let name = match command {
-        Some(Command::Check(_) | Command::Exchange(_) | Command::Scopes(_) | Command::Token)
-        | Some(Command::Api(_)) => return None,
+        Some(
+            Command::Check(_)
+            | Command::Exchange(_)
+            | Command::Scopes(_)
+            | Command::Token
+            | Command::Api(_)
+            | Command::Tenants,
+        ) => return None,
         None | Some(Command::Setup(_)) => "setup",
         Some(Command::Reauth(_)) => "reauth",
         Some(Command::Login(_)) => "login",
@@ -58,7 +67,7 @@ pub fn refuse_json(global: &GlobalArgs, command: Option<&Command>) -> Option<u8>
         Some(Command::Completions(_)) => "completions",
     };
     eprintln!(
-        "zoho-auth: `{name}` has no JSON output, so --json is refused rather than ignored.\n  Fix: drop --json; it is honoured by check, exchange, scopes, token and api."
+        "zoho-auth: `{name}` has no JSON output, so --json is refused rather than ignored.\n  Fix: drop --json; it is honoured by check, exchange, scopes, token, tenants and api."
     );
     Some(2)
 }
@@ -129,6 +138,8 @@ pub enum Command {
     Token,
     /// Revoke the refresh token at Zoho and remove it from the env file.
     Revoke,
+    /// List the tenants of a SQL store (--store), without secrets.
+    Tenants,
     /// List the scope catalogue.
     Scopes(ScopesArgs),
     /// Run the simulated Zoho in the foreground.

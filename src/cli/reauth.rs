@@ -44,6 +44,10 @@ pub async fn run(global: &GlobalArgs, args: &ReauthArgs) -> u8 {
         );
         return 2;
     }
+    let store = match super::store::for_wizard(global).await {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
     let dc_flag = match common::dc_flag(global) {
         Ok(dc) => dc,
         Err(d) => {
@@ -92,6 +96,7 @@ pub async fn run(global: &GlobalArgs, args: &ReauthArgs) -> u8 {
         sandbox: None,
         reauth: None,
         http: super::setup::wizard_http(global),
+        store: store.clone(),
     };
     let (mut prefill, ctx) = runtime::prepare(&setup, existing.as_ref(), None);
     if let Ok(cfg) = &configured {

@@ -40,6 +40,9 @@ async fn revoke(global: &GlobalArgs) -> Result<(), Diagnosis> {
             &cfg.refresh_token,
         ));
     }
+    if let Some(sc) = &cfg.store {
+        return super::store::forget(sc).await;
+    }
     if cfg.keychain {
         if let Err(e) = store::delete(&cfg.creds.client_id, keys::REFRESH_TOKEN) {
             eprintln!(

@@ -20,6 +20,10 @@ pub async fn run(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         );
         return 2;
     }
+    let store = match super::store::for_wizard(global).await {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
     let dc_flag = match global.dc.as_deref().map(|c| (c, Dc::from_code(c))) {
         Some((code, None)) => {
             eprintln!(
@@ -74,6 +78,7 @@ pub async fn run(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         sandbox: sandbox_base,
         reauth: None,
         http: wizard_http(global),
+        store: store.clone(),
     };
     let existing = match envfile::load(&setup.env_path) {
         Ok(file) => file,

@@ -5,13 +5,26 @@
 
 use crate::auth::access::{self, Obtained};
 use crate::auth::handoff::Want;
+use crate::auth::stored;
 
 use super::GlobalArgs;
-use super::common::{client, load_configured, print_diagnosis};
+use super::common::{choice, client, load_configured, print_diagnosis};
 
 pub async fn run(global: &GlobalArgs) -> u8 {
-    let got = match load_configured(global) {
-        Ok(cfg) => access::obtain(&cfg, || client(global), &Want::USUAL).await,
+    let got = match stored::parse_for(&choice(global)) {
+        // One connection and one read of the row for the token and what goes beside it.
+        Ok(Some(sc)) => match stored::open(&sc).await {
+            Ok(store) => {
+                let got = access::from_store(&sc, &store, || client(global), &Want::USUAL).await;
+                store.close().await;
+                got
+            }
+            Err(d) => Err(d),
+        },
+        Ok(None) => match load_configured(global) {
+            Ok(cfg) => access::obtain(&cfg, || client(global), &Want::USUAL).await,
+            Err(d) => Err(d),
+        },
         Err(d) => Err(d),
     };
     match got {

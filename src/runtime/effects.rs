@@ -102,6 +102,15 @@ impl Executor {
                     });
                 });
             }
+            Effect::WriteEnv(req) if self.setup.store.is_some() => {
+                let tx = self.tx.clone();
+                let store = self.setup.store.clone();
+                tokio::spawn(async move {
+                    let attempt = req.attempt;
+                    let result = write_store(store.as_ref(), req).await;
+                    let _ = tx.send(Msg::Written { attempt, result });
+                });
+            }
             Effect::WriteEnv(req) => {
                 let tx = self.tx.clone();
                 let path = self.setup.env_path.clone();
@@ -661,6 +670,30 @@ async fn write_env(
     })
 }
 
+/// `Effect::WriteEnv` with `--store`: the same plan, saved as the tenant's row.
+async fn write_store(
+    store: Option<&crate::auth::stored::StoreChoice>,
+    req: WriteRequest,
+) -> Result<WriteReport, String> {
+    let sc = store.ok_or("no store is configured")?;
+    let plan = save::Plan {
+        updates: req.updates,
+        keychain: req.keychain,
+        client_id: req.client_id,
+    };
+    let columns = crate::auth::stored::save_plan(sc, &plan)
+        .await
+        .map_err(|d| d.message)?;
+    Ok(WriteReport {
+        env_path: crate::auth::stored::describe(sc),
+        keys: columns,
+        backup: None,
+        keychain: false,
+        gitignore_added: false,
+        backup_gitignore: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     //! The wizard's effects against the in-process sandbox: the save is checked before a code is
@@ -685,6 +718,7 @@ mod tests {
             ssh: true,
             sandbox: None,
             reauth: None,
+            store: None,
             http: Default::default(),
         }
     }

@@ -98,6 +98,10 @@ pub fn prepare(
                 .map(|base| format!("{}/", base.trim_end_matches('/'))),
             dc_flag: setup.choice.dc_flag,
             demo_clients: vec![],
+            store: setup
+                .store
+                .as_ref()
+                .map(|s| (s.url.to_string(), s.tenant.clone())),
             theme: Theme {
                 color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             },

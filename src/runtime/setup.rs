@@ -18,6 +18,8 @@ pub struct Setup {
     pub sandbox: Option<String>,
     /// `zoho-auth reauth`: the configured grant to check, refresh-verify against and revoke.
     pub reauth: Option<std::sync::Arc<OldGrant>>,
+    /// `--store`: the Save step writes the tenant's row there instead of the env file.
+    pub store: Option<crate::auth::stored::StoreChoice>,
     /// The HTTP client's settings: `ZOHO_AUTH_HTTP_TIMEOUT` and `-v`.
     pub http: Http,
 }

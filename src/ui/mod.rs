@@ -795,6 +795,9 @@ fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
 }
 
 fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
+    if let Some((store, tenant)) = &w.ctx.store {
+        return view_save_store(w, p, store, tenant);
+    }
     let mut lines = vec![Line::from(vec![
         Span::raw("Changes to "),
         Span::styled(w.ctx.env_path.clone(), p.bold()),
@@ -891,6 +894,51 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                     p.warn(),
                 ));
             }
+        }
+    }
+    lines
+}
+
+/// The Save step with `--store`: the tenant's row as it will be written (the same plan), secrets
+/// masked.
+fn view_save_store(w: &Wizard, p: &Palette, store: &str, tenant: &str) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("Saves the row of tenant "),
+            Span::styled(
+                format!("\"{}\"", crate::auth::printable::printable(tenant)),
+                p.bold(),
+            ),
+            Span::raw(" in "),
+            Span::styled(crate::auth::printable::printable(store), p.bold()),
+        ]),
+        Line::styled(
+            "  (one transaction; other tenants' rows are not touched)",
+            p.dim(),
+        ),
+    ];
+    let row = crate::auth::stored::row_from_plan(&w.save_plan());
+    for (column, value) in crate::auth::stored::preview(tenant, &row) {
+        let mut shown = value;
+        if shown.chars().count() > 50 {
+            shown = shown.chars().take(49).collect::<String>() + "…";
+        }
+        lines.push(Line::from(vec![
+            Span::styled(" + ", p.ok()),
+            Span::raw(format!("{column:<16} ")),
+            Span::raw(shown),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    match &w.save {
+        SaveState::Preview => {}
+        SaveState::Writing => lines.push(Line::styled("Saving…", p.dim())),
+        SaveState::Failed(e) => {
+            lines.push(Line::styled(format!("✗ The save failed: {e}"), p.error()));
+            lines.push(Line::styled(
+                "Nothing was changed. Fix the cause, then Enter retries.",
+                p.error(),
+            ));
         }
     }
     lines

@@ -217,6 +217,8 @@ pub struct Context {
     /// Under `--sandbox`, when the sandbox stops with the wizard: the command that starts it again
     /// (`zoho-auth sandbox`), for the Done screen.
     pub sandbox_restart: Option<String>,
+    /// `--store`: the store as shown (password masked) and the tenant whose row Save writes.
+    pub store: Option<(String, String)>,
 }
 
 impl Default for Context {
@@ -236,6 +238,7 @@ impl Default for Context {
             theme: Theme { color: true },
             run_as: "zoho-auth".into(),
             sandbox_restart: None,
+            store: None,
         }
     }
 }
@@ -680,6 +683,10 @@ impl Wizard {
 
     /// The option rows the Save step shows.
     pub fn save_options(&self) -> Vec<SaveOption> {
+        if self.ctx.store.is_some() {
+            // The row holds the secrets; there is no file to keep out of git.
+            return vec![];
+        }
         let mut rows = vec![SaveOption::Keychain];
         if self.ctx.gitignore == Gitignore::NotIgnored {
             rows.push(SaveOption::Gitignore);

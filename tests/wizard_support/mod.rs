@@ -60,6 +60,7 @@ pub fn ctx() -> Context {
         theme: Theme { color: true },
         run_as: "zoho-auth".into(),
         sandbox_restart: None,
+        store: None,
     }
 }
 

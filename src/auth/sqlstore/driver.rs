@@ -33,6 +33,8 @@ pub(crate) struct RawRow {
     pub scopes: Option<String>,
     pub organization_id: Option<String>,
     pub user_name: Option<String>,
+    /// Epoch milliseconds (zoho-auth layout only).
+    pub updated_at_ms: Option<i64>,
 }
 
 pub(crate) enum Pool {
@@ -114,6 +116,7 @@ macro_rules! ops {
                         scopes: r.try_get(9)?,
                         organization_id: r.try_get(10)?,
                         user_name: None,
+                        updated_at_ms: r.try_get(11)?,
                     },
                     Layout::ZohoSdk => RawRow {
                         key: r.try_get(0)?,
@@ -401,9 +404,12 @@ async fn reachable(
     }
 }
 
-fn pool_options<DB: sqlx::Database>(within: Duration) -> sqlx::pool::PoolOptions<DB> {
+fn pool_options<DB: sqlx::Database>(
+    within: Duration,
+    options: &StoreOptions,
+) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::<DB>::new()
-        .max_connections(4)
+        .max_connections(options.max_connections.max(1))
         .acquire_timeout(within)
         // One round trip per statement, not two: a connection that broke while idle fails one
         // call and is dropped.
@@ -428,7 +434,7 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
                 .disable_statement_logging();
             let pool = tokio::time::timeout(
                 within,
-                pool_options::<Sqlite>(within + options.lock_wait).connect_with(opts),
+                pool_options::<Sqlite>(within + options.lock_wait, options).connect_with(opts),
             )
             .await
             .map_err(|_| timed_out(url, within))?
@@ -453,11 +459,13 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
             }
             let socket = opts.get_socket().is_some();
             reachable(url, opts.get_host(), opts.get_port(), socket, within).await?;
-            let pool =
-                tokio::time::timeout(within, pool_options::<Postgres>(within).connect_with(opts))
-                    .await
-                    .map_err(|_| timed_out(url, within))?
-                    .map_err(|e| connect_error(url, &e))?;
+            let pool = tokio::time::timeout(
+                within,
+                pool_options::<Postgres>(within, options).connect_with(opts),
+            )
+            .await
+            .map_err(|_| timed_out(url, within))?
+            .map_err(|e| connect_error(url, &e))?;
             Ok(Opened {
                 pool: Pool::Postgres(pool),
                 binary_collation: "",
@@ -478,11 +486,13 @@ pub(crate) async fn connect(url: &StoreUrl, options: &StoreOptions) -> Result<Op
             }
             let socket = opts.get_socket().is_some();
             reachable(url, opts.get_host(), opts.get_port(), socket, within).await?;
-            let pool =
-                tokio::time::timeout(within, pool_options::<MySql>(within).connect_with(opts))
-                    .await
-                    .map_err(|_| timed_out(url, within))?
-                    .map_err(|e| connect_error(url, &e))?;
+            let pool = tokio::time::timeout(
+                within,
+                pool_options::<MySql>(within, options).connect_with(opts),
+            )
+            .await
+            .map_err(|_| timed_out(url, within))?
+            .map_err(|e| connect_error(url, &e))?;
             let version: String = sqlx::query_scalar("SELECT VERSION()")
                 .fetch_one(&pool)
                 .await
@@ -514,6 +524,10 @@ pub struct StoreOptions {
     pub lock_wait: Duration,
     /// How long connecting may take before the store counts as unreachable: 10 s.
     pub connect_timeout: Duration,
+    /// Connections the pool may open: 4. A one-shot command uses 1, so that a statement after
+    /// another reuses the connection instead of a second handshake (TLS, SCRAM) while the first
+    /// is being returned.
+    pub max_connections: u32,
 }
 
 impl Default for StoreOptions {
@@ -521,6 +535,7 @@ impl Default for StoreOptions {
         StoreOptions {
             lock_wait: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            max_connections: 4,
         }
     }
 }

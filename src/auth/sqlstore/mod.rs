@@ -74,6 +74,8 @@ pub struct TenantSummary {
     pub user_name: Option<String>,
     /// When the stored access token expires (epoch ms), if one is stored.
     pub access_token_expires_at_ms: Option<i64>,
+    /// When the row was last written (epoch ms; the zoho-auth layout keeps it).
+    pub updated_at_ms: Option<i64>,
 }
 
 /// What `access_token` hands back.
@@ -337,6 +339,7 @@ impl SqlStore {
                         .access_token
                         .filter(|t| !t.is_empty())
                         .and(row.expires_at_ms),
+                    updated_at_ms: row.updated_at_ms,
                 }
             })
             .collect())
@@ -355,6 +358,20 @@ impl SqlStore {
         min_remaining: Duration,
         refresh: impl AsyncFnOnce(&StoredGrant) -> Result<(Secret, i64), E>,
     ) -> Result<FleetToken, FleetError<E>> {
+        self.fleet_token(tenant, min_remaining, refresh)
+            .await
+            .map(|(token, _)| token)
+    }
+
+    /// [`SqlStore::access_token`], with the grant the token belongs to (as read, before the new
+    /// token was written): what a command hands on beside the token (API domain, organization)
+    /// without a second read.
+    pub async fn fleet_token<E>(
+        &self,
+        tenant: &str,
+        min_remaining: Duration,
+        refresh: impl AsyncFnOnce(&StoredGrant) -> Result<(Secret, i64), E>,
+    ) -> Result<(FleetToken, StoredGrant), FleetError<E>> {
         let margin = i64::try_from(min_remaining.as_millis()).unwrap_or(i64::MAX);
         let fresh = |grant: &StoredGrant| {
             grant
@@ -372,7 +389,7 @@ impl SqlStore {
             .await?
             .ok_or_else(|| self.no_grant(tenant))?;
         if let Some(token) = fresh(&grant) {
-            return Ok(token);
+            return Ok((token, grant));
         }
 
         let mut locked = match self
@@ -400,7 +417,7 @@ impl SqlStore {
         };
         if let Some(token) = fresh(&grant) {
             locked.release(true).await.map_err(|e| self.sql_error(&e))?;
-            return Ok(token);
+            return Ok((token, grant));
         }
         let (token, expires_at_ms) = match refresh(&grant).await {
             Ok(new) => new,
@@ -416,11 +433,14 @@ impl SqlStore {
             .await
             .map_err(|e| self.sql_error(&e))?;
         locked.release(true).await.map_err(|e| self.sql_error(&e))?;
-        Ok(FleetToken {
-            token,
-            expires_at_ms,
-            refreshed: true,
-        })
+        Ok((
+            FleetToken {
+                token,
+                expires_at_ms,
+                refreshed: true,
+            },
+            grant,
+        ))
     }
 
     /// Closes the pool's connections (also done on drop, without waiting).

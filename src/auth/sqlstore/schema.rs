@@ -76,12 +76,18 @@ pub(crate) fn statements(
             create_zoho_sdk(backend, &t, binary_collation),
         ),
     };
+    // `updated_at` as epoch milliseconds, whatever the database's timestamp type.
+    let updated_ms = match backend {
+        Backend::Sqlite => "CAST((julianday(updated_at) - 2440587.5) * 86400000 AS INTEGER)",
+        Backend::Postgres => "CAST(EXTRACT(EPOCH FROM updated_at) * 1000 AS BIGINT)",
+        Backend::MySql => "CAST(UNIX_TIMESTAMP(updated_at) * 1000 AS SIGNED)",
+    };
     let select_columns = match layout {
-        Layout::ZohoAuth => {
-            "tenant, client_id, client_secret, refresh_token, access_token, expires_at, dc, accounts_url, api_domain, scopes, organization_id"
-        }
+        Layout::ZohoAuth => format!(
+            "tenant, client_id, client_secret, refresh_token, access_token, expires_at, dc, accounts_url, api_domain, scopes, organization_id, {updated_ms}"
+        ),
         Layout::ZohoSdk => {
-            "id, client_id, client_secret, refresh_token, access_token, expiry_time, api_domain, user_name"
+            "id, client_id, client_secret, refresh_token, access_token, expiry_time, api_domain, user_name".to_string()
         }
     };
     let replaced: Vec<&str> = columns.split(", ").filter(|c| *c != key).collect();
