@@ -10,14 +10,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::auth::keys;
 use crate::auth::secret::mask;
 
 /// Keys whose values are secrets: masked in previews, and kept out of the file with keychain storage.
-pub const SECRET_KEYS: &[&str] = &[
-    "ZOHO_CLIENT_SECRET",
-    "ZOHO_REFRESH_TOKEN",
-    "ZOHO_ACCESS_TOKEN",
-];
+pub const SECRET_KEYS: &[&str] = &[keys::CLIENT_SECRET, keys::REFRESH_TOKEN, keys::ACCESS_TOKEN];
 
 /// Whether a key holds a secret value (see [`SECRET_KEYS`]).
 pub fn is_secret_key(key: &str) -> bool {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::Dc;
 use super::cache::MIN_REMAINING_SECS;
 use super::diagnosis::Diagnosis;
+use super::keys;
 use super::secret::Secret;
 
 /// The `version` of the `token --json` object. Bumped only for a change a program must notice.
@@ -23,11 +24,8 @@ pub const TOKEN_TYPE: &str = "Zoho-oauthtoken";
 
 /// Variables `run` never hands to its child, even when they are set in its own environment: the
 /// client secret, the refresh token, and the store URL (which may carry a database password).
-pub const WITHHELD_FROM_CHILD: [&str; 3] = [
-    "ZOHO_CLIENT_SECRET",
-    "ZOHO_REFRESH_TOKEN",
-    "ZOHO_AUTH_STORE",
-];
+pub const WITHHELD_FROM_CHILD: [&str; 3] =
+    [keys::CLIENT_SECRET, keys::REFRESH_TOKEN, keys::AUTH_STORE];
 
 /// A valid access token and what a program needs to use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,15 +70,15 @@ impl AccessToken {
     /// The variables `run` sets for its child: `ZOHO_ACCESS_TOKEN`, `ZOHO_API_DOMAIN`, `ZOHO_DC`
     /// and `ZOHO_ORGANIZATION_ID`, each only with a value.
     pub fn child_env(&self) -> Vec<(&'static str, String)> {
-        let mut vars = vec![("ZOHO_ACCESS_TOKEN", self.token.expose().to_string())];
+        let mut vars = vec![(keys::ACCESS_TOKEN, self.token.expose().to_string())];
         if let Some(domain) = non_empty(&self.api_domain) {
-            vars.push(("ZOHO_API_DOMAIN", domain.to_string()));
+            vars.push((keys::API_DOMAIN, domain.to_string()));
         }
         if let Some(dc) = self.dc {
-            vars.push(("ZOHO_DC", dc.code().to_string()));
+            vars.push((keys::DC, dc.code().to_string()));
         }
         if let Some(org) = self.organization_id.as_deref().and_then(non_empty) {
-            vars.push(("ZOHO_ORGANIZATION_ID", org.to_string()));
+            vars.push((keys::ORGANIZATION_ID, org.to_string()));
         }
         vars
     }

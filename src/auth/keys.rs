@@ -9,8 +9,25 @@ pub const ACCOUNTS_URL: &str = "ZOHO_ACCOUNTS_URL";
 pub const API_DOMAIN: &str = "ZOHO_API_DOMAIN";
 pub const SCOPES: &str = "ZOHO_SCOPES";
 pub const ORGANIZATION_ID: &str = "ZOHO_ORGANIZATION_ID";
-/// Says where the secrets live (`keychain`); the same name as `store::SECRET_STORE_KEY`.
-pub const SECRET_STORE: &str = super::store::SECRET_STORE_KEY;
+/// Says where the secrets live (`keychain`).
+pub const SECRET_STORE: &str = "ZOHO_SECRET_STORE";
+/// The access token `run` hands its child (never written to the env file by default).
+pub const ACCESS_TOKEN: &str = "ZOHO_ACCESS_TOKEN";
+
+/// The SQL store URL (`--store`); it may carry a database password.
+pub const AUTH_STORE: &str = "ZOHO_AUTH_STORE";
+/// The store's tenant (`--tenant`).
+pub const AUTH_TENANT: &str = "ZOHO_AUTH_TENANT";
+/// Seconds before an HTTP request gives up (every command and the wizard).
+pub const HTTP_TIMEOUT: &str = "ZOHO_AUTH_HTTP_TIMEOUT";
+
+/// `ZOHO_AUTH_HTTP_TIMEOUT` as a duration, when set to a positive whole number of seconds.
+pub fn http_timeout(value: Option<&str>) -> Option<std::time::Duration> {
+    value
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs)
+}
 
 /// Every key of a grant, in the order a save writes them.
 pub const ALL: [&str; 9] = [

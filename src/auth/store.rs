@@ -15,14 +15,14 @@ use crate::auth::secret::Secret;
 pub const SERVICE: &str = "zoho-auth";
 
 /// The env key that says where the secrets are.
-pub const SECRET_STORE_KEY: &str = "ZOHO_SECRET_STORE";
+pub const SECRET_STORE_KEY: &str = super::keys::SECRET_STORE;
 
 /// The value of [`SECRET_STORE_KEY`] when the secrets are in the keychain.
 pub const KEYCHAIN: &str = "keychain";
 
 /// The env keys that move to the keychain with keychain storage.
 pub fn secret_keys() -> &'static [&'static str] {
-    &["ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN"]
+    &[super::keys::CLIENT_SECRET, super::keys::REFRESH_TOKEN]
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +190,7 @@ pub fn uses_keychain(file: &EnvFile) -> bool {
 /// entry user `<ZOHO_CLIENT_ID>:<key>`), else from the file itself.
 pub fn read_secret(file: &EnvFile, key: &str) -> Result<Option<Secret>, StoreError> {
     if uses_keychain(file) && secret_keys().contains(&key) {
-        let Some(client_id) = file.get("ZOHO_CLIENT_ID") else {
+        let Some(client_id) = file.get(super::keys::CLIENT_ID) else {
             return Ok(None);
         };
         load(&client_id, key)

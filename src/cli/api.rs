@@ -14,6 +14,7 @@ use crate::auth::api::{
 };
 use crate::auth::client::{Client, checked_url};
 use crate::auth::handoff::{AccessToken, Want};
+use crate::auth::keys;
 use crate::auth::printable::printable;
 use crate::auth::{Dc, Secret};
 
@@ -301,12 +302,8 @@ async fn paginate<T: TokenSource>(
 
 /// `ZOHO_AUTH_HTTP_TIMEOUT` (seconds) between reads, else 30 s.
 fn timeout() -> std::time::Duration {
-    let secs = std::env::var("ZOHO_AUTH_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(30);
-    std::time::Duration::from_secs(secs)
+    keys::http_timeout(std::env::var(keys::HTTP_TIMEOUT).ok().as_deref())
+        .unwrap_or(std::time::Duration::from_secs(30))
 }
 
 /// The grant `api` calls with: the configured credentials and `auth::access` (the token use case

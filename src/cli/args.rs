@@ -31,7 +31,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
-        env = "ZOHO_AUTH_STORE",
+        env = crate::auth::keys::AUTH_STORE,
         hide_env_values = true,
         value_name = "URL"
     )]
@@ -40,7 +40,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
-        env = "ZOHO_AUTH_TENANT",
+        env = crate::auth::keys::AUTH_TENANT,
         hide_env_values = true,
         default_value = "default",
         value_name = "NAME"

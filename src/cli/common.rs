@@ -61,12 +61,8 @@ pub fn client(global: &GlobalArgs) -> Result<Client, Diagnosis> {
         verbose: global.verbose,
         ..ClientOptions::default()
     };
-    if let Some(secs) = std::env::var("ZOHO_AUTH_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-    {
-        options.timeout = std::time::Duration::from_secs(secs);
+    if let Some(timeout) = keys::http_timeout(std::env::var(keys::HTTP_TIMEOUT).ok().as_deref()) {
+        options.timeout = timeout;
     }
     Client::new(options).map_err(|e| {
         Diagnosis::new(

@@ -114,12 +114,9 @@ pub async fn run(global: &GlobalArgs, args: &SetupArgs) -> u8 {
 /// with `-v` a captured trace, printed once the terminal is restored.
 pub fn wizard_http(global: &GlobalArgs) -> runtime::Http {
     let mut http = runtime::Http::default();
-    if let Some(secs) = std::env::var("ZOHO_AUTH_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-    {
-        http.timeout = std::time::Duration::from_secs(secs);
+    let keys_timeout = std::env::var(crate::auth::keys::HTTP_TIMEOUT).ok();
+    if let Some(timeout) = crate::auth::keys::http_timeout(keys_timeout.as_deref()) {
+        http.timeout = timeout;
     }
     if global.verbose {
         http.trace = Some(Default::default());
