@@ -811,13 +811,27 @@ fn another_users_file_is_not_taken_over() {
     let bin = dir.path().join("owner-child");
     fs::copy(std::env::current_exe().unwrap(), &bin).unwrap();
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(&bin)
-        .args(["--exact", "owner_child", "--nocapture", "--test-threads=1"])
-        .env("ZOHO_AUTH_TEST_OWNER_FILE", &env)
-        .uid(4321)
-        .gid(4321)
-        .output()
-        .unwrap();
+    // A test running in parallel may fork while the copy's write descriptor is still open; its
+    // child holds it until it execs, and exec of the copy fails with ETXTBSY meanwhile. Try again
+    // until that child has let go (bounded).
+    let run = || {
+        Command::new(&bin)
+            .args(["--exact", "owner_child", "--nocapture", "--test-threads=1"])
+            .env("ZOHO_AUTH_TEST_OWNER_FILE", &env)
+            .uid(4321)
+            .gid(4321)
+            .output()
+    };
+    let mut tries = 0;
+    let out = loop {
+        match run() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 500 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !stdout.contains("OWNER-") {
         eprintln!("skipped: the test binary cannot run as another user here: {out:?}");
