@@ -135,8 +135,9 @@ fn a_closed_pipe_ends_quietly() {
     }
 }
 
-/// Item 4: `--dc xx` is an unknown data center (exit 2) for every command that takes it, never
-/// "missing credentials".
+/// Item 4: `--dc xx` is an unknown data center (exit 2) for every command, checked before
+/// anything else: never "missing credentials" (`login` and `exchange` without a client), never a
+/// refused `--json`.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_dc_is_a_usage_error_everywhere() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,6 +148,17 @@ async fn an_unknown_dc_is_a_usage_error_everywhere() {
         &["revoke"],
         &["api", "/books/v3/organizations"],
         &["run", "--", "true"],
+        &["login", "--device"],
+        &["login", "--browser", "--no-open"],
+        &["exchange", "--code", "1000.cccc.dddd"],
+        &["exchange", "--code", "1000.cccc.dddd", "--json"],
+        &["serve"],
+        &["tenants"],
+        &["scopes"],
+        &["setup"],
+        &["reauth"],
+        &["revoke", "--json"],
+        &["completions", "bash"],
     ] {
         let mut all = vec!["--dc", "xx"];
         all.extend_from_slice(args);
@@ -158,8 +170,13 @@ async fn an_unknown_dc_is_a_usage_error_everywhere() {
             "{args:?}: {stderr}"
         );
         assert!(
-            !stderr.contains("missing_credentials"),
+            !stderr.contains("missing_credentials") && !stderr.contains("No client"),
             "{args:?}: {stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            2,
+            "{args:?}: only the cause and fix: {stderr}"
         );
     }
 }
