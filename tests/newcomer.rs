@@ -494,3 +494,78 @@ async fn exchange_takes_the_redirect_uri_from_a_pasted_redirect_url() {
     );
     assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
 }
+
+/// Item 4: `exchange --code` given a refresh token names it as one (exit 2) and sends nothing:
+/// labelled (the env file's line pasted, even with no client configured), or bare and equal to
+/// the env file's `ZOHO_REFRESH_TOKEN`. The same rule as the wizard's Paste screen
+/// (`auth::clean::clean_code_paste_knowing`).
+#[tokio::test(flavor = "multi_thread")]
+async fn exchange_names_a_pasted_refresh_token_as_one() {
+    let fake = format!("1000.{}.{}", "c".repeat(32), "d".repeat(32));
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = format!("ZOHO_REFRESH_TOKEN={fake}");
+    let (code, stdout, stderr) = run_in(dir.path(), &["exchange", "--code", &labelled]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("This is a refresh token, not a code"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("No client"), "{stderr}");
+    assert!(!stderr.contains(&fake[5..20]), "{stderr}");
+
+    let w = World::start().await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let saved = w.env_get("ZOHO_REFRESH_TOKEN").expect("a refresh token");
+    let env_before = w.env_text();
+    let before = w.sandbox.stats().token_requests;
+    let base = w.base();
+    for paste in [
+        saved.clone(),
+        format!("ZOHO_REFRESH_TOKEN={saved}\n"),
+        format!("\"{saved}\""),
+    ] {
+        let run = w
+            .run_stdin(
+                &[
+                    "exchange",
+                    "--accounts-url",
+                    &base,
+                    "--code",
+                    "-",
+                    "--no-test",
+                ],
+                &paste,
+            )
+            .await;
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert!(
+            run.stderr.contains("This is a refresh token, not a code"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains(&saved[5..20]), "{}", run.stderr);
+    }
+    let bare = w
+        .run_stdin(
+            &[
+                "exchange",
+                "--accounts-url",
+                &base,
+                "--code",
+                "-",
+                "--no-test",
+            ],
+            &saved,
+        )
+        .await;
+    assert!(
+        bare.stderr.contains("already in the env file"),
+        "{}",
+        bare.stderr
+    );
+    assert_eq!(w.sandbox.stats().token_requests, before, "nothing was sent");
+    assert_eq!(w.env_text(), env_before, "nothing was written");
+}
