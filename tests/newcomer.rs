@@ -325,6 +325,15 @@ fn help_lists_the_commands_own_options_then_only_the_globals_that_apply() {
         ("serve", Some("--listen"), &grant_and_store),
         ("completions", None, &[]),
     ];
+    // Every subcommand is here: a new one must decide which global options mean something for it.
+    let mut all: Vec<String> = zoho_auth::cli::command()
+        .get_subcommands()
+        .map(|sc| sc.get_name().to_string())
+        .collect();
+    let mut listed: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
+    all.sort();
+    listed.sort();
+    assert_eq!(all, listed);
     for (command, own, shown) in cases {
         let out = std::process::Command::new(BIN)
             .args([command, "--help"])
