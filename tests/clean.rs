@@ -5,8 +5,8 @@ use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use zoho_auth::auth::clean::{
     Field, Kind, MAX_PASTE_BYTES, PasteError, PasteSource, Pasted, ShapeError, clean_client_id,
-    clean_client_secret, clean_code_paste, clean_token, describe, is_code_shaped, looks_like,
-    strip,
+    clean_client_secret, clean_code_paste, clean_code_paste_knowing, clean_token, describe,
+    is_code_shaped, looks_like, strip,
 };
 
 const CODE: &str = "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210";
@@ -292,6 +292,63 @@ fn rejects_a_token_response() {
     assert!(!is_code_shaped(&json));
 }
 
+/// Issue 13 item 4: a pasted refresh token is named as one, by the rule the wizard and `exchange`
+/// share: labelled (`ZOHO_REFRESH_TOKEN=…`, a JSON holding only a refresh_token), or bare and
+/// equal to the one already saved. The message never holds the token.
+#[test]
+fn a_refresh_token_is_named_as_one() {
+    let labelled = clean_code_paste(&format!("ZOHO_REFRESH_TOKEN={CODE}")).unwrap_err();
+    assert_eq!(labelled, PasteError::RefreshToken { saved: false });
+    let text = message(&labelled);
+    assert!(
+        text.starts_with("This is a refresh token, not a code"),
+        "{text}"
+    );
+    assert!(!text.contains("already in the env file"), "{text}");
+    assert_not_leaked(&text, CODE);
+
+    let json = format!(r#"{{"refresh_token":"{CODE}"}}"#);
+    assert_eq!(
+        clean_code_paste(&json),
+        Err(PasteError::RefreshToken { saved: false })
+    );
+
+    // Bare, it has a code's shape: only the saved one is known to be a token.
+    let saved = clean_code_paste_knowing(&format!("  \"{CODE}\"\n"), Some(CODE)).unwrap_err();
+    assert_eq!(saved, PasteError::RefreshToken { saved: true });
+    let text = message(&saved);
+    assert!(
+        text.starts_with("This is a refresh token, not a code"),
+        "{text}"
+    );
+    assert!(text.contains("already in the env file"), "{text}");
+    assert_not_leaked(&text, CODE);
+    let other = CODE.replace('f', "e");
+    assert_eq!(
+        clean_code_paste_knowing(CODE, Some(&other))
+            .unwrap()
+            .code
+            .expose(),
+        CODE
+    );
+    assert_eq!(
+        clean_code_paste_knowing(CODE, None).unwrap().code.expose(),
+        CODE
+    );
+    assert_eq!(
+        clean_code_paste_knowing(CODE, Some(""))
+            .unwrap()
+            .code
+            .expose(),
+        CODE
+    );
+    // A redirect URL carrying the saved token as its code is refused too.
+    assert_eq!(
+        clean_code_paste_knowing(&format!("https://example.com/cb?code={CODE}"), Some(CODE)),
+        Err(PasteError::RefreshToken { saved: true })
+    );
+}
+
 #[test]
 fn a_labelled_line_names_what_it_holds() {
     // Copied from an env file or a shell: a code is taken, a token is named as one.
@@ -304,11 +361,18 @@ fn a_labelled_line_names_what_it_holds() {
         assert_eq!(p.code.expose(), CODE, "{raw}");
         assert_eq!(p.source, PasteSource::BareCode);
     }
-    for raw in [
-        format!("ZOHO_REFRESH_TOKEN={CODE}"),
-        format!("access_token=\"{CODE}\""),
+    for (raw, error) in [
+        (
+            format!("ZOHO_REFRESH_TOKEN={CODE}"),
+            PasteError::RefreshToken { saved: false },
+        ),
+        (
+            format!("export refresh_token='{CODE}'"),
+            PasteError::RefreshToken { saved: false },
+        ),
+        (format!("access_token=\"{CODE}\""), PasteError::Token),
     ] {
-        assert_eq!(clean_code_paste(&raw), Err(PasteError::Token), "{raw}");
+        assert_eq!(clean_code_paste(&raw), Err(error), "{raw}");
         assert_eq!(looks_like(&raw), Kind::Token);
         assert!(!is_code_shaped(&raw));
     }

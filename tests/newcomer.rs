@@ -135,8 +135,9 @@ fn a_closed_pipe_ends_quietly() {
     }
 }
 
-/// Item 4: `--dc xx` is an unknown data center (exit 2) for every command that takes it, never
-/// "missing credentials".
+/// Item 4: `--dc xx` is an unknown data center (exit 2) for every command, checked before
+/// anything else: never "missing credentials" (`login` and `exchange` without a client), never a
+/// refused `--json`.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_dc_is_a_usage_error_everywhere() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,6 +148,17 @@ async fn an_unknown_dc_is_a_usage_error_everywhere() {
         &["revoke"],
         &["api", "/books/v3/organizations"],
         &["run", "--", "true"],
+        &["login", "--device"],
+        &["login", "--browser", "--no-open"],
+        &["exchange", "--code", "1000.cccc.dddd"],
+        &["exchange", "--code", "1000.cccc.dddd", "--json"],
+        &["serve"],
+        &["tenants"],
+        &["scopes"],
+        &["setup"],
+        &["reauth"],
+        &["revoke", "--json"],
+        &["completions", "bash"],
     ] {
         let mut all = vec!["--dc", "xx"];
         all.extend_from_slice(args);
@@ -158,8 +170,13 @@ async fn an_unknown_dc_is_a_usage_error_everywhere() {
             "{args:?}: {stderr}"
         );
         assert!(
-            !stderr.contains("missing_credentials"),
+            !stderr.contains("missing_credentials") && !stderr.contains("No client"),
             "{args:?}: {stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            2,
+            "{args:?}: only the cause and fix: {stderr}"
         );
     }
 }
@@ -246,32 +263,190 @@ async fn json_is_honoured_or_refused() {
     assert_eq!(json["api_domain"], w.base());
 }
 
-/// Item 4: a subcommand's `--help` lists its own options first, the global ones after them under
-/// their own heading.
+/// The global options, as `--help` names them.
+const GLOBALS: [&str; 10] = [
+    "--env-file",
+    "--accounts-url",
+    "--api-domain",
+    "--dc",
+    "--json",
+    "--verbose",
+    "--store",
+    "--tenant",
+    "--layout",
+    "--table",
+];
+
+/// Whether `help` lists option `flag` (a line of the options table, not a mention in a text).
+fn lists(help: &str, flag: &str) -> bool {
+    help.lines().any(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("-v, ").unwrap_or(line);
+        line.strip_prefix(flag)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '<']))
+    })
+}
+
+/// Item 4: a subcommand's `--help` (and `help SUBCOMMAND`) lists its own options first, then
+/// under their own heading only the global options that mean something there: `scopes` none of
+/// the grant or store ones, `sandbox` and `completions` none at all, `--json` only where it is
+/// honoured.
 #[test]
-fn help_lists_the_commands_own_options_first() {
-    for (command, own) in [
-        ("check", "--refresh"),
-        ("scopes", "--product"),
-        ("exchange", "--code"),
-        ("sandbox", "--state"),
-    ] {
+fn help_lists_the_commands_own_options_then_only_the_globals_that_apply() {
+    let grant_and_store = [
+        "--env-file",
+        "--accounts-url",
+        "--api-domain",
+        "--dc",
+        "--verbose",
+        "--store",
+        "--tenant",
+        "--layout",
+        "--table",
+    ];
+    let with_json = [&grant_and_store[..], &["--json"]].concat();
+    let cases: [(&str, Option<&str>, &[&str]); 14] = [
+        ("setup", Some("--sandbox"), &grant_and_store),
+        ("reauth", Some("--from-error"), &grant_and_store),
+        ("exchange", Some("--code"), &with_json),
+        ("login", Some("--device"), &grant_and_store),
+        ("check", Some("--refresh"), &with_json),
+        ("token", None, &with_json),
+        ("revoke", None, &grant_and_store),
+        (
+            "tenants",
+            None,
+            &["--store", "--layout", "--table", "--json"],
+        ),
+        ("scopes", Some("--product"), &["--json"]),
+        ("sandbox", Some("--state"), &[]),
+        ("api", Some("--paginate"), &with_json),
+        ("run", None, &grant_and_store),
+        ("serve", Some("--listen"), &grant_and_store),
+        ("completions", None, &[]),
+    ];
+    // Every subcommand is here: a new one must decide which global options mean something for it.
+    let mut all: Vec<String> = zoho_auth::cli::command()
+        .get_subcommands()
+        .map(|sc| sc.get_name().to_string())
+        .collect();
+    let mut listed: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
+    all.sort();
+    listed.sort();
+    assert_eq!(all, listed);
+    for (command, own, shown) in cases {
         let out = std::process::Command::new(BIN)
             .args([command, "--help"])
             .output()
             .unwrap();
-        assert!(out.status.success());
-        let help = String::from_utf8_lossy(&out.stdout);
-        let own_at = help
-            .find(own)
-            .unwrap_or_else(|| panic!("{command}: {help}"));
-        let heading = help
-            .find("Global options:")
-            .unwrap_or_else(|| panic!("{command}: {help}"));
-        assert!(own_at < heading, "{command}: {help}");
-        assert!(help[heading..].contains("--env-file"), "{command}: {help}");
-        assert!(!help[..heading].contains("--env-file"), "{command}: {help}");
+        assert!(out.status.success(), "{command}");
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        let via_help = std::process::Command::new(BIN)
+            .args(["help", command])
+            .output()
+            .unwrap();
+        assert!(via_help.status.success(), "help {command}");
+        assert_eq!(String::from_utf8_lossy(&via_help.stdout), help, "{command}");
+        for flag in GLOBALS {
+            assert_eq!(
+                lists(&help, flag),
+                shown.contains(&flag),
+                "{command} --help and {flag}:\n{help}"
+            );
+        }
+        let heading = help.find("Global options:");
+        assert_eq!(heading.is_some(), !shown.is_empty(), "{command}: {help}");
+        if let (Some(own), Some(heading)) = (own, heading) {
+            let own_at = help
+                .find(own)
+                .unwrap_or_else(|| panic!("{command}: {help}"));
+            assert!(own_at < heading, "{command}: {help}");
+        }
     }
+    // The command without a subcommand (the wizard) lists every global option.
+    let out = std::process::Command::new(BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in GLOBALS {
+        assert!(lists(&help, flag), "--help and {flag}:\n{help}");
+    }
+}
+
+/// Item 4: a global option hidden from a subcommand's help is still accepted there, before or
+/// after the subcommand (design.md), and its value still reaches the command.
+#[test]
+fn hidden_global_options_are_still_accepted() {
+    use clap::FromArgMatches;
+    let everything = [
+        "--env-file",
+        "elsewhere.env",
+        "--accounts-url",
+        "http://127.0.0.1:9",
+        "--api-domain",
+        "http://127.0.0.1:9",
+        "--dc",
+        "eu",
+        "-v",
+        "--store",
+        "sqlite:unused.db",
+        "--tenant",
+        "t1",
+        "--layout",
+        "zoho-sdk",
+        "--table",
+        "t2",
+    ];
+    for command in [
+        &["scopes"][..],
+        &["sandbox"],
+        &["completions", "bash"],
+        &["tenants"],
+    ] {
+        for after in [false, true] {
+            let mut argv = vec!["zoho-auth"];
+            if after {
+                argv.extend_from_slice(command);
+                argv.extend_from_slice(&everything);
+            } else {
+                argv.extend_from_slice(&everything);
+                argv.extend_from_slice(command);
+            }
+            let matches = zoho_auth::cli::command()
+                .try_get_matches_from(&argv)
+                .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            let cli = zoho_auth::cli::Cli::from_arg_matches(&matches).unwrap();
+            let g = &cli.global;
+            assert_eq!(
+                g.env_file,
+                std::path::Path::new("elsewhere.env"),
+                "{argv:?}"
+            );
+            assert_eq!(g.accounts_url.as_deref(), Some("http://127.0.0.1:9"));
+            assert_eq!(g.api_domain.as_deref(), Some("http://127.0.0.1:9"));
+            assert_eq!(g.dc.as_deref(), Some("eu"), "{argv:?}");
+            assert!(g.verbose, "{argv:?}");
+            assert_eq!(g.store.as_deref(), Some("sqlite:unused.db"), "{argv:?}");
+            assert_eq!(g.tenant, "t1", "{argv:?}");
+            assert_eq!(g.layout.as_deref(), Some("zoho-sdk"), "{argv:?}");
+            assert_eq!(g.table.as_deref(), Some("t2"), "{argv:?}");
+        }
+    }
+    // And the real binary runs with them: `scopes --json` is honoured.
+    let mut args = vec!["scopes", "--json"];
+    args.extend_from_slice(&everything);
+    let out = std::process::Command::new(BIN)
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["groups"].is_array(), "{json}");
 }
 
 /// Item 4: `exchange --code <redirect URL>` of a server-based client, without `--redirect-uri`:
@@ -327,4 +502,79 @@ async fn exchange_takes_the_redirect_uri_from_a_pasted_redirect_url() {
         "{stderr}"
     );
     assert!(w.env_get("ZOHO_REFRESH_TOKEN").is_some());
+}
+
+/// Item 4: `exchange --code` given a refresh token names it as one (exit 2) and sends nothing:
+/// labelled (the env file's line pasted, even with no client configured), or bare and equal to
+/// the env file's `ZOHO_REFRESH_TOKEN`. The same rule as the wizard's Paste screen
+/// (`auth::clean::clean_code_paste_knowing`).
+#[tokio::test(flavor = "multi_thread")]
+async fn exchange_names_a_pasted_refresh_token_as_one() {
+    let fake = format!("1000.{}.{}", "c".repeat(32), "d".repeat(32));
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = format!("ZOHO_REFRESH_TOKEN={fake}");
+    let (code, stdout, stderr) = run_in(dir.path(), &["exchange", "--code", &labelled]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("This is a refresh token, not a code"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("No client"), "{stderr}");
+    assert!(!stderr.contains(&fake[5..20]), "{stderr}");
+
+    let w = World::start().await;
+    let run = w.exchange("ZohoBooks.fullaccess.all", &["--no-test"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let saved = w.env_get("ZOHO_REFRESH_TOKEN").expect("a refresh token");
+    let env_before = w.env_text();
+    let before = w.sandbox.stats().token_requests;
+    let base = w.base();
+    for paste in [
+        saved.clone(),
+        format!("ZOHO_REFRESH_TOKEN={saved}\n"),
+        format!("\"{saved}\""),
+    ] {
+        let run = w
+            .run_stdin(
+                &[
+                    "exchange",
+                    "--accounts-url",
+                    &base,
+                    "--code",
+                    "-",
+                    "--no-test",
+                ],
+                &paste,
+            )
+            .await;
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert!(
+            run.stderr.contains("This is a refresh token, not a code"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains(&saved[5..20]), "{}", run.stderr);
+    }
+    let bare = w
+        .run_stdin(
+            &[
+                "exchange",
+                "--accounts-url",
+                &base,
+                "--code",
+                "-",
+                "--no-test",
+            ],
+            &saved,
+        )
+        .await;
+    assert!(
+        bare.stderr.contains("already in the env file"),
+        "{}",
+        bare.stderr
+    );
+    assert_eq!(w.sandbox.stats().token_requests, before, "nothing was sent");
+    assert_eq!(w.env_text(), env_before, "nothing was written");
 }

@@ -301,12 +301,20 @@ pub enum PasteError {
         "That is a client id, not a code. Paste the code the API console generated: it looks like 1000.<32 characters>.<32 characters>."
     )]
     ClientId,
-    /// A token response (JSON) or a line labelled as a token (`ZOHO_REFRESH_TOKEN=…`). A bare token
-    /// has the shape of a code and cannot be told apart.
+    /// A token response (JSON) or a line labelled as an access token (`access_token=…`). A bare
+    /// token has the shape of a code and cannot be told apart.
     #[error(
         "That is an access or refresh token from an earlier exchange, not a code: its code was already used. A refresh token can go straight into ZOHO_REFRESH_TOKEN; otherwise generate a new code in the API console and paste that."
     )]
     Token,
+    /// Labelled as a refresh token (`ZOHO_REFRESH_TOKEN=…`, a JSON with a `refresh_token` and no
+    /// `access_token`), or bare but equal to the refresh token already saved
+    /// ([`clean_code_paste_knowing`]; `saved`).
+    #[error(
+        "This is a refresh token, not a code: it is what an exchange returns and goes straight into ZOHO_REFRESH_TOKEN. To get a new one, generate a new code in the API console and paste that.{}",
+        if *.saved { " (It is the one already in the env file.)" } else { "" }
+    )]
+    RefreshToken { saved: bool },
     /// Not code-shaped; `what` describes it.
     #[error(
         "That is not a code: {what}. A code is 70 characters: four digits, a dot, 32 of 0-9 and a-f, a dot and 32 more. Copy it again, whole, from the API console, or paste the whole redirect URL or self_client.json."
@@ -342,6 +350,23 @@ pub enum PasteError {
     SelfClientField(ShapeError),
 }
 
+/// [`clean_code_paste`], knowing the refresh token already saved (the env file's
+/// `ZOHO_REFRESH_TOKEN`): a bare paste of it has a code's shape but is named as the refresh token
+/// it is ([`PasteError::RefreshToken`] with `saved`), so it is never sent as a code. The rule the
+/// wizard's Paste screen and `exchange --code` share.
+pub fn clean_code_paste_knowing(
+    raw: &str,
+    saved_refresh_token: Option<&str>,
+) -> Result<Pasted, PasteError> {
+    let pasted = clean_code_paste(raw)?;
+    match saved_refresh_token.map(strip) {
+        Some(saved) if !saved.is_empty() && saved == pasted.code.expose() => {
+            Err(PasteError::RefreshToken { saved: true })
+        }
+        _ => Ok(pasted),
+    }
+}
+
 /// Cleans a pasted code: a bare code, a whole redirect URL (or its query string), or a
 /// `self_client.json` body. Returns the code with whatever its context told.
 pub fn clean_code_paste(raw: &str) -> Result<Pasted, PasteError> {
@@ -359,7 +384,11 @@ pub fn clean_code_paste(raw: &str) -> Result<Pasted, PasteError> {
     }
     if let Some((name, value)) = labelled(&s) {
         if names_a_token(name) {
-            return Err(PasteError::Token);
+            return Err(if name.to_ascii_lowercase().contains("refresh") {
+                PasteError::RefreshToken { saved: false }
+            } else {
+                PasteError::Token
+            });
         }
         if name.to_ascii_lowercase().contains("code") {
             return Ok(Pasted::new(
@@ -495,8 +524,11 @@ fn json_string(obj: &Map<String, Value>, key: &str) -> Option<String> {
 fn from_self_client_json(raw: &str, stripped: &str) -> Result<Pasted, PasteError> {
     let obj = parse_json_object(raw, stripped).ok_or(PasteError::InvalidJson)?;
     let Some(code) = obj.get("code") else {
-        if obj.contains_key("access_token") || obj.contains_key("refresh_token") {
+        if obj.contains_key("access_token") {
             return Err(PasteError::Token);
+        }
+        if obj.contains_key("refresh_token") {
+            return Err(PasteError::RefreshToken { saved: false });
         }
         return Err(PasteError::JsonWithoutCode);
     };

@@ -110,6 +110,12 @@ fn non_utf8_argument() -> String {
 
 async fn run(cli: Cli) -> u8 {
     let global = cli.global;
+    // `--dc xx` is a usage error whatever the command, before it reads a credential or a file,
+    // so it is never reported as something else (a missing client secret). Checked here once.
+    if let Err(d) = super::common::dc_flag(&global) {
+        super::common::print_diagnosis(&d);
+        return d.exit_code();
+    }
     if let Some(code) = super::refuse_json(&global, cli.command.as_ref()) {
         return code;
     }

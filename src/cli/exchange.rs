@@ -118,6 +118,9 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
         ));
     }
     let env = load_env(&global.env_file)?;
+    // A paste of the refresh token already saved has a code's shape: named as what it is.
+    let saved_refresh = env.as_ref().and_then(|e| e.get(keys::REFRESH_TOKEN));
+    let clean_code = |raw: &str| clean::clean_code_paste_knowing(raw, saved_refresh.as_deref());
     let json = match &args.self_client_json {
         Some(path) => {
             let text = std::fs::read(path).map_err(|e| {
@@ -132,7 +135,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
                     "Pass the self_client.json file as downloaded.",
                 )
             })?;
-            Some(clean::clean_code_paste(&text).map_err(|e| {
+            Some(clean_code(&text).map_err(|e| {
                 bad_input(
                     format!("{}: {e}", path.display()),
                     "Download self_client.json again from the API console (Self Client > Generate Code > Download).",
@@ -157,7 +160,7 @@ fn resolve(global: &GlobalArgs, args: &ExchangeArgs) -> Result<Inputs, Diagnosis
     let pasted_redirect = pasted.as_deref().and_then(super::redirect_of_paste);
     let pasted = pasted
         .map(|raw| {
-            clean::clean_code_paste(&raw).map_err(|e| {
+            clean_code(&raw).map_err(|e| {
                 bad_input(
                     format!("--code: {e}"),
                     "Pass the code from the API console, or the whole URL Zoho redirected to.",

@@ -27,17 +27,65 @@ use clap::{Args, Parser, Subcommand};
 pub use args::{ClientArgs, GlobalArgs};
 pub use dispatch::main;
 
-/// The parser: each subcommand's `--help` lists its own options first, then the global ones
-/// under "Global options" (`--json` is refused at run time where it means nothing).
+/// The parser. Each subcommand's `--help` lists its own options first, then under "Global
+/// options" only the global ones that mean something there ([`globals_shown`]); the others are
+/// still accepted before or after the subcommand (design.md), just hidden from its help.
+///
+/// The hiding is done before clap builds the parser: each subcommand gets its own hidden copy of
+/// a global option it does not use, which clap's propagation then leaves alone (it skips an id the
+/// subcommand already has). Changing arguments after `build()` would corrupt clap's key map
+/// (`mut_arg` removes and re-pushes the argument) and break `--help`.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().mut_args(|a| {
+    let cmd = Cli::command().mut_args(|a| {
         if a.is_global_set() {
             a.help_heading("Global options")
         } else {
             a
         }
+    });
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|sc| sc.get_name().to_string())
+        .collect();
+    names.iter().fold(cmd, |cmd, name| {
+        let shown = globals_shown(name);
+        cmd.mut_subcommand(name, |mut sc| {
+            for a in &globals {
+                if !shown.contains(&a.get_id().as_str()) {
+                    sc = sc.arg(a.clone().hide(true));
+                }
+            }
+            sc
+        })
     })
+}
+
+/// The global options (by id) that do something for the grant: where it is, where requests go
+/// and the request trace.
+const GRANT_GLOBALS: [&str; 5] = ["env_file", "accounts_url", "api_domain", "dc", "verbose"];
+
+/// The global options (by id) that pick a SQL store and its row.
+const STORE_GLOBALS: [&str; 4] = ["store", "tenant", "layout", "table"];
+
+/// The global options (by id) that subcommand `name`'s `--help` lists: those it reads. `--json`
+/// only where it is honoured ([`refuse_json`] refuses it elsewhere). An unknown name (a command
+/// added without an entry here) shows them all.
+pub fn globals_shown(name: &str) -> Vec<&'static str> {
+    let grant_and_store = || [&GRANT_GLOBALS[..], &STORE_GLOBALS[..]].concat();
+    match name {
+        "setup" | "reauth" | "login" | "revoke" | "run" | "serve" => grant_and_store(),
+        "exchange" | "check" | "token" | "api" => [grant_and_store(), vec!["json"]].concat(),
+        "tenants" => vec!["store", "layout", "table", "json"],
+        "scopes" => vec!["json"],
+        "sandbox" | "completions" => vec![],
+        _ => [grant_and_store(), vec!["json"]].concat(),
+    }
 }
 
 /// The commands whose output `--json` changes: `check`, `exchange`, `scopes`, `token`, `tenants`
