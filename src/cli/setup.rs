@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::auth::target::WizardChoice;
-use crate::auth::{Dc, Secret, envfile};
+use crate::auth::{Secret, envfile};
 use crate::runtime::{self, Setup};
 use crate::wizard::{SignIn, Wizard};
 
@@ -24,16 +24,8 @@ pub async fn run(global: &GlobalArgs, args: &SetupArgs) -> u8 {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let dc_flag = match global.dc.as_deref().map(|c| (c, Dc::from_code(c))) {
-        Some((code, None)) => {
-            eprintln!(
-                "zoho-auth: unknown data center `{code}`; use one of us eu in au jp ca cn sa uk."
-            );
-            return 2;
-        }
-        Some((_, Some(dc))) => Some(dc),
-        None => None,
-    };
+    // An unknown `--dc` was refused by dispatch before any command ran.
+    let dc_flag = super::common::dc_flag(global).ok().flatten();
     // `--sandbox`: a simulated Zoho on the stable port with the persistent default state, so the
     // commands the Done screen suggests work again with `zoho-auth sandbox` after the wizard quits.
     // Requests go to it whatever the flags say.
