@@ -439,7 +439,7 @@ fn device_sign_in_forward_to_the_live_test() {
     assert_eq!(w.step, Step::Exchange);
     assert_eq!(fx, vec![]);
     assert!(matches!(
-        w.exchange,
+        w.exchange.state,
         ExchangeState::Running { dc: Dc::In, .. }
     ));
     update(
@@ -524,7 +524,7 @@ fn each_device_failure_is_shown_with_a_retry() {
 fn a_failed_live_test_after_a_device_sign_in_goes_to_the_fix() {
     let mut w = approved_on_device();
     exchange_failed(&mut w, Code::ScopeMissing);
-    assert!(matches!(w.exchange, ExchangeState::Failed { .. }));
+    assert!(matches!(w.exchange.state, ExchangeState::Failed { .. }));
     key(&mut w, Key::Enter, 40);
     assert_eq!(w.step, Step::Scopes);
     // g signs in again on the device path.

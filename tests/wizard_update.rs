@@ -476,7 +476,7 @@ fn invalid_code_before_expiry_offers_the_other_dcs() {
     );
     assert_eq!(fx, vec![Effect::StopTimer]);
     assert!(matches!(
-        w.exchange,
+        w.exchange.state,
         ExchangeState::Failed {
             before_expiry: true,
             ..
@@ -529,8 +529,8 @@ fn invalid_code_in_every_dc_says_so_and_enter_regenerates() {
     for _ in 0..8 {
         exchange_failed(&mut w, Code::InvalidCode);
     }
-    assert!(matches!(w.exchange, ExchangeState::Failed { .. }));
-    assert!(w.tried_other_dcs);
+    assert!(matches!(w.exchange.state, ExchangeState::Failed { .. }));
+    assert!(w.exchange.tried_other_dcs);
     assert!(!zoho_auth::wizard::can_try_other_dcs(&w));
     assert_eq!(key(&mut w, Key::Char('d'), 50), vec![]);
     assert_eq!(

@@ -647,7 +647,7 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
 }
 
 fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
-    match &w.exchange {
+    match &w.exchange.state {
         ExchangeState::Running { dc, since } => {
             let frame = SPINNER[((now.0.saturating_sub(since.0)) / 250) as usize % SPINNER.len()];
             let target = match &w.ctx.accounts_override {
@@ -676,7 +676,7 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
                     p.dim(),
                 )),
             }
-            if !w.dc_queue.is_empty() || w.tried_other_dcs {
+            if !w.exchange.dc_queue.is_empty() || w.exchange.tried_other_dcs {
                 lines.push(Line::styled(
                     format!("Trying the code in {} ({}).", dc.name(), dc.code()),
                     p.warn(),
@@ -707,7 +707,7 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
                     "center: press d to try the same code in the others.",
                     p.warn(),
                 ));
-            } else if w.tried_other_dcs {
+            } else if w.exchange.tried_other_dcs {
                 lines.push(Line::styled(
                     "No data center accepted the code: it is used or expired. Make a new one.",
                     p.warn(),

@@ -102,7 +102,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             ("Esc", "back"),
             ("Ctrl+C", "quit"),
         ],
-        Step::Exchange => match &w.exchange {
+        Step::Exchange => match &w.exchange.state {
             ExchangeState::Failed { .. } => {
                 let mut h = vec![("Enter", "fix it")];
                 if can_try_other_dcs(w) {

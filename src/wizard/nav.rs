@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Effect, ExchangeState, SignInState, Step, Time, Wizard};
+use super::{Effect, Exchange, ExchangeState, SignInState, Step, Time, Wizard};
 
 /// The countdown redraws once a second.
 pub const COUNTDOWN_TICK: Duration = Duration::from_secs(1);
@@ -41,7 +41,7 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
             fx.extend(start_sign_in(w, step, now));
             Some(SPINNER_TICK)
         }
-        Step::Exchange => match w.exchange {
+        Step::Exchange => match w.exchange.state {
             ExchangeState::Running { .. } => Some(SPINNER_TICK),
             ExchangeState::Idle | ExchangeState::Failed { .. } => None,
         },
@@ -71,9 +71,7 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.opened = None;
     w.sent_code = None;
     w.sign_in_accounts = None;
-    w.exchange = ExchangeState::Idle;
-    w.dc_queue.clear();
-    w.tried_other_dcs = false;
+    w.exchange = Exchange::default();
     let browser = step == Step::BrowserSignIn;
     w.signin = SignInState::Waiting {
         since: now,

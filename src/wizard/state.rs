@@ -277,6 +277,38 @@ pub enum ExchangeState {
     },
 }
 
+/// The Exchange step's state for one code: a new code (a new countdown or sign-in) replaces all
+/// of it at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub state: ExchangeState,
+    /// The DCs left to try the same code against after `invalid_code`.
+    pub dc_queue: Vec<Dc>,
+    /// Every other DC was tried with the same code.
+    pub tried_other_dcs: bool,
+}
+
+impl Default for Exchange {
+    fn default() -> Self {
+        Exchange {
+            state: ExchangeState::Idle,
+            dc_queue: vec![],
+            tried_other_dcs: false,
+        }
+    }
+}
+
+impl Exchange {
+    /// Leaving the step for a fix: nothing runs and nothing is queued, but the same code is not
+    /// offered to the other DCs a second time.
+    pub fn left(&self) -> Exchange {
+        Exchange {
+            tried_other_dcs: self.tried_other_dcs,
+            ..Exchange::default()
+        }
+    }
+}
+
 /// The state of the Save step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveState {
@@ -448,13 +480,9 @@ pub struct Wizard {
     pub sign_in_listening: Vec<String>,
 
     // 6. Exchange
-    pub exchange: ExchangeState,
-    /// The DCs left to try the same code against after `invalid_code`.
-    pub dc_queue: Vec<Dc>,
+    pub exchange: Exchange,
     /// The DC the code finally worked in, when it was not the chosen one.
     pub dc_switched: Option<Dc>,
-    /// Every other DC was tried with the same code.
-    pub tried_other_dcs: bool,
 
     // 7. Live test
     pub outcome: Option<Outcome>,
@@ -520,10 +548,8 @@ impl Wizard {
             signin: SignInState::Idle,
             sign_in_accounts: None,
             sign_in_listening: vec![],
-            exchange: ExchangeState::Idle,
-            dc_queue: vec![],
+            exchange: Exchange::default(),
             dc_switched: None,
-            tried_other_dcs: false,
             outcome: None,
             org_cursor: 0,
             save: SaveState::Preview,

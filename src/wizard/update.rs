@@ -7,9 +7,9 @@ pub use super::nav::{CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TI
 use super::nav::{enter, set_timer};
 use super::reauth;
 use super::{
-    ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, ExchangeRequest, ExchangeState,
-    Key, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState, Step, Time,
-    Wizard, WriteRequest,
+    ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, Exchange, ExchangeRequest,
+    ExchangeState, Key, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState,
+    Step, Time, Wizard, WriteRequest,
 };
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::loopback::RedirectUri;
@@ -58,7 +58,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Exchanged { attempt, result } => {
-            let running = matches!(w.exchange, ExchangeState::Running { .. });
+            let running = matches!(w.exchange.state, ExchangeState::Running { .. });
             if attempt != w.attempt || w.step != Step::Exchange || !running {
                 return vec![];
             }
@@ -212,7 +212,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     w.sent_code = None;
                     w.paste.expires_at = None;
                     // The same attempt answers with `Msg::Exchanged` once the live test is done.
-                    w.exchange = ExchangeState::Running { dc, since };
+                    w.exchange.state = ExchangeState::Running { dc, since };
                     enter(w, Step::Exchange, since)
                 }
                 DeviceEvent::Failed(failure) => {
@@ -625,9 +625,7 @@ fn start_countdown(w: &mut Wizard, now: Time) -> Vec<Effect> {
         expires_at: Some(now.plus(Duration::from_secs(u64::from(w.expiry_minutes()) * 60))),
         ..Paste::default()
     };
-    w.exchange = ExchangeState::Idle;
-    w.tried_other_dcs = false;
-    w.dc_queue.clear();
+    w.exchange = Exchange::default();
     enter(w, Step::PasteCode, now)
 }
 
@@ -720,7 +718,7 @@ fn send_exchange_to(
     accounts: Option<String>,
 ) -> Vec<Effect> {
     w.attempt += 1;
-    w.exchange = ExchangeState::Running { dc, since: now };
+    w.exchange.state = ExchangeState::Running { dc, since: now };
     let mut fx = enter(w, Step::Exchange, now);
     fx.push(Effect::Exchange(ExchangeRequest {
         attempt: w.attempt,
@@ -1011,14 +1009,14 @@ pub fn fix_step(code: Code) -> Step {
 
 /// True when the failure may mean the code belongs to another DC, and the others are worth a try.
 pub fn can_try_other_dcs(w: &Wizard) -> bool {
-    match &w.exchange {
+    match &w.exchange.state {
         ExchangeState::Failed {
             diagnosis,
             before_expiry,
         } => {
             diagnosis.code == Code::InvalidCode
                 && *before_expiry
-                && !w.tried_other_dcs
+                && !w.exchange.tried_other_dcs
                 && w.ctx.accounts_override.is_none()
                 && w.sent_code.is_some()
         }
@@ -1027,7 +1025,7 @@ pub fn can_try_other_dcs(w: &Wizard) -> bool {
 }
 
 fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Vec<Effect> {
-    let (dc, since) = match w.exchange {
+    let (dc, since) = match w.exchange.state {
         ExchangeState::Running { dc, since } => (dc, since),
         ExchangeState::Idle | ExchangeState::Failed { .. } => return vec![],
     };
@@ -1036,7 +1034,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             if dc != w.dc {
                 w.dc_switched = Some(dc);
             }
-            w.dc_queue.clear();
+            w.exchange.dc_queue.clear();
             // The organization the env file names, else Zoho's default.
             let configured = w
                 .env_old(keys::ORGANIZATION_ID)
@@ -1048,7 +1046,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
                 .or_else(|| outcome.organizations.iter().position(|o| o.is_default))
                 .unwrap_or(0);
             w.outcome = Some(outcome);
-            w.exchange = ExchangeState::Idle;
+            w.exchange.state = ExchangeState::Idle;
             w.banner = None;
             enter(w, Step::LiveTest, since)
         }
@@ -1056,15 +1054,16 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             let before_expiry = w.paste.expires_at.is_none_or(|at| since < at);
             if diagnosis.code == Code::InvalidCode
                 && before_expiry
-                && let (Some(next), Some(code)) = (w.dc_queue.first().copied(), w.sent_code.clone())
+                && let (Some(next), Some(code)) =
+                    (w.exchange.dc_queue.first().copied(), w.sent_code.clone())
             {
-                w.dc_queue.remove(0);
+                w.exchange.dc_queue.remove(0);
                 return send_exchange(w, next, code, since);
             }
             if diagnosis.code == Code::ScopeMissing && w.product.is_none() {
                 w.product = w.probe_product();
             }
-            w.exchange = ExchangeState::Failed {
+            w.exchange.state = ExchangeState::Failed {
                 diagnosis,
                 before_expiry,
             };
@@ -1074,7 +1073,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
 }
 
 fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    let failed = match &w.exchange {
+    let failed = match &w.exchange.state {
         ExchangeState::Failed { diagnosis, .. } => Some(diagnosis.code),
         ExchangeState::Idle | ExchangeState::Running { .. } => None,
     };
@@ -1082,7 +1081,7 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         (None, Key::Esc) => {
             // The result of the running request no longer matters.
             w.attempt += 1;
-            w.exchange = ExchangeState::Idle;
+            w.exchange.state = ExchangeState::Idle;
             let back = back_from_exchange(w);
             enter(w, back, now)
         }
@@ -1091,13 +1090,13 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             go_fix(w, step, now)
         }
         (Some(_), Key::Char('d')) if can_try_other_dcs(w) => {
-            let tried = match w.exchange {
+            let tried = match w.exchange.state {
                 ExchangeState::Running { dc, .. } => dc,
                 ExchangeState::Idle | ExchangeState::Failed { .. } => w.dc_switched.unwrap_or(w.dc),
             };
-            w.tried_other_dcs = true;
-            w.dc_queue = Dc::ALL.into_iter().filter(|d| *d != tried).collect();
-            let next = w.dc_queue.remove(0);
+            w.exchange.tried_other_dcs = true;
+            w.exchange.dc_queue = Dc::ALL.into_iter().filter(|d| *d != tried).collect();
+            let next = w.exchange.dc_queue.remove(0);
             let code = w.sent_code.clone().unwrap_or_default();
             send_exchange(w, next, code, now)
         }
@@ -1134,8 +1133,7 @@ fn back_from_exchange(w: &Wizard) -> Step {
 }
 
 fn go_fix(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
-    w.exchange = ExchangeState::Idle;
-    w.dc_queue.clear();
+    w.exchange = w.exchange.left();
     if step == Step::PasteCode {
         w.paste.code_input = Secret::default();
     }
