@@ -262,7 +262,7 @@ fn esc_cancels_the_sign_in_and_its_late_answers_are_ignored() {
     let fx = key(&mut w, Key::Esc, 20);
     assert_eq!(fx, vec![Effect::CancelSignIn, Effect::StopTimer]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.signin, SignInState::Idle);
+    assert_eq!(w.signin.state, SignInState::Idle);
     let before = w.clone();
     assert_eq!(
         update(
@@ -299,7 +299,7 @@ fn esc_cancels_the_sign_in_and_its_late_answers_are_ignored() {
         ),
         vec![]
     );
-    assert!(matches!(w.signin, SignInState::Waiting { .. }));
+    assert!(matches!(w.signin.state, SignInState::Waiting { .. }));
 }
 
 #[test]
@@ -324,7 +324,7 @@ fn each_browser_failure_is_shown_with_a_retry_and_a_way_back() {
         let fx = callback(&mut w, Err(failure.clone()));
         assert_eq!(fx, vec![Effect::StopTimer], "{failure:?}");
         assert_eq!(w.step, Step::BrowserSignIn);
-        assert_eq!(w.signin, SignInState::Failed(failure.clone()));
+        assert_eq!(w.signin.state, SignInState::Failed(failure.clone()));
         assert_eq!(w.sign_in_deadline(), None);
         // Enter tries again: a new listener, a new attempt.
         let attempt = w.attempt;
@@ -425,7 +425,7 @@ fn device_sign_in_forward_to_the_live_test() {
         accounts: "https://accounts.zoho.in".into(),
     };
     polled(&mut w, moved.clone());
-    match &w.signin {
+    match &w.signin.state {
         SignInState::Waiting { notes, .. } => assert_eq!(notes, &vec![slow, moved]),
         other => panic!("{other:?}"),
     }
@@ -500,7 +500,7 @@ fn each_device_failure_is_shown_with_a_retry() {
         let mut w = at_device_code();
         let fx = polled(&mut w, DeviceEvent::Failed(failure.clone()));
         assert_eq!(fx, vec![Effect::StopTimer]);
-        assert_eq!(w.signin, SignInState::Failed(failure.clone()));
+        assert_eq!(w.signin.state, SignInState::Failed(failure.clone()));
         let attempt = w.attempt;
         let fx = key(&mut w, Key::Char('r'), 30);
         assert_eq!(fx[0], device_start(attempt + 1));
@@ -515,7 +515,7 @@ fn each_device_failure_is_shown_with_a_retry() {
             result: Err(SignInFailure::Other(diag(Code::Network))),
         },
     );
-    assert!(matches!(w.signin, SignInState::Failed(_)));
+    assert!(matches!(w.signin.state, SignInState::Failed(_)));
     assert_eq!(key(&mut w, Key::Esc, 30), vec![]);
     assert_eq!(w.step, Step::Scopes);
 }
@@ -701,7 +701,7 @@ fn the_browser_screen_shows_where_it_listens_and_its_warnings() {
         lines: vec!["stale".into()],
     };
     assert_eq!(update(&mut w, stale), vec![]);
-    assert!(w.sign_in_listening.is_empty());
+    assert!(w.signin.listening.is_empty());
     assert_eq!(
         update(
             &mut w,
@@ -712,7 +712,7 @@ fn the_browser_screen_shows_where_it_listens_and_its_warnings() {
         ),
         vec![]
     );
-    assert_eq!(w.sign_in_listening, lines);
+    assert_eq!(w.signin.listening, lines);
     url(&mut w);
     let text = render_without(&w, t(5), 120, 40, &[]);
     assert!(

@@ -98,7 +98,7 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         | Step::Done => format!(" {place}. {} ", w.step.title()),
     };
     // The sign-in URL wraps over whole rows, with no border to catch in a selection.
-    let borders = match (w.step, &w.signin) {
+    let borders = match (w.step, &w.signin.state) {
         (Step::BrowserSignIn, SignInState::Waiting { url: Some(_), .. }) => {
             Borders::TOP | Borders::BOTTOM
         }

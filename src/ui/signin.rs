@@ -144,7 +144,7 @@ fn spinner(since: Time, now: Time) -> &'static str {
 /// The browser sign-in: the URL as text (the screen's full width, no border, so that it can be
 /// selected), the browser and clipboard notes, the countdown; or the failure.
 pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
-    let (since, url) = match &w.signin {
+    let (since, url) = match &w.signin.state {
         SignInState::Waiting { since, url, .. } => (*since, url.clone()),
         SignInState::Failed(f) => return failed_lines(w, p, f),
         SignInState::Idle => return vec![Line::raw("Press Enter to sign in.")],
@@ -163,7 +163,7 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
         Span::raw("Waiting for you to sign in at Zoho and click Accept…"),
         clock(w, p, now),
     ]));
-    for line in &w.sign_in_listening {
+    for line in &w.signin.listening {
         lines.push(Line::styled(format!("  {}", printable(line)), p.dim()));
     }
     let opened = match (w.ctx.can_open_browser, w.opened) {
@@ -224,7 +224,7 @@ fn device_code_lines(info: &DeviceCodeInfo, w: &Wizard, p: &Palette) -> Vec<Line
 /// The device sign-in: the verification page and the user code, the countdown to the code's
 /// expiry, the polling notes; or the failure.
 pub(super) fn view_device(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
-    let (since, device, notes) = match &w.signin {
+    let (since, device, notes) = match &w.signin.state {
         SignInState::Waiting {
             since,
             device,

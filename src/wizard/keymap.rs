@@ -48,7 +48,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             ("Esc", "back"),
             ("Ctrl+C", "quit"),
         ],
-        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin {
+        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin.state {
             SignInState::Waiting { url, device, .. } => {
                 let mut h = vec![("Esc", "cancel")];
                 match (url, device) {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Effect, Exchange, ExchangeState, SignInState, Step, Time, Wizard};
+use super::{Effect, Exchange, ExchangeState, SignInState, SignInStep, Step, Time, Wizard};
 
 /// The countdown redraws once a second.
 pub const COUNTDOWN_TICK: Duration = Duration::from_secs(1);
@@ -26,7 +26,7 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
             w.paste.expires_at = None;
             w.paste.expired = false;
             w.copied = None;
-            w.sign_in_accounts = None;
+            w.signin.accounts = None;
             fx.push(Effect::CopyToClipboard(w.scope_string()));
             None
         }
@@ -70,15 +70,17 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.copied = None;
     w.opened = None;
     w.sent_code = None;
-    w.sign_in_accounts = None;
     w.exchange = Exchange::default();
     let browser = step == Step::BrowserSignIn;
-    w.signin = SignInState::Waiting {
-        since: now,
-        deadline: browser.then(|| now.plus(SIGN_IN_TIMEOUT)),
-        url: None,
-        device: None,
-        notes: vec![],
+    w.signin = SignInStep {
+        state: SignInState::Waiting {
+            since: now,
+            deadline: browser.then(|| now.plus(SIGN_IN_TIMEOUT)),
+            url: None,
+            device: None,
+            notes: vec![],
+        },
+        ..SignInStep::default()
     };
     let accounts = match &w.ctx.accounts_override {
         Some(url) => url.clone(),

@@ -130,6 +130,28 @@ pub enum SignInState {
     Failed(SignInFailure),
 }
 
+/// The browser or device sign-in step's state for one attempt: a new sign-in replaces all of it
+/// at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInStep {
+    pub state: SignInState,
+    /// The accounts server the sign-in ended at (the redirect's, or the device flow's after
+    /// `other_dc`): the exchange went there, and it is what is saved.
+    pub accounts: Option<String>,
+    /// Where the browser sign-in's listener listens, and its warnings (printable).
+    pub listening: Vec<String>,
+}
+
+impl Default for SignInStep {
+    fn default() -> Self {
+        SignInStep {
+            state: SignInState::Idle,
+            accounts: None,
+            listening: vec![],
+        }
+    }
+}
+
 /// Whether the views may use colour (`NO_COLOR` switches it off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -472,12 +494,7 @@ pub struct Wizard {
     pub sent_code: Option<Secret>,
 
     // 4–5 of a server-based or non-browser client.
-    pub signin: SignInState,
-    /// The accounts server the sign-in ended at (the redirect's, or the device flow's after
-    /// `other_dc`): the exchange went there, and it is what is saved.
-    pub sign_in_accounts: Option<String>,
-    /// Where the browser sign-in's listener listens, and its warnings (printable).
-    pub sign_in_listening: Vec<String>,
+    pub signin: SignInStep,
 
     // 6. Exchange
     pub exchange: Exchange,
@@ -545,9 +562,7 @@ impl Wizard {
             paste: Paste::default(),
             rejected_clipboard: None,
             sent_code: None,
-            signin: SignInState::Idle,
-            sign_in_accounts: None,
-            sign_in_listening: vec![],
+            signin: SignInStep::default(),
             exchange: Exchange::default(),
             dc_switched: None,
             outcome: None,
@@ -618,7 +633,7 @@ impl Wizard {
 
     /// When the running browser or device sign-in gives up (the countdown's end).
     pub fn sign_in_deadline(&self) -> Option<Time> {
-        match &self.signin {
+        match &self.signin.state {
             SignInState::Waiting { deadline, .. } => *deadline,
             SignInState::Idle | SignInState::Failed(_) => None,
         }
@@ -667,7 +682,7 @@ impl Wizard {
 
     /// Where the token requests go.
     pub fn accounts_url(&self) -> String {
-        if let Some(url) = &self.sign_in_accounts {
+        if let Some(url) = &self.signin.accounts {
             return url.trim_end_matches('/').to_string();
         }
         match &self.ctx.accounts_override {

@@ -114,7 +114,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
         Msg::RevokedOld { attempt, result } => reauth::on_revoked(w, attempt, result),
         Msg::SignInListening { attempt, lines } => {
             if signing_in(w, attempt, Step::BrowserSignIn) {
-                w.sign_in_listening = lines;
+                w.signin.listening = lines;
             }
             vec![]
         }
@@ -122,7 +122,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             if !signing_in(w, attempt, Step::BrowserSignIn) {
                 return vec![];
             }
-            if let SignInState::Waiting { url: slot, .. } = &mut w.signin {
+            if let SignInState::Waiting { url: slot, .. } = &mut w.signin.state {
                 *slot = Some(url.clone());
             }
             let mut fx = vec![Effect::CopyToClipboard(url.clone())];
@@ -138,7 +138,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             let since = waiting_since(w);
             match result {
                 Ok(signed) => {
-                    w.signin = SignInState::Idle;
+                    w.signin.state = SignInState::Idle;
                     w.sent_code = None;
                     w.paste.expires_at = None;
                     let dc = match signed.dc {
@@ -150,12 +150,12 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                         }
                         Some(_) | None => w.dc_switched.unwrap_or(w.dc),
                     };
-                    w.sign_in_accounts = Some(signed.accounts.clone());
+                    w.signin.accounts = Some(signed.accounts.clone());
                     let redirect = Some(w.redirect_uri.trim().to_string());
                     send_exchange_to(w, dc, signed.code, since, redirect, Some(signed.accounts))
                 }
                 Err(failure) => {
-                    w.signin = SignInState::Failed(failure);
+                    w.signin.state = SignInState::Failed(failure);
                     set_timer(w, None).into_iter().collect()
                 }
             }
@@ -172,7 +172,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                         deadline,
                         device,
                         ..
-                    } = &mut w.signin
+                    } = &mut w.signin.state
                     {
                         *deadline = Some(since.plus(info.expires_in));
                         *device = Some(info);
@@ -180,7 +180,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     vec![Effect::CopyToClipboard(code)]
                 }
                 Err(failure) => {
-                    w.signin = SignInState::Failed(failure);
+                    w.signin.state = SignInState::Failed(failure);
                     set_timer(w, None).into_iter().collect()
                 }
             }
@@ -191,7 +191,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             }
             match event {
                 DeviceEvent::SlowDown { .. } | DeviceEvent::MovedTo { .. } => {
-                    if let SignInState::Waiting { notes, .. } = &mut w.signin {
+                    if let SignInState::Waiting { notes, .. } = &mut w.signin.state {
                         notes.push(event);
                     }
                     vec![]
@@ -207,8 +207,8 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                         }
                         Some(_) | None => w.dc_switched.unwrap_or(w.dc),
                     };
-                    w.sign_in_accounts = Some(accounts);
-                    w.signin = SignInState::Idle;
+                    w.signin.accounts = Some(accounts);
+                    w.signin.state = SignInState::Idle;
                     w.sent_code = None;
                     w.paste.expires_at = None;
                     // The same attempt answers with `Msg::Exchanged` once the live test is done.
@@ -216,7 +216,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     enter(w, Step::Exchange, since)
                 }
                 DeviceEvent::Failed(failure) => {
-                    w.signin = SignInState::Failed(failure);
+                    w.signin.state = SignInState::Failed(failure);
                     set_timer(w, None).into_iter().collect()
                 }
             }
@@ -228,14 +228,14 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
 fn signing_in(w: &Wizard, attempt: u64, step: Step) -> bool {
     attempt == w.attempt
         && w.step == step
-        && match w.signin {
+        && match w.signin.state {
             SignInState::Waiting { .. } => true,
             SignInState::Idle | SignInState::Failed(_) => false,
         }
 }
 
 fn waiting_since(w: &Wizard) -> Time {
-    match w.signin {
+    match w.signin.state {
         SignInState::Waiting { since, .. } => since,
         SignInState::Idle | SignInState::Failed(_) => Time::default(),
     }
@@ -243,11 +243,11 @@ fn waiting_since(w: &Wizard) -> Time {
 
 /// Stops the running sign-in: its late answers are ignored, its listener or polling ends.
 fn cancel_sign_in(w: &mut Wizard) -> Vec<Effect> {
-    let running = match w.signin {
+    let running = match w.signin.state {
         SignInState::Waiting { .. } => true,
         SignInState::Idle | SignInState::Failed(_) => false,
     };
-    w.signin = SignInState::Idle;
+    w.signin.state = SignInState::Idle;
     if running {
         w.attempt += 1;
         vec![Effect::CancelSignIn]
@@ -737,7 +737,7 @@ fn send_exchange_to(
 /// Keys of the browser and device sign-in steps.
 fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     let step = w.step;
-    match (&w.signin, key) {
+    match (&w.signin.state, key) {
         (SignInState::Waiting { .. } | SignInState::Idle | SignInState::Failed(_), Key::Esc) => {
             let mut fx = cancel_sign_in(w);
             fx.extend(enter(w, Step::Scopes, now));
