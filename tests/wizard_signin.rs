@@ -382,7 +382,7 @@ fn cancelling_the_exchange_of_a_browser_code_goes_back_to_the_scopes() {
         ),
         vec![]
     );
-    assert_eq!(w.outcome, None);
+    assert_eq!(w.live.outcome, None);
 }
 
 // Device sign-in

@@ -748,7 +748,7 @@ fn with_an_accounts_override_zoho_dc_is_written_only_when_known() {
     w.ctx.accounts_override = Some("http://127.0.0.1:9000".into());
     let mut o = outcome();
     o.api_domain = "http://127.0.0.1:9000".into();
-    w.outcome = Some(o);
+    w.live.outcome = Some(o);
     let keys: Vec<String> = w.env_updates().into_iter().map(|(k, _)| k).collect();
     assert!(!keys.contains(&"ZOHO_DC".to_string()));
     w.ctx.dc_flag = Some(Dc::Eu);

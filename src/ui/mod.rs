@@ -727,7 +727,7 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
 }
 
 fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
-    let Some(o) = &w.outcome else {
+    let Some(o) = &w.live.outcome else {
         return vec![Line::raw("No token yet.")];
     };
     let mut lines = vec![];
@@ -783,7 +783,7 @@ fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         "Pick the organization to save as ZOHO_ORGANIZATION_ID:",
     ));
     for (i, org) in o.organizations.iter().enumerate() {
-        let here = i == w.org_cursor;
+        let here = i == w.live.org_cursor;
         let style = if here { p.current() } else { Style::default() };
         lines.push(Line::from(vec![
             Span::styled(if here { " › (•) " } else { "   ( ) " }, p.key()),
@@ -975,11 +975,13 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         None => lines.push(Line::raw("Nothing was written.")),
     }
     let api = w
+        .live
         .outcome
         .as_ref()
         .map(|o| o.api_domain.clone())
         .unwrap_or_else(|| w.dc.api_domain());
     let path = w
+        .live
         .outcome
         .as_ref()
         .and_then(|o| o.product)

@@ -331,6 +331,15 @@ impl Exchange {
     }
 }
 
+/// The Live test step's state for one verified exchange: the next one replaces all of it at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveTest {
+    /// The tokens and what the live test found.
+    pub outcome: Option<Outcome>,
+    /// The organization picked.
+    pub org_cursor: usize,
+}
+
 /// The state of the Save step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveState {
@@ -502,8 +511,7 @@ pub struct Wizard {
     pub dc_switched: Option<Dc>,
 
     // 7. Live test
-    pub outcome: Option<Outcome>,
-    pub org_cursor: usize,
+    pub live: LiveTest,
 
     // 8. Save
     pub save: SaveState,
@@ -565,8 +573,7 @@ impl Wizard {
             signin: SignInStep::default(),
             exchange: Exchange::default(),
             dc_switched: None,
-            outcome: None,
-            org_cursor: 0,
+            live: LiveTest::default(),
             save: SaveState::Preview,
             save_cursor: 0,
             use_keychain: false,
@@ -697,7 +704,8 @@ impl Wizard {
             None => Some(self.dc_switched.unwrap_or(self.dc)),
             Some(url) => Dc::from_url(url)
                 .or_else(|| {
-                    self.outcome
+                    self.live
+                        .outcome
                         .as_ref()
                         .and_then(|o| Dc::from_url(&o.api_domain))
                 })
@@ -717,9 +725,10 @@ impl Wizard {
 
     /// The organization picked on the Live test step.
     pub fn picked_org(&self) -> Option<&Org> {
-        self.outcome
+        self.live
+            .outcome
             .as_ref()
-            .and_then(|o| o.organizations.get(self.org_cursor))
+            .and_then(|o| o.organizations.get(self.live.org_cursor))
     }
 
     /// The option rows the Save step shows.
@@ -743,7 +752,7 @@ impl Wizard {
 
     /// The plan of the Save step (`auth::save::plan`).
     pub fn save_plan(&self) -> save::Plan {
-        let outcome = self.outcome.as_ref();
+        let outcome = self.live.outcome.as_ref();
         let grant = save::NewGrant {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),

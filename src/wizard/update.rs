@@ -8,8 +8,8 @@ use super::nav::{enter, set_timer};
 use super::reauth;
 use super::{
     ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, Exchange, ExchangeRequest,
-    ExchangeState, Key, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState,
-    Step, Time, Wizard, WriteRequest,
+    ExchangeState, Key, LiveTest, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn,
+    SignInState, Step, Time, Wizard, WriteRequest,
 };
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::loopback::RedirectUri;
@@ -1039,13 +1039,16 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             let configured = w
                 .env_old(keys::ORGANIZATION_ID)
                 .map(|s| s.expose().to_string());
-            w.org_cursor = outcome
+            let org_cursor = outcome
                 .organizations
                 .iter()
                 .position(|o| Some(&o.id) == configured.as_ref())
                 .or_else(|| outcome.organizations.iter().position(|o| o.is_default))
                 .unwrap_or(0);
-            w.outcome = Some(outcome);
+            w.live = LiveTest {
+                outcome: Some(outcome),
+                org_cursor,
+            };
             w.exchange.state = ExchangeState::Idle;
             w.banner = None;
             enter(w, Step::LiveTest, since)
@@ -1141,8 +1144,8 @@ fn go_fix(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
 }
 
 fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    let len = w.outcome.as_ref().map_or(0, |o| o.organizations.len());
-    if move_cursor(&mut w.org_cursor, len, key, true) {
+    let len = w.live.outcome.as_ref().map_or(0, |o| o.organizations.len());
+    if move_cursor(&mut w.live.org_cursor, len, key, true) {
         return vec![];
     }
     match key {
