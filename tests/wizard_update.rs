@@ -623,7 +623,7 @@ fn save_writes_the_env_file_and_done_quits_cleanly() {
             expected_refresh: None,
         })]
     );
-    assert_eq!(w.save, SaveState::Writing);
+    assert_eq!(w.save.state, SaveState::Writing);
     assert_eq!(key(&mut w, Key::Char('q'), 55), vec![Effect::Quit(130)]);
     update(
         &mut w,
@@ -649,7 +649,7 @@ fn a_failed_write_is_shown_and_retried_and_a_stale_answer_is_ignored() {
         },
     );
     assert_eq!(
-        w.save,
+        w.save.state,
         SaveState::Failed("permission denied: /home/dev/app/.env".into())
     );
     let fx = key(&mut w, Key::Enter, 56);
@@ -661,7 +661,10 @@ fn a_failed_write_is_shown_and_retried_and_a_stale_answer_is_ignored() {
             result: Ok(report()),
         },
     );
-    assert_eq!((w.step, w.save.clone()), (Step::Save, SaveState::Writing));
+    assert_eq!(
+        (w.step, w.save.state.clone()),
+        (Step::Save, SaveState::Writing)
+    );
 }
 
 #[test]
@@ -715,7 +718,7 @@ fn a_failed_keychain_save_offers_the_file_only_as_an_explicit_choice() {
             result: Err("the OS keychain is not available".into()),
         },
     );
-    assert!(matches!(w.save, SaveState::Failed(_)));
+    assert!(matches!(w.save.state, SaveState::Failed(_)));
     // Enter retries the keychain, nothing else.
     let fx = key(&mut w, Key::Enter, 56);
     assert!(matches!(&fx[..], [Effect::WriteEnv(req)] if !req.keychain.is_empty()));
@@ -739,7 +742,7 @@ fn a_failed_keychain_save_offers_the_file_only_as_an_explicit_choice() {
             EnvValue::Secret(Secret::new(SECRET))
         )
     );
-    assert!(!w.use_keychain);
+    assert!(!w.save.use_keychain);
 }
 
 #[test]

@@ -853,14 +853,14 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     for (i, opt) in w.save_options().into_iter().enumerate() {
-        let here = i == w.save_cursor;
+        let here = i == w.save.cursor;
         let (on, text) = match opt {
             SaveOption::Keychain => (
-                w.use_keychain,
+                w.save.use_keychain,
                 "Store the secrets in the OS keychain, not in the file".to_string(),
             ),
             SaveOption::Gitignore => (
-                w.add_gitignore,
+                w.save.add_gitignore,
                 "Add the env file to .gitignore (git does not ignore it yet)".to_string(),
             ),
         };
@@ -879,7 +879,7 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
             p.warn(),
         ));
     }
-    match &w.save {
+    match &w.save.state {
         SaveState::Preview => {}
         SaveState::Writing => lines.push(Line::styled("Writing…", p.dim())),
         SaveState::Failed(e) => {
@@ -888,7 +888,7 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                 "Nothing was changed. Fix the cause, then Enter retries.",
                 p.error(),
             ));
-            if w.use_keychain {
+            if w.save.use_keychain {
                 lines.push(Line::styled(
                     "Or press f to save the secrets to the env file instead (they are not saved anywhere yet).",
                     p.warn(),
@@ -930,7 +930,7 @@ fn view_save_store(w: &Wizard, p: &Palette, store: &str, tenant: &str) -> Vec<Li
         ]));
     }
     lines.push(Line::raw(""));
-    match &w.save {
+    match &w.save.state {
         SaveState::Preview => {}
         SaveState::Writing => lines.push(Line::styled("Saving…", p.dim())),
         SaveState::Failed(e) => {

@@ -135,7 +135,7 @@ fn stage_lines(w: &Wizard, r: &Reauth, p: &Palette, now: Time) -> Vec<Line<'stat
             (true, _, _, _) => ("✓".into(), p.ok()),
         }
     };
-    let source = if w.use_keychain {
+    let source = if w.save.use_keychain {
         "the env file and the keychain"
     } else {
         "the env file"

@@ -134,7 +134,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             },
             quit,
         ],
-        Step::Save => match w.save {
+        Step::Save => match w.save.state {
             SaveState::Preview => vec![
                 ("↑↓/jk", "move"),
                 ("Space", "toggle"),
@@ -143,7 +143,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 quit,
             ],
             SaveState::Writing => vec![("Ctrl+C", "quit")],
-            SaveState::Failed(_) if w.use_keychain => vec![
+            SaveState::Failed(_) if w.save.use_keychain => vec![
                 ("Enter", "retry"),
                 ("f", "save to the env file instead"),
                 ("Esc", "back"),

@@ -351,6 +351,37 @@ pub enum SaveState {
     Failed(String),
 }
 
+/// The Save step's state: where it is and its cursor, and the choices made on it, which are kept
+/// when the step is entered again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Save {
+    pub state: SaveState,
+    pub cursor: usize,
+    pub use_keychain: bool,
+    pub add_gitignore: bool,
+}
+
+impl Save {
+    /// The preview with the secrets in the env file; `add_gitignore` is the first choice.
+    pub fn new(add_gitignore: bool) -> Save {
+        Save {
+            state: SaveState::Preview,
+            cursor: 0,
+            use_keychain: false,
+            add_gitignore,
+        }
+    }
+
+    /// Entering the step again: the preview from the top, with the choices made before.
+    pub fn reopened(&self) -> Save {
+        Save {
+            state: SaveState::Preview,
+            cursor: 0,
+            ..self.clone()
+        }
+    }
+}
+
 /// The rows of the Save step's options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveOption {
@@ -514,10 +545,7 @@ pub struct Wizard {
     pub live: LiveTest,
 
     // 8. Save
-    pub save: SaveState,
-    pub save_cursor: usize,
-    pub use_keychain: bool,
-    pub add_gitignore: bool,
+    pub save: Save,
 
     // 9. Done
     pub report: Option<WriteReport>,
@@ -574,10 +602,7 @@ impl Wizard {
             exchange: Exchange::default(),
             dc_switched: None,
             live: LiveTest::default(),
-            save: SaveState::Preview,
-            save_cursor: 0,
-            use_keychain: false,
-            add_gitignore,
+            save: Save::new(add_gitignore),
             report: None,
             reauth: None,
             ctx,
@@ -595,7 +620,7 @@ impl Wizard {
             },
             ctx,
         );
-        w.use_keychain = start.keychain;
+        w.save.use_keychain = start.keychain;
         w.reauth = Some(Reauth {
             seed: start.seed,
             product,
@@ -772,7 +797,7 @@ impl Wizard {
             }),
             organization_id: self.picked_org().map(|o| o.id.clone()),
         };
-        let secrets_in = if self.use_keychain {
+        let secrets_in = if self.save.use_keychain {
             save::SecretsIn::Keychain
         } else {
             save::SecretsIn::EnvFile

@@ -87,7 +87,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             fx
         }
         Msg::Written { attempt, result } => {
-            if attempt != w.attempt || w.step != Step::Save || w.save != SaveState::Writing {
+            if attempt != w.attempt || w.step != Step::Save || w.save.state != SaveState::Writing {
                 return vec![];
             }
             match result {
@@ -104,7 +104,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     enter(w, Step::Done, Time::default())
                 }
                 Err(e) => {
-                    w.save = SaveState::Failed(e);
+                    w.save.state = SaveState::Failed(e);
                     vec![]
                 }
             }
@@ -1150,8 +1150,7 @@ fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     }
     match key {
         Key::Enter => {
-            w.save = SaveState::Preview;
-            w.save_cursor = 0;
+            w.save = w.save.reopened();
             enter(w, Step::Save, now)
         }
         Key::Esc => {
@@ -1172,30 +1171,30 @@ fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 fn write(w: &mut Wizard) -> Vec<Effect> {
     w.attempt += 1;
-    w.save = SaveState::Writing;
+    w.save.state = SaveState::Writing;
     let plan = w.save_plan();
     vec![Effect::WriteEnv(WriteRequest {
         attempt: w.attempt,
         updates: plan.updates,
         keychain: plan.keychain,
         client_id: plan.client_id,
-        add_to_gitignore: w.add_gitignore && w.save_options().contains(&SaveOption::Gitignore),
+        add_to_gitignore: w.save.add_gitignore && w.save_options().contains(&SaveOption::Gitignore),
         expected_refresh: w.env_old(keys::REFRESH_TOKEN).cloned(),
     })]
 }
 
 fn key_save(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    match w.save.clone() {
+    match w.save.state.clone() {
         SaveState::Writing => vec![],
         SaveState::Failed(_) => match key {
             Key::Enter => write(w),
             // The keychain failed closed; the file is an explicit choice, never a silent one.
-            Key::Char('f') if w.use_keychain => {
-                w.use_keychain = false;
+            Key::Char('f') if w.save.use_keychain => {
+                w.save.use_keychain = false;
                 write(w)
             }
             Key::Esc => {
-                w.save = SaveState::Preview;
+                w.save.state = SaveState::Preview;
                 vec![]
             }
             Key::Char(_)
@@ -1210,14 +1209,14 @@ fn key_save(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         },
         SaveState::Preview => {
             let options = w.save_options();
-            if move_cursor(&mut w.save_cursor, options.len(), key, true) {
+            if move_cursor(&mut w.save.cursor, options.len(), key, true) {
                 return vec![];
             }
             match key {
                 Key::Char(' ') => {
-                    match options.get(w.save_cursor) {
-                        Some(SaveOption::Keychain) => w.use_keychain = !w.use_keychain,
-                        Some(SaveOption::Gitignore) => w.add_gitignore = !w.add_gitignore,
+                    match options.get(w.save.cursor) {
+                        Some(SaveOption::Keychain) => w.save.use_keychain = !w.save.use_keychain,
+                        Some(SaveOption::Gitignore) => w.save.add_gitignore = !w.save.add_gitignore,
                         None => {}
                     }
                     vec![]
