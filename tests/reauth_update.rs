@@ -30,8 +30,8 @@ fn diagnosed(code: Code) -> Wizard {
 
 fn assert_kept(w: &Wizard) {
     assert_eq!(w.dc, Dc::Eu);
-    assert_eq!(w.client_id, ID);
-    assert_eq!(w.client_secret, Secret::new(SECRET));
+    assert_eq!(w.client.id, ID);
+    assert_eq!(w.client.secret, Secret::new(SECRET));
     assert_eq!(w.scopes, vec![BOOKS.to_string()]);
 }
 
@@ -202,7 +202,7 @@ fn scope_missing_goes_to_scopes_with_the_probe_scope_added_and_under_the_cursor(
     }
     assert_eq!(w.scope_warning(), None);
     assert_eq!(w.dc, Dc::Eu);
-    assert_eq!(w.client_id, ID);
+    assert_eq!(w.client.id, ID);
     // Enter takes the selection as it stands to Generate code.
     assert_eq!(
         key(&mut w, Key::Enter, 3),
@@ -227,7 +227,7 @@ fn wrong_dc_goes_to_the_data_center_step_with_the_account_dc_under_the_cursor() 
     assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::In);
     key(&mut w, Key::Enter, 3);
     assert_eq!((w.step, w.dc), (Step::Client, Dc::In));
-    assert_eq!(w.client_id, ID);
+    assert_eq!(w.client.id, ID);
     assert_eq!(w.scopes, vec![BOOKS.to_string()]);
 }
 
@@ -236,12 +236,12 @@ fn invalid_client_secret_goes_to_the_client_step_with_the_secret_field_focused_a
     let mut w = diagnosed(Code::InvalidClientSecret);
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::Client);
-    assert_eq!(w.client_field, ClientField::Secret);
-    assert!(w.client_secret.is_empty());
-    assert_eq!(w.client_id, ID);
+    assert_eq!(w.client.field, ClientField::Secret);
+    assert!(w.client.secret.is_empty());
+    assert_eq!(w.client.id, ID);
     let fresh_secret = "fedcba9876543210fedcba9876543210fedcba9876";
     paste(&mut w, fresh_secret, 3);
-    assert_eq!(w.client_secret, Secret::new(fresh_secret));
+    assert_eq!(w.client.secret, Secret::new(fresh_secret));
     key(&mut w, Key::Enter, 3);
     assert_eq!(w.step, Step::Scopes);
     assert_eq!(w.scopes, vec![BOOKS.to_string()]);

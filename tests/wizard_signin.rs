@@ -95,15 +95,15 @@ fn approved_on_device() -> Wizard {
 #[test]
 fn self_client_is_the_default_and_left_right_cycle_the_sign_in() {
     let mut w = at_client();
-    assert_eq!(w.sign_in, SignIn::SelfClient);
+    assert_eq!(w.client.sign_in, SignIn::SelfClient);
     assert_eq!(key(&mut w, Key::Right, 0), vec![]);
-    assert_eq!(w.sign_in, SignIn::Browser);
+    assert_eq!(w.client.sign_in, SignIn::Browser);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.sign_in, SignIn::Device);
+    assert_eq!(w.client.sign_in, SignIn::Device);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.sign_in, SignIn::SelfClient);
+    assert_eq!(w.client.sign_in, SignIn::SelfClient);
     key(&mut w, Key::Left, 0);
-    assert_eq!(w.sign_in, SignIn::Device);
+    assert_eq!(w.client.sign_in, SignIn::Device);
     // The path follows the choice: one sign-in step instead of Generate + Paste.
     assert_eq!(
         w.path(),
@@ -123,20 +123,20 @@ fn self_client_is_the_default_and_left_right_cycle_the_sign_in() {
 #[test]
 fn the_redirect_uri_field_exists_for_a_server_based_client_only() {
     let mut w = at_client_with(SignIn::Browser);
-    assert_eq!(w.redirect_uri, "http://localhost:8085/callback");
-    assert_eq!(w.client_field, ClientField::Secret);
+    assert_eq!(w.client.redirect_uri, "http://localhost:8085/callback");
+    assert_eq!(w.client.field, ClientField::Secret);
     key(&mut w, Key::Tab, 0);
-    assert_eq!(w.client_field, ClientField::RedirectUri);
+    assert_eq!(w.client.field, ClientField::RedirectUri);
     key(&mut w, Key::Tab, 0);
-    assert_eq!(w.client_field, ClientField::Id);
+    assert_eq!(w.client.field, ClientField::Id);
     key(&mut w, Key::BackTab, 0);
-    assert_eq!(w.client_field, ClientField::RedirectUri);
+    assert_eq!(w.client.field, ClientField::RedirectUri);
     // Leaving the browser choice moves the focus off the field that disappears.
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.client_field, ClientField::Id);
+    assert_eq!(w.client.field, ClientField::Id);
     key(&mut w, Key::Tab, 0);
     key(&mut w, Key::Tab, 0);
-    assert_eq!(w.client_field, ClientField::Id);
+    assert_eq!(w.client.field, ClientField::Id);
 }
 
 #[test]
@@ -147,20 +147,21 @@ fn the_redirect_uri_is_editable_and_validated_before_anything_runs() {
     typed(&mut w, "https://example.com/cb", 0);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(
-        (w.step, w.client_field),
+        (w.step, w.client.field),
         (Step::Client, ClientField::RedirectUri)
     );
     assert!(
-        w.client_error
+        w.client
+            .error
             .as_deref()
             .unwrap()
             .contains("not a loopback"),
         "{:?}",
-        w.client_error
+        w.client.error
     );
     key(&mut w, Key::Ctrl('u'), 0);
     paste(&mut w, " http://127.0.0.1:9004/zoho \n", 0);
-    assert_eq!(w.client_error, None);
+    assert_eq!(w.client.error, None);
     key(&mut w, Key::Enter, 0);
     assert_eq!(w.step, Step::Scopes);
     let fx = key(&mut w, Key::Enter, 10);
@@ -580,7 +581,7 @@ fn setup_starts_at_the_client_step_with_a_usable_env_file() {
     let mut w = w;
     key(&mut w, Key::Esc, 0);
     assert_eq!(
-        (w.step, w.dc, w.client_id.as_str()),
+        (w.step, w.dc, w.client.id.as_str()),
         (Step::DataCenter, Dc::Eu, ID)
     );
 }
@@ -673,17 +674,17 @@ fn under_the_sandbox_the_demo_client_follows_the_sign_in() {
     };
     let mut w = Wizard::new(prefill, c);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.client_id, demo("1003"));
+    assert_eq!(w.client.id, demo("1003"));
     key(&mut w, Key::Right, 0);
     assert_eq!(
-        (w.client_id.clone(), w.client_secret.expose()),
+        (w.client.id.clone(), w.client.secret.expose()),
         (demo("1004"), "c".repeat(42).as_str())
     );
     // A client the user typed is never replaced.
     key(&mut w, Key::Ctrl('u'), 0);
     typed(&mut w, ID, 0);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.client_id, ID);
+    assert_eq!(w.client.id, ID);
 }
 
 /// Issue 11 item 9: the browser sign-in screen says where the listener listens and shows its

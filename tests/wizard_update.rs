@@ -75,7 +75,7 @@ fn q_quits_outside_fields_and_ctrl_c_everywhere() {
     assert_eq!(key(&mut w, Key::Char('q'), 0), vec![Effect::Quit(130)]);
     let mut w = at_client();
     assert_eq!(key(&mut w, Key::Char('q'), 0), vec![]);
-    assert_eq!(w.client_id, "q");
+    assert_eq!(w.client.id, "q");
     assert_eq!(key(&mut w, Key::Ctrl('c'), 0), vec![Effect::Quit(130)]);
 }
 
@@ -88,7 +88,8 @@ fn client_is_validated_by_shape_before_anything_is_sent() {
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(w.step, Step::Client);
     assert!(
-        w.client_error
+        w.client
+            .error
             .as_deref()
             .unwrap()
             .starts_with("The client id does not look right")
@@ -97,13 +98,14 @@ fn client_is_validated_by_shape_before_anything_is_sent() {
     typed(&mut w, ID, 0);
     key(&mut w, Key::Enter, 0);
     assert_eq!(
-        (w.step, w.client_field),
+        (w.step, w.client.field),
         (Step::Client, ClientField::Secret)
     );
-    assert_eq!(w.client_error, None);
+    assert_eq!(w.client.error, None);
     paste(&mut w, CODE, 0);
     assert!(
-        w.client_error
+        w.client
+            .error
             .as_deref()
             .unwrap()
             .contains("not a client secret")
@@ -111,7 +113,7 @@ fn client_is_validated_by_shape_before_anything_is_sent() {
     paste(&mut w, &format!("  \"{SECRET}\"\n"), 0);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.client_secret.expose(), SECRET);
+    assert_eq!(w.client.secret.expose(), SECRET);
 }
 
 #[test]
@@ -121,9 +123,9 @@ fn client_imports_a_self_client_json_paste() {
         r#"{{"client_id":"{ID}","client_secret":"{SECRET}","code":"{CODE}","grant_type":"authorization_code","scope":["ZohoBooks.fullaccess.all"],"expiry_time":1700000000000}}"#
     );
     paste(&mut w, &json, 0);
-    assert_eq!(w.client_id, ID);
-    assert_eq!(w.client_secret.expose(), SECRET);
-    assert_eq!(w.client_source.as_deref(), Some("self_client.json"));
+    assert_eq!(w.client.id, ID);
+    assert_eq!(w.client.secret.expose(), SECRET);
+    assert_eq!(w.client.source.as_deref(), Some("self_client.json"));
 }
 
 #[test]
@@ -136,7 +138,7 @@ fn esc_goes_back_and_keeps_what_was_entered() {
     assert_eq!(w.step, Step::DataCenter);
     key(&mut w, Key::Enter, 0);
     assert_eq!(
-        (w.client_id.as_str(), w.client_secret.expose()),
+        (w.client.id.as_str(), w.client.secret.expose()),
         (ID, SECRET)
     );
     key(&mut w, Key::Enter, 0);
@@ -807,7 +809,7 @@ fn reauth_can_enter_at_the_client_step_with_the_secret_focused() {
     };
     let w = Wizard::new(prefill, ctx());
     assert_eq!(
-        (w.step, w.client_field),
+        (w.step, w.client.field),
         (Step::Client, ClientField::Secret)
     );
 }

@@ -303,7 +303,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .unwrap_or_else(|| w.dc.console_host());
     let mut lines = signin::choice_lines(w, p);
     lines.push(Line::raw(""));
-    let (what, where_) = match w.sign_in {
+    let (what, where_) = match w.client.sign_in {
         SignIn::SelfClient => (
             "Your Self Client's id and secret.",
             format!("In {host}: Self Client → Client Secret tab (create a Self Client first)."),
@@ -319,7 +319,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     };
     lines.push(Line::raw(what));
     lines.push(Line::styled(where_, p.dim()));
-    if let Some(src) = &w.client_source {
+    if let Some(src) = &w.client.source {
         lines.push(Line::styled(format!("Filled in from {src}."), p.ok()));
     }
     lines.push(Line::raw(""));
@@ -337,19 +337,19 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     };
     lines.push(field(
         "Client ID",
-        w.client_id.clone(),
-        w.client_field == ClientField::Id,
+        w.client.id.clone(),
+        w.client.field == ClientField::Id,
     ));
     lines.push(field(
         "Client secret",
-        w.client_secret.masked(),
-        w.client_field == ClientField::Secret,
+        w.client.secret.masked(),
+        w.client.field == ClientField::Secret,
     ));
-    if w.sign_in == SignIn::Browser {
+    if w.client.sign_in == SignIn::Browser {
         lines.push(field(
             "Redirect URI",
-            w.redirect_uri.clone(),
-            w.client_field == ClientField::RedirectUri,
+            w.client.redirect_uri.clone(),
+            w.client.field == ClientField::RedirectUri,
         ));
         lines.push(Line::styled(
             "   Register exactly this Authorized Redirect URI in the API console.",
@@ -357,10 +357,10 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         ));
     }
     lines.push(Line::raw(""));
-    if let Some(e) = &w.client_error {
+    if let Some(e) = &w.client.error {
         lines.push(Line::styled(e.clone(), p.error()));
     }
-    match (w.sign_in, w.ctx.can_open_browser) {
+    match (w.client.sign_in, w.ctx.can_open_browser) {
         (SignIn::Browser, false) => lines.extend(signin::headless_lines(w, p)),
         (SignIn::SelfClient, _) => {
             lines.push(Line::styled(

@@ -14,7 +14,7 @@ use crate::wizard::{
 
 /// The port the redirect URI listens on, for the `ssh -L` advice.
 fn redirect_port(w: &Wizard) -> u16 {
-    RedirectUri::parse(&w.redirect_uri).map_or(8085, |r| r.port())
+    RedirectUri::parse(&w.client.redirect_uri).map_or(8085, |r| r.port())
 }
 
 /// The headless advice for a browser sign-in: where the URL must be opened, and how the redirect
@@ -48,7 +48,7 @@ pub(super) fn choice_lines(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let here = *m == w.sign_in;
+            let here = *m == w.client.sign_in;
             let label = if i == 0 { "Sign in  " } else { "         " };
             Line::from(vec![
                 Span::raw(label),
@@ -92,7 +92,7 @@ fn failure_text(w: &Wizard, failure: &SignInFailure) -> (String, String) {
             ),
             format!(
                 "Press Enter to try again. If Zoho showed an error about the redirect URI, register exactly {} for the client in the API console (c changes it here).",
-                w.redirect_uri.trim()
+                w.client.redirect_uri.trim()
             ),
         ),
         SignInFailure::Expired => (
@@ -149,7 +149,7 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
         SignInState::Failed(f) => return failed_lines(w, p, f),
         SignInState::Idle => return vec![Line::raw("Press Enter to sign in.")],
     };
-    let redirect = w.redirect_uri.trim().to_string();
+    let redirect = w.client.redirect_uri.trim().to_string();
     let mut lines = vec![];
     let Some(url) = url else {
         lines.push(Line::from(vec![

@@ -108,7 +108,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 if can_try_other_dcs(w) {
                     h.push(("d", "try other DCs"));
                 }
-                let again = match w.sign_in {
+                let again = match w.client.sign_in {
                     SignIn::SelfClient => ("g", "new code"),
                     SignIn::Browser | SignIn::Device => ("g", "sign in again"),
                 };
@@ -128,7 +128,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
         Step::LiveTest => vec![
             ("↑↓/jk", "organization"),
             ("Enter", "continue"),
-            match w.sign_in {
+            match w.client.sign_in {
                 SignIn::SelfClient => ("Esc", "new code"),
                 SignIn::Browser | SignIn::Device => ("Esc", "sign in again"),
             },

@@ -90,9 +90,9 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
         vec![Effect::StartBrowserSignIn {
             attempt: w.attempt,
             accounts,
-            client_id: w.client_id.clone(),
+            client_id: w.client.id.clone(),
             scopes: w.scopes.clone(),
-            redirect_uri: w.redirect_uri.trim().to_string(),
+            redirect_uri: w.client.redirect_uri.trim().to_string(),
             timeout: SIGN_IN_TIMEOUT,
         }]
     } else {
@@ -100,8 +100,8 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
             attempt: w.attempt,
             accounts,
             dc: w.dc_switched.unwrap_or(w.dc),
-            client_id: w.client_id.clone(),
-            client_secret: w.client_secret.clone(),
+            client_id: w.client.id.clone(),
+            client_secret: w.client.secret.clone(),
             scopes: w.scopes.clone(),
             product: w.probe_product(),
         }]

@@ -55,8 +55,8 @@ pub fn retry_advice(code: Code) -> Option<&'static str> {
 
 /// The first step whose input is missing or malformed, so that reauth never jumps past it.
 fn first_incomplete(w: &Wizard) -> Option<Step> {
-    let client_ok = catalog::clean_client_id(&w.client_id).is_ok()
-        && catalog::clean_client_secret(w.client_secret.expose()).is_ok();
+    let client_ok = catalog::clean_client_id(&w.client.id).is_ok()
+        && catalog::clean_client_secret(w.client.secret.expose()).is_ok();
     if !client_ok {
         Some(Step::Client)
     } else if w.scopes.is_empty() {
@@ -184,8 +184,8 @@ fn go(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     }
     match (step, code) {
         (Step::Client, Some(Code::InvalidClientSecret)) => {
-            w.client_field = ClientField::Secret;
-            w.client_secret = Secret::default();
+            w.client.field = ClientField::Secret;
+            w.client.secret = Secret::default();
         }
         (Step::Scopes, Some(Code::ScopeMissing)) => {
             let added = w

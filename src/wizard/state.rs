@@ -282,6 +282,20 @@ pub enum ClientField {
     RedirectUri,
 }
 
+/// The Client step's state: the client, how it signs in, and the field being edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientStep {
+    pub id: String,
+    pub secret: Secret,
+    pub field: ClientField,
+    /// Where the client came from ("the env file", "the sandbox").
+    pub source: Option<String>,
+    pub error: Option<String>,
+    pub sign_in: SignIn,
+    /// The redirect URI of a server-based client, as typed (validated on Enter).
+    pub redirect_uri: String,
+}
+
 /// The code expiries Zoho's console offers, in minutes.
 pub const EXPIRIES: [u32; 4] = [3, 5, 7, 10];
 
@@ -505,14 +519,7 @@ pub struct Wizard {
     pub dc_source: Option<DcSource>,
 
     // 2. Client
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub client_field: ClientField,
-    pub client_source: Option<String>,
-    pub client_error: Option<String>,
-    pub sign_in: SignIn,
-    /// The redirect URI of a server-based client, as typed (validated on Enter).
-    pub redirect_uri: String,
+    pub client: ClientStep,
 
     // 3. Scopes
     pub groups: Vec<catalog::Group>,
@@ -576,17 +583,19 @@ impl Wizard {
             },
             dc,
             dc_source,
-            client_id: prefill.client_id.unwrap_or_default(),
-            client_secret: prefill.client_secret.unwrap_or_default(),
-            client_field: if prefill.focus_secret {
-                ClientField::Secret
-            } else {
-                ClientField::Id
+            client: ClientStep {
+                id: prefill.client_id.unwrap_or_default(),
+                secret: prefill.client_secret.unwrap_or_default(),
+                field: if prefill.focus_secret {
+                    ClientField::Secret
+                } else {
+                    ClientField::Id
+                },
+                source: prefill.client_source,
+                error: None,
+                sign_in: SignIn::SelfClient,
+                redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
             },
-            client_source: prefill.client_source,
-            client_error: None,
-            sign_in: SignIn::SelfClient,
-            redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
             groups,
             presets,
             scope_list: ListState::default(),
@@ -644,7 +653,7 @@ impl Wizard {
 
     /// The step where the code (or the tokens) come from on the chosen sign-in path.
     pub fn code_step(&self) -> Step {
-        match self.sign_in {
+        match self.client.sign_in {
             SignIn::SelfClient => Step::GenerateCode,
             SignIn::Browser => Step::BrowserSignIn,
             SignIn::Device => Step::DeviceSignIn,
@@ -654,7 +663,7 @@ impl Wizard {
     /// The steps of the chosen path, in order (reauth's Diagnose not included).
     pub fn path(&self) -> Vec<Step> {
         let mut steps = vec![Step::DataCenter, Step::Client, Step::Scopes];
-        match self.sign_in {
+        match self.client.sign_in {
             SignIn::SelfClient => steps.extend([Step::GenerateCode, Step::PasteCode]),
             SignIn::Browser => steps.push(Step::BrowserSignIn),
             SignIn::Device => steps.push(Step::DeviceSignIn),
@@ -779,8 +788,8 @@ impl Wizard {
     pub fn save_plan(&self) -> save::Plan {
         let outcome = self.live.outcome.as_ref();
         let grant = save::NewGrant {
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
+            client_id: self.client.id.clone(),
+            client_secret: self.client.secret.clone(),
             refresh_token: outcome
                 .and_then(|o| o.refresh_token.clone())
                 .unwrap_or_default(),

@@ -151,7 +151,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                         Some(_) | None => w.dc_switched.unwrap_or(w.dc),
                     };
                     w.signin.accounts = Some(signed.accounts.clone());
-                    let redirect = Some(w.redirect_uri.trim().to_string());
+                    let redirect = Some(w.client.redirect_uri.trim().to_string());
                     send_exchange_to(w, dc, signed.code, since, redirect, Some(signed.accounts))
                 }
                 Err(failure) => {
@@ -383,7 +383,7 @@ fn key_data_center(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 /// The Client step's fields in Tab order: the redirect URI only for a server-based client.
 fn client_fields(w: &Wizard) -> Vec<ClientField> {
-    match w.sign_in {
+    match w.client.sign_in {
         SignIn::Browser => vec![
             ClientField::Id,
             ClientField::Secret,
@@ -395,9 +395,9 @@ fn client_fields(w: &Wizard) -> Vec<ClientField> {
 
 fn cycle_sign_in(w: &mut Wizard, forward: bool) {
     let all = SignIn::ALL;
-    let i = all.iter().position(|m| *m == w.sign_in).unwrap_or(0);
+    let i = all.iter().position(|m| *m == w.client.sign_in).unwrap_or(0);
     let n = all.len();
-    w.sign_in = all[if forward {
+    w.client.sign_in = all[if forward {
         (i + 1) % n
     } else {
         (i + n - 1) % n
@@ -407,16 +407,20 @@ fn cycle_sign_in(w: &mut Wizard, forward: bool) {
         .ctx
         .demo_clients
         .iter()
-        .any(|(_, id, _)| *id == w.client_id);
+        .any(|(_, id, _)| *id == w.client.id);
     if demo_filled
-        && let Some((_, id, secret)) = w.ctx.demo_clients.iter().find(|(m, _, _)| *m == w.sign_in)
+        && let Some((_, id, secret)) = w
+            .ctx
+            .demo_clients
+            .iter()
+            .find(|(m, _, _)| *m == w.client.sign_in)
     {
-        w.client_id = id.clone();
-        w.client_secret = secret.clone();
+        w.client.id = id.clone();
+        w.client.secret = secret.clone();
     }
-    w.client_error = None;
-    if !client_fields(w).contains(&w.client_field) {
-        w.client_field = ClientField::Id;
+    w.client.error = None;
+    if !client_fields(w).contains(&w.client.field) {
+        w.client.field = ClientField::Id;
     }
 }
 
@@ -426,11 +430,11 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             let fields = client_fields(w);
             let i = fields
                 .iter()
-                .position(|f| *f == w.client_field)
+                .position(|f| *f == w.client.field)
                 .unwrap_or(0);
             let n = fields.len();
             let back = matches!(key, Key::BackTab | Key::Up);
-            w.client_field = fields[if back { (i + n - 1) % n } else { (i + 1) % n }];
+            w.client.field = fields[if back { (i + n - 1) % n } else { (i + 1) % n }];
             vec![]
         }
         Key::Left | Key::Right => {
@@ -438,70 +442,70 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             vec![]
         }
         Key::Char(c) => {
-            w.client_error = None;
-            match w.client_field {
-                ClientField::Id => w.client_id.push(c),
+            w.client.error = None;
+            match w.client.field {
+                ClientField::Id => w.client.id.push(c),
                 ClientField::Secret => {
-                    w.client_secret = Secret::new(format!("{}{c}", w.client_secret.expose()))
+                    w.client.secret = Secret::new(format!("{}{c}", w.client.secret.expose()))
                 }
-                ClientField::RedirectUri => w.redirect_uri.push(c),
+                ClientField::RedirectUri => w.client.redirect_uri.push(c),
             }
             vec![]
         }
         Key::Backspace => {
-            w.client_error = None;
-            match w.client_field {
+            w.client.error = None;
+            match w.client.field {
                 ClientField::Id => {
-                    w.client_id.pop();
+                    w.client.id.pop();
                 }
                 ClientField::Secret => {
-                    let mut s = w.client_secret.expose().to_string();
+                    let mut s = w.client.secret.expose().to_string();
                     s.pop();
-                    w.client_secret = Secret::new(s);
+                    w.client.secret = Secret::new(s);
                 }
                 ClientField::RedirectUri => {
-                    w.redirect_uri.pop();
+                    w.client.redirect_uri.pop();
                 }
             }
             vec![]
         }
         Key::Ctrl('u') => {
-            match w.client_field {
-                ClientField::Id => w.client_id.clear(),
-                ClientField::Secret => w.client_secret = Secret::default(),
-                ClientField::RedirectUri => w.redirect_uri.clear(),
+            match w.client.field {
+                ClientField::Id => w.client.id.clear(),
+                ClientField::Secret => w.client.secret = Secret::default(),
+                ClientField::RedirectUri => w.client.redirect_uri.clear(),
             }
             vec![]
         }
         Key::Enter => {
-            let id = catalog::clean_client_id(&w.client_id);
-            let secret = catalog::clean_client_secret(w.client_secret.expose());
+            let id = catalog::clean_client_id(&w.client.id);
+            let secret = catalog::clean_client_secret(w.client.secret.expose());
             match (id, secret) {
                 (Ok(id), Ok(secret)) => {
-                    w.client_id = id;
-                    w.client_secret = secret;
-                    if w.sign_in == SignIn::Browser
-                        && let Err(e) = RedirectUri::parse(&w.redirect_uri)
+                    w.client.id = id;
+                    w.client.secret = secret;
+                    if w.client.sign_in == SignIn::Browser
+                        && let Err(e) = RedirectUri::parse(&w.client.redirect_uri)
                     {
-                        w.client_field = ClientField::RedirectUri;
-                        w.client_error = Some(format!("{}.", capitalized(&e.to_string())));
+                        w.client.field = ClientField::RedirectUri;
+                        w.client.error = Some(format!("{}.", capitalized(&e.to_string())));
                         return vec![];
                     }
-                    w.client_error = None;
+                    w.client.error = None;
                     enter(w, Step::Scopes, now)
                 }
                 (Err(e), _) => {
-                    w.client_field = ClientField::Id;
-                    w.client_error = Some(e);
+                    w.client.field = ClientField::Id;
+                    w.client.error = Some(e);
                     vec![]
                 }
                 (Ok(id), Err(e)) => {
-                    w.client_id = id;
-                    if w.client_field == ClientField::Id && w.client_secret.is_empty() {
-                        w.client_field = ClientField::Secret;
+                    w.client.id = id;
+                    if w.client.field == ClientField::Id && w.client.secret.is_empty() {
+                        w.client.field = ClientField::Secret;
                     } else {
-                        w.client_field = ClientField::Secret;
-                        w.client_error = Some(e);
+                        w.client.field = ClientField::Secret;
+                        w.client.error = Some(e);
                     }
                     vec![]
                 }
@@ -723,8 +727,8 @@ fn send_exchange_to(
     fx.push(Effect::Exchange(ExchangeRequest {
         attempt: w.attempt,
         dc,
-        client_id: w.client_id.clone(),
-        client_secret: w.client_secret.clone(),
+        client_id: w.client.id.clone(),
+        client_secret: w.client.secret.clone(),
         code,
         scopes: w.scopes.clone(),
         product: w.probe_product(),
@@ -913,35 +917,35 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
 }
 
 fn paste_client(w: &mut Wizard, text: &str) {
-    w.client_error = None;
+    w.client.error = None;
     if text.trim_start().starts_with('{') {
         match catalog::clean_code_paste(text) {
             Ok(p) => {
                 if let Some(id) = p.client_id {
-                    w.client_id = id;
+                    w.client.id = id;
                 }
                 if let Some(secret) = p.client_secret {
-                    w.client_secret = secret;
+                    w.client.secret = secret;
                 }
-                w.client_source = Some("self_client.json".into());
+                w.client.source = Some("self_client.json".into());
             }
-            Err(e) => w.client_error = Some(e),
+            Err(e) => w.client.error = Some(e),
         }
         return;
     }
-    match w.client_field {
+    match w.client.field {
         ClientField::Id => match catalog::clean_client_id(text) {
             Ok(id) => {
-                w.client_id = id;
-                w.client_field = ClientField::Secret;
+                w.client.id = id;
+                w.client.field = ClientField::Secret;
             }
-            Err(e) => w.client_error = Some(e),
+            Err(e) => w.client.error = Some(e),
         },
         ClientField::Secret => match catalog::clean_client_secret(text) {
-            Ok(s) => w.client_secret = s,
-            Err(e) => w.client_error = Some(e),
+            Ok(s) => w.client.secret = s,
+            Err(e) => w.client.error = Some(e),
         },
-        ClientField::RedirectUri => w.redirect_uri = text.trim().to_string(),
+        ClientField::RedirectUri => w.client.redirect_uri = text.trim().to_string(),
     }
 }
 
@@ -1120,7 +1124,7 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 /// A step of the Self Client path on the chosen path: Generate and Paste code become the
 /// browser or device sign-in (which starts over).
 fn on_path(w: &Wizard, step: Step) -> Step {
-    match (step, w.sign_in) {
+    match (step, w.client.sign_in) {
         (Step::GenerateCode | Step::PasteCode, SignIn::Browser | SignIn::Device) => w.code_step(),
         (_, SignIn::SelfClient | SignIn::Browser | SignIn::Device) => step,
     }
@@ -1129,7 +1133,7 @@ fn on_path(w: &Wizard, step: Step) -> Step {
 /// Where Esc leaves the Exchange step for: the paste field, or the Scopes step (a browser or
 /// device sign-in is not resumed, it starts over from there).
 fn back_from_exchange(w: &Wizard) -> Step {
-    match w.sign_in {
+    match w.client.sign_in {
         SignIn::SelfClient => Step::PasteCode,
         SignIn::Browser | SignIn::Device => Step::Scopes,
     }
