@@ -542,6 +542,28 @@ fn invalid_code_in_every_dc_says_so_and_enter_regenerates() {
     assert_eq!(w.step, Step::GenerateCode);
 }
 
+/// Leaving the Exchange step for a fix drops the running request and the queue, but the same
+/// code, sent again from the paste field, is not offered to the other DCs a second time.
+#[test]
+fn the_same_code_is_not_tried_in_the_other_dcs_twice() {
+    let mut w = at_exchange();
+    exchange_failed(&mut w, Code::InvalidCode);
+    key(&mut w, Key::Char('d'), 42);
+    for _ in 0..8 {
+        exchange_failed(&mut w, Code::InvalidCode);
+    }
+    assert!(w.exchange.tried_other_dcs);
+    key(&mut w, Key::Esc, 50);
+    assert_eq!(w.step, Step::PasteCode);
+    assert_eq!(w.exchange.state, ExchangeState::Idle);
+    assert!(w.exchange.dc_queue.is_empty());
+    paste(&mut w, CODE, 55);
+    assert_eq!(w.step, Step::Exchange);
+    exchange_failed(&mut w, Code::InvalidCode);
+    assert!(!zoho_auth::wizard::can_try_other_dcs(&w));
+    assert_eq!(key(&mut w, Key::Char('d'), 60), vec![]);
+}
+
 #[test]
 fn each_diagnosis_has_a_key_to_the_step_that_fixes_it() {
     let cases = [
