@@ -237,16 +237,16 @@ fn generate_starts_the_countdown_with_the_chosen_expiry() {
 fn generate_opens_the_console_only_where_a_browser_can_open() {
     let mut w = at_generate();
     assert_eq!(key(&mut w, Key::Char('o'), 0), vec![]);
-    assert_eq!(w.opened, Some(false));
+    assert_eq!(w.generate.opened, Some(false));
     w.ctx.can_open_browser = true;
     assert_eq!(
         key(&mut w, Key::Char('o'), 0),
         vec![Effect::OpenUrl("https://api-console.zoho.eu/".into())]
     );
     update(&mut w, Msg::Opened { ok: true });
-    assert_eq!(w.opened, Some(true));
+    assert_eq!(w.generate.opened, Some(true));
     update(&mut w, Msg::Copied(CopyOutcome::Unavailable));
-    assert_eq!(w.copied, Some(CopyOutcome::Unavailable));
+    assert_eq!(w.generate.copied, Some(CopyOutcome::Unavailable));
     assert_eq!(
         key(&mut w, Key::Char('c'), 0),
         vec![Effect::CopyToClipboard("ZohoBooks.fullaccess.all".into())]

@@ -497,7 +497,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
 }
 
 fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
-    let copy_note = match w.copied {
+    let copy_note = match w.generate.copied {
         Some(CopyOutcome::System) => Span::styled("✓ copied to the clipboard", p.ok()),
         Some(CopyOutcome::Osc52) => {
             Span::styled("✓ sent to your terminal's clipboard (OSC 52)", p.ok())
@@ -509,7 +509,7 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         None => Span::styled("copying…", p.dim()),
     };
     let url = w.console_url();
-    let open_note = match (w.ctx.can_open_browser, w.opened) {
+    let open_note = match (w.ctx.can_open_browser, w.generate.opened) {
         (_, Some(true)) => Span::styled("✓ opened in your browser", p.ok()),
         (true, Some(false)) => Span::styled("the browser did not open: copy the address", p.warn()),
         (true, None) => Span::styled("o opens it", p.dim()),
@@ -521,7 +521,7 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     let mut expiry = vec![Span::raw("3. The expiry you pick in the console: ")];
     for (i, m) in EXPIRIES.iter().enumerate() {
         let label = format!(" {m} min ");
-        if i == w.expiry_idx {
+        if i == w.generate.expiry_idx {
             expiry.push(Span::styled(format!("[{label}]"), p.current()));
         } else {
             expiry.push(Span::raw(format!(" {label} ")));

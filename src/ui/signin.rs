@@ -166,13 +166,13 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
     for line in &w.signin.listening {
         lines.push(Line::styled(format!("  {}", printable(line)), p.dim()));
     }
-    let opened = match (w.ctx.can_open_browser, w.opened) {
+    let opened = match (w.ctx.can_open_browser, w.generate.opened) {
         (true, Some(true)) => Span::styled("✓ Opened in your browser. ", p.ok()),
         (true, Some(false)) => Span::styled("The browser did not open. ", p.warn()),
         (true, None) => Span::styled("Opening your browser… ", p.dim()),
         (false, _) => Span::styled("Open this URL in a browser. ", p.warn()),
     };
-    let copied = match w.copied {
+    let copied = match w.generate.copied {
         Some(CopyOutcome::System) => Span::styled("✓ URL copied to the clipboard.", p.ok()),
         Some(CopyOutcome::Osc52) => {
             Span::styled("✓ URL sent to your terminal's clipboard.", p.ok())
@@ -198,7 +198,7 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
 }
 
 fn device_code_lines(info: &DeviceCodeInfo, w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
-    let copied = match w.copied {
+    let copied = match w.generate.copied {
         Some(CopyOutcome::System) => Span::styled("  ✓ copied to the clipboard", p.ok()),
         Some(CopyOutcome::Osc52) => Span::styled("  ✓ sent to your terminal's clipboard", p.ok()),
         Some(CopyOutcome::Unavailable) | None => Span::raw(""),

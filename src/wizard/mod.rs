@@ -22,9 +22,9 @@ pub use msg::{
 };
 pub use reauth::{reauth_step, retry_advice};
 pub use state::{
-    ClientField, ClientStep, Context, DcSource, EXPIRIES, Exchange, ExchangeState, Gitignore,
-    ListState, LiveTest, Paste, Prefill, Reauth, ReauthStart, RevokeState, Save, SaveOption,
-    SaveState, ScopeRow, Seed, SignIn, SignInState, SignInStep, Step, Theme, Wizard,
+    ClientField, ClientStep, Context, DcSource, EXPIRIES, Exchange, ExchangeState, Generate,
+    Gitignore, ListState, LiveTest, Paste, Prefill, Reauth, ReauthStart, RevokeState, Save,
+    SaveOption, SaveState, ScopeRow, Seed, SignIn, SignInState, SignInStep, Step, Theme, Wizard,
 };
 pub use update::{
     CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TICK, can_try_other_dcs, fix_step,

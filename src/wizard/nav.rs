@@ -25,7 +25,7 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
         Step::GenerateCode => {
             w.paste.expires_at = None;
             w.paste.expired = false;
-            w.copied = None;
+            w.generate.copied = None;
             w.signin.accounts = None;
             fx.push(Effect::CopyToClipboard(w.scope_string()));
             None
@@ -67,8 +67,7 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.attempt += 1;
     w.paste.expires_at = None;
     w.paste.expired = false;
-    w.copied = None;
-    w.opened = None;
+    w.generate = w.generate.again();
     w.sent_code = None;
     w.exchange = Exchange::default();
     let browser = step == Step::BrowserSignIn;

@@ -299,6 +299,26 @@ pub struct ClientStep {
 /// The code expiries Zoho's console offers, in minutes.
 pub const EXPIRIES: [u32; 4] = [3, 5, 7, 10];
 
+/// The Generate code step's state: the expiry picked, and what became of the copy to the clipboard
+/// and the opening of the browser (the sign-in steps show those two as well).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Generate {
+    /// Index into `EXPIRIES`.
+    pub expiry_idx: usize,
+    pub copied: Option<CopyOutcome>,
+    pub opened: Option<bool>,
+}
+
+impl Generate {
+    /// A new sign-in: no copy or open yet, the expiry picked before.
+    pub fn again(&self) -> Generate {
+        Generate {
+            expiry_idx: self.expiry_idx,
+            ..Generate::default()
+        }
+    }
+}
+
 /// The state of the exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExchangeState {
@@ -528,10 +548,8 @@ pub struct Wizard {
     pub scopes: Vec<String>,
     pub product: Option<Product>,
 
-    // 4. Generate code
-    pub expiry_idx: usize,
-    pub copied: Option<CopyOutcome>,
-    pub opened: Option<bool>,
+    // 4. Generate code (its copy and open notes are the sign-in steps' too)
+    pub generate: Generate,
 
     // 5. Paste code
     pub paste: Paste,
@@ -601,9 +619,7 @@ impl Wizard {
             scope_list: ListState::default(),
             scopes: prefill.scopes,
             product: prefill.product,
-            expiry_idx: 0,
-            copied: None,
-            opened: None,
+            generate: Generate::default(),
             paste: Paste::default(),
             rejected_clipboard: None,
             sent_code: None,
@@ -749,7 +765,7 @@ impl Wizard {
 
     /// The minutes of the chosen code expiry.
     pub fn expiry_minutes(&self) -> u32 {
-        EXPIRIES[self.expiry_idx.min(EXPIRIES.len() - 1)]
+        EXPIRIES[self.generate.expiry_idx.min(EXPIRIES.len() - 1)]
     }
 
     /// Time left on the code, if a countdown runs.

@@ -49,12 +49,12 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Copied(outcome) => {
-            w.copied = Some(outcome);
+            w.generate.copied = Some(outcome);
             vec![]
         }
         Msg::Clipboard { text, now } => on_clipboard(w, text, now),
         Msg::Opened { ok } => {
-            w.opened = Some(ok);
+            w.generate.opened = Some(ok);
             vec![]
         }
         Msg::Exchanged { attempt, result } => {
@@ -637,15 +637,15 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     let last = EXPIRIES.len() - 1;
     match key {
         Key::Up | Key::Left | Key::Char('k') | Key::Char('h') => {
-            w.expiry_idx = w.expiry_idx.saturating_sub(1);
+            w.generate.expiry_idx = w.generate.expiry_idx.saturating_sub(1);
             vec![]
         }
         Key::Down | Key::Right | Key::Char('j') | Key::Char('l') => {
-            w.expiry_idx = (w.expiry_idx + 1).min(last);
+            w.generate.expiry_idx = (w.generate.expiry_idx + 1).min(last);
             vec![]
         }
         Key::Char(c @ ('3' | '5' | '7' | '1' | '0')) => {
-            w.expiry_idx = match c {
+            w.generate.expiry_idx = match c {
                 '3' => 0,
                 '5' => 1,
                 '7' => 2,
@@ -654,14 +654,14 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             vec![]
         }
         Key::Char('c') => {
-            w.copied = None;
+            w.generate.copied = None;
             vec![Effect::CopyToClipboard(w.scope_string())]
         }
         Key::Char('o') => {
             if w.ctx.can_open_browser {
                 vec![Effect::OpenUrl(w.console_url())]
             } else {
-                w.opened = Some(false);
+                w.generate.opened = Some(false);
                 vec![]
             }
         }
@@ -755,7 +755,7 @@ fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             };
             match text {
                 Some(text) => {
-                    w.copied = None;
+                    w.generate.copied = None;
                     vec![Effect::CopyToClipboard(text)]
                 }
                 None => vec![],
