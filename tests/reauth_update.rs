@@ -32,7 +32,7 @@ fn assert_kept(w: &Wizard) {
     assert_eq!(w.dc, Dc::Eu);
     assert_eq!(w.client.id, ID);
     assert_eq!(w.client.secret, Secret::new(SECRET));
-    assert_eq!(w.scopes, vec![BOOKS.to_string()]);
+    assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
 }
 
 // The check
@@ -161,7 +161,7 @@ fn refresh_token_revoked_goes_to_generate_code_with_everything_kept() {
     );
     assert_eq!(w.step, Step::GenerateCode);
     assert_kept(&w);
-    assert_eq!(w.product, Some(Product::Books));
+    assert_eq!(w.scopes.product, Some(Product::Books));
 }
 
 #[test]
@@ -192,12 +192,15 @@ fn scope_missing_goes_to_scopes_with_the_probe_scope_added_and_under_the_cursor(
     assert_eq!(w.reauth.as_ref().unwrap().next, Some(Step::Scopes));
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec![leads.to_string(), "ZohoCRM.org.READ".into()]);
-    assert_eq!(w.product, Some(Product::Crm));
+    assert_eq!(
+        w.scopes.selected,
+        vec![leads.to_string(), "ZohoCRM.org.READ".into()]
+    );
+    assert_eq!(w.scopes.product, Some(Product::Crm));
     let r = w.reauth.as_ref().unwrap();
     assert_eq!(r.added_scope.as_deref(), Some("ZohoCRM.org.READ"));
-    match w.scope_rows()[w.scope_list.cursor] {
-        ScopeRow::Scope(g, s) => assert_eq!(w.groups[g].scopes[s].name, "ZohoCRM.org.READ"),
+    match w.scope_rows()[w.scopes.list.cursor] {
+        ScopeRow::Scope(g, s) => assert_eq!(w.scopes.groups[g].scopes[s].name, "ZohoCRM.org.READ"),
         ScopeRow::Preset(i) => panic!("cursor on preset {i}"),
     }
     assert_eq!(w.scope_warning(), None);
@@ -228,7 +231,7 @@ fn wrong_dc_goes_to_the_data_center_step_with_the_account_dc_under_the_cursor() 
     key(&mut w, Key::Enter, 3);
     assert_eq!((w.step, w.dc), (Step::Client, Dc::In));
     assert_eq!(w.client.id, ID);
-    assert_eq!(w.scopes, vec![BOOKS.to_string()]);
+    assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
 }
 
 #[test]
@@ -244,7 +247,7 @@ fn invalid_client_secret_goes_to_the_client_step_with_the_secret_field_focused_a
     assert_eq!(w.client.secret, Secret::new(fresh_secret));
     key(&mut w, Key::Enter, 3);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec![BOOKS.to_string()]);
+    assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
 }
 
 #[test]
@@ -341,7 +344,7 @@ fn ok_says_so_and_offers_another_product_or_a_reissue() {
         vec![Effect::CopyToClipboard(BOOKS.into())]
     );
     assert_eq!(w.step, Step::GenerateCode);
-    assert_eq!(w.product, Some(Product::Invoice));
+    assert_eq!(w.scopes.product, Some(Product::Invoice));
     assert_kept(&w);
 
     let mut w = diagnosed(Code::Ok);

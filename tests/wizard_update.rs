@@ -143,7 +143,10 @@ fn esc_goes_back_and_keeps_what_was_entered() {
     );
     key(&mut w, Key::Enter, 0);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec!["ZohoBooks.fullaccess.all".to_string()]);
+    assert_eq!(
+        w.scopes.selected,
+        vec!["ZohoBooks.fullaccess.all".to_string()]
+    );
 }
 
 // 3. Scopes
@@ -169,7 +172,7 @@ fn scopes_toggle_filter_and_live_string() {
     key(&mut w, Key::Char(' '), 0);
     assert_eq!(w.scope_string(), "ZohoCRM.modules.leads.ALL");
     key(&mut w, Key::Esc, 0); // clears the filter, stays
-    assert_eq!((w.step, w.scope_list.filter.as_str()), (Step::Scopes, ""));
+    assert_eq!((w.step, w.scopes.list.filter.as_str()), (Step::Scopes, ""));
     typed(&mut w, "/banking.read", 0);
     key(&mut w, Key::Enter, 0);
     // The "Books: read only" preset first (it holds the scope), then the scope itself.
@@ -191,7 +194,7 @@ fn scopes_filter_without_match_selects_nothing() {
     key(&mut w, Key::Enter, 0);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert!(w.scopes.is_empty());
+    assert!(w.scopes.selected.is_empty());
 }
 
 #[test]
@@ -207,7 +210,7 @@ fn scopes_warn_when_the_product_probe_cannot_pass() {
             .contains("live test will be skipped")
     );
     key(&mut w, Key::Char('p'), 0); // Books
-    assert_eq!(w.product, Some(Product::Books));
+    assert_eq!(w.scopes.product, Some(Product::Books));
     assert_eq!(
         w.scope_warning().unwrap(),
         "These scopes cannot pass the Zoho Books live test: add ZohoBooks.settings.READ."
@@ -607,8 +610,11 @@ fn scope_missing_goes_back_to_scopes_with_the_selection_kept() {
     );
     assert_eq!(key(&mut w, Key::Char('s'), 45), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec!["ZohoBooks.fullaccess.all".to_string()]);
-    assert_eq!(w.product, Some(Product::Books));
+    assert_eq!(
+        w.scopes.selected,
+        vec!["ZohoBooks.fullaccess.all".to_string()]
+    );
+    assert_eq!(w.scopes.product, Some(Product::Books));
 }
 
 // 8. Save and 9. Done

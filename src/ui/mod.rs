@@ -382,7 +382,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
 
 fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![];
-    if let Some(f) = filter_line(&w.scope_list, p) {
+    if let Some(f) = filter_line(&w.scopes.list, p) {
         lines.push(f);
     }
     let rows = w.scope_rows();
@@ -397,7 +397,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         lines.push(Line::styled(
             format!(
                 "No scope matches \"{}\". Backspace edits the filter, Esc clears it.",
-                w.scope_list.filter
+                w.scopes.list.filter
             ),
             p.warn(),
         ));
@@ -411,21 +411,21 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
                 ScopeRow::Scope(g, _) => Some(*g),
             };
             if last_group != Some(group) {
-                let name = group.map_or("Presets".to_string(), |g| w.groups[g].name.clone());
+                let name = group.map_or("Presets".to_string(), |g| w.scopes.groups[g].name.clone());
                 drawn.push((None, Line::styled(name, p.bold())));
                 last_group = Some(group);
             }
-            let here = i == w.scope_list.cursor;
+            let here = i == w.scopes.list.cursor;
             let (checked, name, desc) = match row {
                 ScopeRow::Preset(i) => (
                     w.preset_selected(*i),
-                    w.presets[*i].name.clone(),
-                    w.presets[*i].scopes.join(","),
+                    w.scopes.presets[*i].name.clone(),
+                    w.scopes.presets[*i].scopes.join(","),
                 ),
                 ScopeRow::Scope(g, s) => {
-                    let info = &w.groups[*g].scopes[*s];
+                    let info = &w.scopes.groups[*g].scopes[*s];
                     (
-                        w.scopes.contains(&info.name),
+                        w.scopes.selected.contains(&info.name),
                         info.name.clone(),
                         info.description.clone(),
                     )
@@ -461,7 +461,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         }
         let cursor_line = drawn
             .iter()
-            .position(|(i, _)| *i == Some(w.scope_list.cursor))
+            .position(|(i, _)| *i == Some(w.scopes.list.cursor))
             .unwrap_or(0);
         let first = scroll(cursor_line, drawn.len(), room);
         lines.extend(drawn.into_iter().skip(first).take(room).map(|(_, l)| l));
@@ -470,7 +470,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         lines.push(Line::raw(""));
     }
     lines.push(Line::raw(""));
-    if w.scopes.is_empty() {
+    if w.scopes.selected.is_empty() {
         lines.push(Line::styled(
             "Nothing selected yet: Space picks, Enter takes the row under the cursor.",
             p.dim(),
@@ -482,7 +482,9 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         ]));
     }
     let product = match w.probe_product() {
-        Some(pr) if w.product.is_some() => format!("Live test: {} (p changes it)", pr.name()),
+        Some(pr) if w.scopes.product.is_some() => {
+            format!("Live test: {} (p changes it)", pr.name())
+        }
         Some(pr) => format!(
             "Live test: {} (from the scopes; p picks another)",
             pr.name()

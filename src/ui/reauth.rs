@@ -53,7 +53,7 @@ fn next_sentence(w: &Wizard, r: &Reauth, step: Step) -> String {
             let probe = r.product.or_else(|| w.probe_product());
             let product = probe.map_or("the product", |p| p.name());
             match probe
-                .and_then(|p| crate::wizard::catalog::missing_for_probe(p, &w.scopes))
+                .and_then(|p| crate::wizard::catalog::missing_for_probe(p, &w.scopes.selected))
             {
                 Some(scope) => format!(
                     "the current scopes stay selected and {scope} is added for the {product} live test; then a new code."

@@ -69,7 +69,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 quit,
             ],
         },
-        Step::Scopes if w.scope_list.filtering => vec![
+        Step::Scopes if w.scopes.list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
             ("Enter", "keep filter"),

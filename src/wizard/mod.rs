@@ -24,7 +24,8 @@ pub use reauth::{reauth_step, retry_advice};
 pub use state::{
     ClientField, ClientStep, Context, DcSource, EXPIRIES, Exchange, ExchangeState, Generate,
     Gitignore, ListState, LiveTest, Paste, Prefill, Reauth, ReauthStart, RevokeState, Save,
-    SaveOption, SaveState, ScopeRow, Seed, SignIn, SignInState, SignInStep, Step, Theme, Wizard,
+    SaveOption, SaveState, ScopeRow, ScopesStep, Seed, SignIn, SignInState, SignInStep, Step,
+    Theme, Wizard,
 };
 pub use update::{
     CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TICK, can_try_other_dcs, fix_step,

@@ -90,7 +90,7 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
             attempt: w.attempt,
             accounts,
             client_id: w.client.id.clone(),
-            scopes: w.scopes.clone(),
+            scopes: w.scopes.selected.clone(),
             redirect_uri: w.client.redirect_uri.trim().to_string(),
             timeout: SIGN_IN_TIMEOUT,
         }]
@@ -101,7 +101,7 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
             dc: w.dc_switched.unwrap_or(w.dc),
             client_id: w.client.id.clone(),
             client_secret: w.client.secret.clone(),
-            scopes: w.scopes.clone(),
+            scopes: w.scopes.selected.clone(),
             product: w.probe_product(),
         }]
     }

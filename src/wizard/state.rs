@@ -273,6 +273,18 @@ pub struct ListState {
     pub filtering: bool,
 }
 
+/// The Scopes step's state: the catalog shown, its cursor and filter, and what is picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopesStep {
+    pub groups: Vec<catalog::Group>,
+    pub presets: Vec<catalog::Preset>,
+    pub list: ListState,
+    /// The scopes picked, in the order they are sent.
+    pub selected: Vec<String>,
+    /// The product the live test uses (None: the first the scopes grant).
+    pub product: Option<Product>,
+}
+
 /// The fields of the Client step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientField {
@@ -542,11 +554,7 @@ pub struct Wizard {
     pub client: ClientStep,
 
     // 3. Scopes
-    pub groups: Vec<catalog::Group>,
-    pub presets: Vec<catalog::Preset>,
-    pub scope_list: ListState,
-    pub scopes: Vec<String>,
-    pub product: Option<Product>,
+    pub scopes: ScopesStep,
 
     // 4. Generate code (its copy and open notes are the sign-in steps' too)
     pub generate: Generate,
@@ -614,11 +622,13 @@ impl Wizard {
                 sign_in: SignIn::SelfClient,
                 redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
             },
-            groups,
-            presets,
-            scope_list: ListState::default(),
-            scopes: prefill.scopes,
-            product: prefill.product,
+            scopes: ScopesStep {
+                groups,
+                presets,
+                list: ListState::default(),
+                selected: prefill.scopes,
+                product: prefill.product,
+            },
             generate: Generate::default(),
             paste: Paste::default(),
             rejected_clipboard: None,
@@ -698,28 +708,29 @@ impl Wizard {
 
     /// The scope string exactly as the console wants it.
     pub fn scope_string(&self) -> String {
-        catalog::join(&self.scopes)
+        catalog::join(&self.scopes.selected)
     }
 
     /// The product the live test will use: the chosen one, else the first the scopes grant.
     pub fn probe_product(&self) -> Option<Product> {
-        self.product
-            .or_else(|| catalog::first_probe_product(&self.scopes))
+        self.scopes
+            .product
+            .or_else(|| catalog::first_probe_product(&self.scopes.selected))
     }
 
     /// A warning when the scopes cannot pass the chosen product's live test.
     pub fn scope_warning(&self) -> Option<String> {
-        if self.scopes.is_empty() {
+        if self.scopes.selected.is_empty() {
             return None;
         }
-        match self.product {
-            Some(p) => catalog::missing_for_probe(p, &self.scopes).map(|m| {
+        match self.scopes.product {
+            Some(p) => catalog::missing_for_probe(p, &self.scopes.selected).map(|m| {
                 format!(
                     "These scopes cannot pass the {} live test: add {m}.",
                     p.name()
                 )
             }),
-            None => match catalog::first_probe_product(&self.scopes) {
+            None => match catalog::first_probe_product(&self.scopes.selected) {
                 Some(_) => None,
                 None => Some(
                     "No scope here opens an organizations endpoint: the live test will be skipped."
@@ -814,7 +825,7 @@ impl Wizard {
             api_domain: outcome.map(|o| o.api_domain.clone()),
             scopes: outcome.map(|o| {
                 let scopes = if o.scopes.is_empty() {
-                    &self.scopes
+                    &self.scopes.selected
                 } else {
                     &o.scopes
                 };
@@ -846,15 +857,15 @@ impl Wizard {
 
     /// The Scopes step's rows after filtering.
     pub fn scope_rows(&self) -> Vec<ScopeRow> {
-        let q = self.scope_list.filter.to_ascii_lowercase();
+        let q = self.scopes.list.filter.to_ascii_lowercase();
         let hit = |s: &str| q.is_empty() || s.to_ascii_lowercase().contains(&q);
         let mut rows = vec![];
-        for (i, p) in self.presets.iter().enumerate() {
+        for (i, p) in self.scopes.presets.iter().enumerate() {
             if hit(&p.name) || p.scopes.iter().any(|s| hit(s)) {
                 rows.push(ScopeRow::Preset(i));
             }
         }
-        for (gi, g) in self.groups.iter().enumerate() {
+        for (gi, g) in self.scopes.groups.iter().enumerate() {
             for (si, s) in g.scopes.iter().enumerate() {
                 if hit(&s.name) || hit(&s.description) || hit(&g.name) {
                     rows.push(ScopeRow::Scope(gi, si));
@@ -883,7 +894,7 @@ impl Wizard {
         match self.step {
             Step::Diagnose => false,
             Step::DataCenter => self.dc_list.filtering,
-            Step::Scopes => self.scope_list.filtering,
+            Step::Scopes => self.scopes.list.filtering,
             Step::Client => true,
             Step::PasteCode => !self.paste.expired,
             Step::GenerateCode
@@ -898,8 +909,8 @@ impl Wizard {
 
     /// Whether a preset's scopes are all selected.
     pub fn preset_selected(&self, i: usize) -> bool {
-        let p = &self.presets[i];
-        !p.scopes.is_empty() && p.scopes.iter().all(|s| self.scopes.contains(s))
+        let p = &self.scopes.presets[i];
+        !p.scopes.is_empty() && p.scopes.iter().all(|s| self.scopes.selected.contains(s))
     }
 }
 

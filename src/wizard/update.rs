@@ -525,29 +525,29 @@ fn capitalized(s: &str) -> String {
 }
 
 fn toggle_scope(w: &mut Wizard, scope: &str) {
-    if let Some(i) = w.scopes.iter().position(|s| s == scope) {
-        w.scopes.remove(i);
+    if let Some(i) = w.scopes.selected.iter().position(|s| s == scope) {
+        w.scopes.selected.remove(i);
     } else {
-        w.scopes.push(scope.to_string());
+        w.scopes.selected.push(scope.to_string());
     }
 }
 
 fn toggle_row(w: &mut Wizard, row: ScopeRow) {
     match row {
         ScopeRow::Preset(i) => {
-            let scopes = w.presets[i].scopes.clone();
+            let scopes = w.scopes.presets[i].scopes.clone();
             if w.preset_selected(i) {
-                w.scopes.retain(|s| !scopes.contains(s));
+                w.scopes.selected.retain(|s| !scopes.contains(s));
             } else {
                 for s in scopes {
-                    if !w.scopes.contains(&s) {
-                        w.scopes.push(s);
+                    if !w.scopes.selected.contains(&s) {
+                        w.scopes.selected.push(s);
                     }
                 }
             }
         }
         ScopeRow::Scope(g, s) => {
-            let name = w.groups[g].scopes[s].name.clone();
+            let name = w.scopes.groups[g].scopes[s].name.clone();
             toggle_scope(w, &name);
         }
     }
@@ -564,51 +564,51 @@ fn next_product(p: Option<Product>) -> Option<Product> {
 }
 
 fn key_scopes(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    if filter_key(&mut w.scope_list, key) {
+    if filter_key(&mut w.scopes.list, key) {
         return vec![];
     }
     let rows = w.scope_rows();
-    if move_cursor(&mut w.scope_list.cursor, rows.len(), key, true) {
+    if move_cursor(&mut w.scopes.list.cursor, rows.len(), key, true) {
         return vec![];
     }
     match key {
         Key::Char('/') => {
-            w.scope_list.filtering = true;
+            w.scopes.list.filtering = true;
             vec![]
         }
         Key::Char(' ') => {
-            if let Some(row) = rows.get(w.scope_list.cursor) {
+            if let Some(row) = rows.get(w.scopes.list.cursor) {
                 toggle_row(w, *row);
             }
             vec![]
         }
         Key::Char('p') => {
-            w.product = next_product(w.product);
+            w.scopes.product = next_product(w.scopes.product);
             vec![]
         }
         Key::Char('x') => {
-            w.scopes.clear();
+            w.scopes.selected.clear();
             vec![]
         }
         Key::Enter => {
-            if w.scopes.is_empty() {
-                match rows.get(w.scope_list.cursor) {
+            if w.scopes.selected.is_empty() {
+                match rows.get(w.scopes.list.cursor) {
                     Some(row) => toggle_row(w, *row),
                     None => return vec![],
                 }
             }
-            if w.scopes.is_empty() {
+            if w.scopes.selected.is_empty() {
                 return vec![];
             }
             let step = w.code_step();
             enter(w, step, now)
         }
         Key::Esc => {
-            if w.scope_list.filter.is_empty() {
+            if w.scopes.list.filter.is_empty() {
                 enter(w, Step::Client, now)
             } else {
-                w.scope_list.filter.clear();
-                w.scope_list.cursor = 0;
+                w.scopes.list.filter.clear();
+                w.scopes.list.cursor = 0;
                 vec![]
             }
         }
@@ -671,7 +671,7 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             w.paste.minting = true;
             fx.push(Effect::MintSandboxCode {
                 attempt: w.attempt,
-                scopes: w.scopes.clone(),
+                scopes: w.scopes.selected.clone(),
                 minutes: w.expiry_minutes(),
             });
             fx
@@ -730,7 +730,7 @@ fn send_exchange_to(
         client_id: w.client.id.clone(),
         client_secret: w.client.secret.clone(),
         code,
-        scopes: w.scopes.clone(),
+        scopes: w.scopes.selected.clone(),
         product: w.probe_product(),
         redirect_uri,
         accounts,
@@ -886,9 +886,9 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
             w.dc_list.filter.push_str(text.trim());
             vec![]
         }
-        Step::Scopes if w.scope_list.filtering => {
-            w.scope_list.filter.push_str(text.trim());
-            w.scope_list.cursor = 0;
+        Step::Scopes if w.scopes.list.filtering => {
+            w.scopes.list.filter.push_str(text.trim());
+            w.scopes.list.cursor = 0;
             vec![]
         }
         Step::Scopes => {
@@ -900,7 +900,7 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
                 .map(str::to_string)
                 .collect();
             if !list.is_empty() {
-                w.scopes = list;
+                w.scopes.selected = list;
             }
             vec![]
         }
@@ -1067,8 +1067,8 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
                 w.exchange.dc_queue.remove(0);
                 return send_exchange(w, next, code, since);
             }
-            if diagnosis.code == Code::ScopeMissing && w.product.is_none() {
-                w.product = w.probe_product();
+            if diagnosis.code == Code::ScopeMissing && w.scopes.product.is_none() {
+                w.scopes.product = w.probe_product();
             }
             w.exchange.state = ExchangeState::Failed {
                 diagnosis,
