@@ -29,7 +29,7 @@ fn diagnosed(code: Code) -> Wizard {
 }
 
 fn assert_kept(w: &Wizard) {
-    assert_eq!(w.dc, Dc::Eu);
+    assert_eq!(w.dc.chosen, Dc::Eu);
     assert_eq!(w.client.id, ID);
     assert_eq!(w.client.secret, Secret::new(SECRET));
     assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
@@ -204,7 +204,7 @@ fn scope_missing_goes_to_scopes_with_the_probe_scope_added_and_under_the_cursor(
         ScopeRow::Preset(i) => panic!("cursor on preset {i}"),
     }
     assert_eq!(w.scope_warning(), None);
-    assert_eq!(w.dc, Dc::Eu);
+    assert_eq!(w.dc.chosen, Dc::Eu);
     assert_eq!(w.client.id, ID);
     // Enter takes the selection as it stands to Generate code.
     assert_eq!(
@@ -218,7 +218,7 @@ fn invalid_client_goes_to_the_data_center_step() {
     let mut w = diagnosed(Code::InvalidClient);
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::DataCenter);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::Eu);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::Eu);
     assert_kept(&w);
 }
 
@@ -227,9 +227,9 @@ fn wrong_dc_goes_to_the_data_center_step_with_the_account_dc_under_the_cursor() 
     let mut w = diagnosed(Code::WrongDc);
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::DataCenter);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::In);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::In);
     key(&mut w, Key::Enter, 3);
-    assert_eq!((w.step, w.dc), (Step::Client, Dc::In));
+    assert_eq!((w.step, w.dc.chosen), (Step::Client, Dc::In));
     assert_eq!(w.client.id, ID);
     assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
 }

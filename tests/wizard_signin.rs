@@ -581,7 +581,7 @@ fn setup_starts_at_the_client_step_with_a_usable_env_file() {
     let mut w = w;
     key(&mut w, Key::Esc, 0);
     assert_eq!(
-        (w.step, w.dc, w.client.id.as_str()),
+        (w.step, w.dc.chosen, w.client.id.as_str()),
         (Step::DataCenter, Dc::Eu, ID)
     );
 }

@@ -35,9 +35,9 @@ fn dc_step_is_first_and_preselected_from_the_time_zone() {
     let mut w = fresh();
     assert_eq!(w.step, Step::DataCenter);
     assert_eq!(w.start(t(0)), vec![]);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::Eu);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::Eu);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
-    assert_eq!((w.step, w.dc), (Step::Client, Dc::Eu));
+    assert_eq!((w.step, w.dc.chosen), (Step::Client, Dc::Eu));
 }
 
 #[test]
@@ -46,9 +46,9 @@ fn dc_step_moves_with_arrows_and_jk() {
     key(&mut w, Key::Char('j'), 0);
     key(&mut w, Key::Down, 0);
     key(&mut w, Key::Char('k'), 0);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::In);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::In);
     key(&mut w, Key::Enter, 0);
-    assert_eq!(w.dc, Dc::In);
+    assert_eq!(w.dc.chosen, Dc::In);
 }
 
 #[test]
@@ -61,12 +61,12 @@ fn dc_filter_takes_q_as_text_and_shows_no_match() {
     assert_eq!(w.step, Step::DataCenter);
     key(&mut w, Key::Char('/'), 0);
     key(&mut w, Key::Esc, 0);
-    assert_eq!(w.dc_list.filter, "");
+    assert_eq!(w.dc.list.filter, "");
     typed(&mut w, "/cloud", 0);
     assert_eq!(w.dc_rows(), vec![Dc::Ca]);
     key(&mut w, Key::Enter, 0); // keep the filter
     key(&mut w, Key::Enter, 0); // choose
-    assert_eq!((w.step, w.dc), (Step::Client, Dc::Ca));
+    assert_eq!((w.step, w.dc.chosen), (Step::Client, Dc::Ca));
 }
 
 #[test]

@@ -248,7 +248,7 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
     let mut lines = vec![Line::raw(
         "Where does your Zoho account live? A code only works in its own data center.",
     )];
-    let note = match w.dc_source {
+    let note = match w.dc.source {
         Some(DcSource::EnvFile) => "Preselected from your env file.",
         Some(DcSource::TimeZone) => "Preselected from your time zone.",
         Some(DcSource::Flag) => "Preselected from --dc.",
@@ -267,7 +267,7 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
         ));
     }
     lines.push(Line::raw(""));
-    if let Some(f) = filter_line(&w.dc_list, p) {
+    if let Some(f) = filter_line(&w.dc.list, p) {
         lines.push(f);
     }
     let rows = w.dc_rows();
@@ -275,16 +275,16 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
         lines.push(Line::styled(
             format!(
                 "No data center matches \"{}\". Backspace edits the filter, Esc clears it.",
-                w.dc_list.filter
+                w.dc.list.filter
             ),
             p.warn(),
         ));
         return lines;
     }
     let room = height.saturating_sub(lines.len());
-    let first = scroll(w.dc_list.cursor, rows.len(), room);
+    let first = scroll(w.dc.list.cursor, rows.len(), room);
     for (i, dc) in rows.iter().enumerate().skip(first).take(room) {
-        let here = i == w.dc_list.cursor;
+        let here = i == w.dc.list.cursor;
         let style = if here { p.current() } else { Style::default() };
         let host = dc.accounts_url().trim_start_matches("https://").to_string();
         lines.push(Line::from(vec![
@@ -300,7 +300,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .ctx
         .console_override
         .clone()
-        .unwrap_or_else(|| w.dc.console_host());
+        .unwrap_or_else(|| w.dc.chosen.console_host());
     let mut lines = signin::choice_lines(w, p);
     lines.push(Line::raw(""));
     let (what, where_) = match w.client.sign_in {
@@ -761,7 +761,7 @@ fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                 "⚠ Zoho's api_domain is in {} ({}), not in {}: the account lives there.",
                 dc.name(),
                 dc.code(),
-                w.dc.name()
+                w.dc.chosen.name()
             ),
             p.warn(),
         ));
@@ -981,7 +981,7 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .outcome
         .as_ref()
         .map(|o| o.api_domain.clone())
-        .unwrap_or_else(|| w.dc.api_domain());
+        .unwrap_or_else(|| w.dc.chosen.api_domain());
     let path = w
         .live
         .outcome

@@ -42,7 +42,7 @@ fn seed_summary(code: Code) -> &'static str {
 
 /// What entering the wizard at `step` will change and keep, for the diagnosis screen.
 fn next_sentence(w: &Wizard, r: &Reauth, step: Step) -> String {
-    let dc = format!("{} ({})", w.dc.name(), w.dc.code());
+    let dc = format!("{} ({})", w.dc.chosen.name(), w.dc.chosen.code());
     match (step, r.code()) {
         (Step::GenerateCode, _) => {
             format!(

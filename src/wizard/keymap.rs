@@ -27,7 +27,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 (None, _) => vec![("r/Enter", "check again"), quit],
             }
         }
-        Step::DataCenter if w.dc_list.filtering => vec![
+        Step::DataCenter if w.dc.list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
             ("Enter", "keep filter"),

@@ -22,9 +22,9 @@ pub use msg::{
 };
 pub use reauth::{reauth_step, retry_advice};
 pub use state::{
-    ClientField, ClientStep, Context, DcSource, EXPIRIES, Exchange, ExchangeState, Generate,
-    Gitignore, ListState, LiveTest, Paste, Prefill, Reauth, ReauthStart, RevokeState, Save,
-    SaveOption, SaveState, ScopeRow, ScopesStep, Seed, SignIn, SignInState, SignInStep, Step,
+    ClientField, ClientStep, Context, DcSource, DcStep, EXPIRIES, Exchange, ExchangeState,
+    Generate, Gitignore, ListState, LiveTest, Paste, Prefill, Reauth, ReauthStart, RevokeState,
+    Save, SaveOption, SaveState, ScopeRow, ScopesStep, Seed, SignIn, SignInState, SignInStep, Step,
     Theme, Wizard,
 };
 pub use update::{

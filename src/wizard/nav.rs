@@ -83,7 +83,7 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     };
     let accounts = match &w.ctx.accounts_override {
         Some(url) => url.clone(),
-        None => w.dc_switched.unwrap_or(w.dc).accounts_url(),
+        None => w.dc_switched.unwrap_or(w.dc.chosen).accounts_url(),
     };
     if browser {
         vec![Effect::StartBrowserSignIn {
@@ -98,7 +98,7 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
         vec![Effect::StartDeviceSignIn {
             attempt: w.attempt,
             accounts,
-            dc: w.dc_switched.unwrap_or(w.dc),
+            dc: w.dc_switched.unwrap_or(w.dc.chosen),
             client_id: w.client.id.clone(),
             client_secret: w.client.secret.clone(),
             scopes: w.scopes.selected.clone(),

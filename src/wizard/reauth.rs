@@ -213,8 +213,8 @@ fn go(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
         }
         (Step::DataCenter, Some(Code::WrongDc)) => {
             if let Some(dc) = account_dc {
-                w.dc_list.filter.clear();
-                w.dc_list.cursor = Dc::ALL.iter().position(|d| *d == dc).unwrap_or(0);
+                w.dc.list.filter.clear();
+                w.dc.list.cursor = Dc::ALL.iter().position(|d| *d == dc).unwrap_or(0);
             }
         }
         _ => {}

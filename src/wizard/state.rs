@@ -273,6 +273,15 @@ pub struct ListState {
     pub filtering: bool,
 }
 
+/// The Data center step's state: the list's cursor and filter, the DC chosen, and where a
+/// preselected one came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DcStep {
+    pub list: ListState,
+    pub chosen: Dc,
+    pub source: Option<DcSource>,
+}
+
 /// The Scopes step's state: the catalog shown, its cursor and filter, and what is picked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopesStep {
@@ -546,9 +555,7 @@ pub struct Wizard {
     pub size: (u16, u16),
 
     // 1. Data center
-    pub dc_list: ListState,
-    pub dc: Dc,
-    pub dc_source: Option<DcSource>,
+    pub dc: DcStep,
 
     // 2. Client
     pub client: ClientStep,
@@ -603,12 +610,14 @@ impl Wizard {
             timer: None,
             banner: prefill.banner,
             size: (80, 24),
-            dc_list: ListState {
-                cursor: dc_cursor,
-                ..ListState::default()
+            dc: DcStep {
+                list: ListState {
+                    cursor: dc_cursor,
+                    ..ListState::default()
+                },
+                chosen: dc,
+                source: dc_source,
             },
-            dc,
-            dc_source,
             client: ClientStep {
                 id: prefill.client_id.unwrap_or_default(),
                 secret: prefill.client_secret.unwrap_or_default(),
@@ -745,7 +754,7 @@ impl Wizard {
         self.ctx
             .console_override
             .clone()
-            .unwrap_or_else(|| self.dc.console_url())
+            .unwrap_or_else(|| self.dc.chosen.console_url())
     }
 
     /// Where the token requests go.
@@ -755,14 +764,14 @@ impl Wizard {
         }
         match &self.ctx.accounts_override {
             Some(url) => url.clone(),
-            None => self.dc_switched.unwrap_or(self.dc).accounts_url(),
+            None => self.dc_switched.unwrap_or(self.dc.chosen).accounts_url(),
         }
     }
 
     /// The DC to write as ZOHO_DC: only when known.
     pub fn known_dc(&self) -> Option<Dc> {
         match &self.ctx.accounts_override {
-            None => Some(self.dc_switched.unwrap_or(self.dc)),
+            None => Some(self.dc_switched.unwrap_or(self.dc.chosen)),
             Some(url) => Dc::from_url(url)
                 .or_else(|| {
                     self.live
@@ -877,7 +886,7 @@ impl Wizard {
 
     /// The data centers after filtering.
     pub fn dc_rows(&self) -> Vec<Dc> {
-        let q = self.dc_list.filter.to_ascii_lowercase();
+        let q = self.dc.list.filter.to_ascii_lowercase();
         Dc::ALL
             .into_iter()
             .filter(|dc| {
@@ -893,7 +902,7 @@ impl Wizard {
     pub fn typing(&self) -> bool {
         match self.step {
             Step::Diagnose => false,
-            Step::DataCenter => self.dc_list.filtering,
+            Step::DataCenter => self.dc.list.filtering,
             Step::Scopes => self.scopes.list.filtering,
             Step::Client => true,
             Step::PasteCode => !self.paste.expired,

@@ -143,12 +143,12 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     w.paste.expires_at = None;
                     let dc = match signed.dc {
                         Some(dc) if w.ctx.accounts_override.is_none() => {
-                            if dc != w.dc {
+                            if dc != w.dc.chosen {
                                 w.dc_switched = Some(dc);
                             }
                             dc
                         }
-                        Some(_) | None => w.dc_switched.unwrap_or(w.dc),
+                        Some(_) | None => w.dc_switched.unwrap_or(w.dc.chosen),
                     };
                     w.signin.accounts = Some(signed.accounts.clone());
                     let redirect = Some(w.client.redirect_uri.trim().to_string());
@@ -200,12 +200,12 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     let since = waiting_since(w);
                     let dc = match Dc::from_url(&accounts) {
                         Some(dc) if w.ctx.accounts_override.is_none() => {
-                            if dc != w.dc {
+                            if dc != w.dc.chosen {
                                 w.dc_switched = Some(dc);
                             }
                             dc
                         }
-                        Some(_) | None => w.dc_switched.unwrap_or(w.dc),
+                        Some(_) | None => w.dc_switched.unwrap_or(w.dc.chosen),
                     };
                     w.signin.accounts = Some(accounts);
                     w.signin.state = SignInState::Idle;
@@ -341,32 +341,32 @@ fn filter_key(list: &mut super::ListState, key: Key) -> bool {
 }
 
 fn key_data_center(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    if filter_key(&mut w.dc_list, key) {
+    if filter_key(&mut w.dc.list, key) {
         return vec![];
     }
     let rows = w.dc_rows();
-    if move_cursor(&mut w.dc_list.cursor, rows.len(), key, !w.dc_list.filtering) {
+    if move_cursor(&mut w.dc.list.cursor, rows.len(), key, !w.dc.list.filtering) {
         return vec![];
     }
     match key {
         Key::Char('/') => {
-            w.dc_list.filtering = true;
+            w.dc.list.filtering = true;
             vec![]
         }
-        Key::Enter => match rows.get(w.dc_list.cursor) {
+        Key::Enter => match rows.get(w.dc.list.cursor) {
             Some(dc) => {
-                if *dc != w.dc {
+                if *dc != w.dc.chosen {
                     w.dc_switched = None;
                 }
-                w.dc = *dc;
-                w.dc_list.filter.clear();
-                w.dc_list.cursor = Dc::ALL.iter().position(|d| d == dc).unwrap_or(0);
+                w.dc.chosen = *dc;
+                w.dc.list.filter.clear();
+                w.dc.list.cursor = Dc::ALL.iter().position(|d| d == dc).unwrap_or(0);
                 enter(w, Step::Client, now)
             }
             None => vec![],
         },
         Key::Esc => {
-            w.dc_list.filter.clear();
+            w.dc.list.filter.clear();
             vec![]
         }
         Key::Char(_)
@@ -701,7 +701,7 @@ fn submit_code(w: &mut Wizard, code: Secret, now: Time) -> Vec<Effect> {
     if w.paste.expired {
         return fx;
     }
-    let dc = w.dc_switched.unwrap_or(w.dc);
+    let dc = w.dc_switched.unwrap_or(w.dc.chosen);
     w.sent_code = Some(code.clone());
     w.paste.code_input = Secret::default();
     w.paste.error = None;
@@ -814,7 +814,7 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
         }
         Ok(p) => {
             if let Some(dc) = p.dc
-                && dc != w.dc
+                && dc != w.dc.chosen
             {
                 w.paste.dc = Some(dc);
                 if w.ctx.accounts_override.is_none() {
@@ -882,8 +882,8 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
             paste_client(w, text);
             vec![]
         }
-        Step::DataCenter if w.dc_list.filtering => {
-            w.dc_list.filter.push_str(text.trim());
+        Step::DataCenter if w.dc.list.filtering => {
+            w.dc.list.filter.push_str(text.trim());
             vec![]
         }
         Step::Scopes if w.scopes.list.filtering => {
@@ -1035,7 +1035,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
     };
     match result {
         Ok(outcome) => {
-            if dc != w.dc {
+            if dc != w.dc.chosen {
                 w.dc_switched = Some(dc);
             }
             w.exchange.dc_queue.clear();
@@ -1099,7 +1099,9 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         (Some(_), Key::Char('d')) if can_try_other_dcs(w) => {
             let tried = match w.exchange.state {
                 ExchangeState::Running { dc, .. } => dc,
-                ExchangeState::Idle | ExchangeState::Failed { .. } => w.dc_switched.unwrap_or(w.dc),
+                ExchangeState::Idle | ExchangeState::Failed { .. } => {
+                    w.dc_switched.unwrap_or(w.dc.chosen)
+                }
             };
             w.exchange.tried_other_dcs = true;
             w.exchange.dc_queue = Dc::ALL.into_iter().filter(|d| *d != tried).collect();
