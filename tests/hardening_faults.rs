@@ -323,7 +323,7 @@ mod wizard {
             );
             assert_eq!(w.step, Step::Exchange, "{code:?}");
             assert!(
-                matches!(&w.exchange, ExchangeState::Failed { diagnosis, .. } if diagnosis.code == code),
+                matches!(&w.exchange.state, ExchangeState::Failed { diagnosis, .. } if diagnosis.code == code),
                 "{code:?}"
             );
             let screen = render(&w);
@@ -365,7 +365,7 @@ mod wizard {
                 },
             );
             assert_eq!(stale, vec![]);
-            assert!(matches!(w.exchange, ExchangeState::Running { .. }));
+            assert!(matches!(w.exchange.state, ExchangeState::Running { .. }));
         }
     }
 }

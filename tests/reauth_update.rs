@@ -29,10 +29,10 @@ fn diagnosed(code: Code) -> Wizard {
 }
 
 fn assert_kept(w: &Wizard) {
-    assert_eq!(w.dc, Dc::Eu);
-    assert_eq!(w.client_id, ID);
-    assert_eq!(w.client_secret, Secret::new(SECRET));
-    assert_eq!(w.scopes, vec![BOOKS.to_string()]);
+    assert_eq!(w.dc.chosen, Dc::Eu);
+    assert_eq!(w.client.id, ID);
+    assert_eq!(w.client.secret, Secret::new(SECRET));
+    assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
 }
 
 // The check
@@ -161,7 +161,7 @@ fn refresh_token_revoked_goes_to_generate_code_with_everything_kept() {
     );
     assert_eq!(w.step, Step::GenerateCode);
     assert_kept(&w);
-    assert_eq!(w.product, Some(Product::Books));
+    assert_eq!(w.scopes.product, Some(Product::Books));
 }
 
 #[test]
@@ -192,17 +192,20 @@ fn scope_missing_goes_to_scopes_with_the_probe_scope_added_and_under_the_cursor(
     assert_eq!(w.reauth.as_ref().unwrap().next, Some(Step::Scopes));
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec![leads.to_string(), "ZohoCRM.org.READ".into()]);
-    assert_eq!(w.product, Some(Product::Crm));
+    assert_eq!(
+        w.scopes.selected,
+        vec![leads.to_string(), "ZohoCRM.org.READ".into()]
+    );
+    assert_eq!(w.scopes.product, Some(Product::Crm));
     let r = w.reauth.as_ref().unwrap();
     assert_eq!(r.added_scope.as_deref(), Some("ZohoCRM.org.READ"));
-    match w.scope_rows()[w.scope_list.cursor] {
-        ScopeRow::Scope(g, s) => assert_eq!(w.groups[g].scopes[s].name, "ZohoCRM.org.READ"),
+    match w.scope_rows()[w.scopes.list.cursor] {
+        ScopeRow::Scope(g, s) => assert_eq!(w.scopes.groups[g].scopes[s].name, "ZohoCRM.org.READ"),
         ScopeRow::Preset(i) => panic!("cursor on preset {i}"),
     }
     assert_eq!(w.scope_warning(), None);
-    assert_eq!(w.dc, Dc::Eu);
-    assert_eq!(w.client_id, ID);
+    assert_eq!(w.dc.chosen, Dc::Eu);
+    assert_eq!(w.client.id, ID);
     // Enter takes the selection as it stands to Generate code.
     assert_eq!(
         key(&mut w, Key::Enter, 3),
@@ -215,7 +218,7 @@ fn invalid_client_goes_to_the_data_center_step() {
     let mut w = diagnosed(Code::InvalidClient);
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::DataCenter);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::Eu);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::Eu);
     assert_kept(&w);
 }
 
@@ -224,11 +227,11 @@ fn wrong_dc_goes_to_the_data_center_step_with_the_account_dc_under_the_cursor() 
     let mut w = diagnosed(Code::WrongDc);
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::DataCenter);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::In);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::In);
     key(&mut w, Key::Enter, 3);
-    assert_eq!((w.step, w.dc), (Step::Client, Dc::In));
-    assert_eq!(w.client_id, ID);
-    assert_eq!(w.scopes, vec![BOOKS.to_string()]);
+    assert_eq!((w.step, w.dc.chosen), (Step::Client, Dc::In));
+    assert_eq!(w.client.id, ID);
+    assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
 }
 
 #[test]
@@ -236,15 +239,15 @@ fn invalid_client_secret_goes_to_the_client_step_with_the_secret_field_focused_a
     let mut w = diagnosed(Code::InvalidClientSecret);
     assert_eq!(key(&mut w, Key::Enter, 2), vec![]);
     assert_eq!(w.step, Step::Client);
-    assert_eq!(w.client_field, ClientField::Secret);
-    assert!(w.client_secret.is_empty());
-    assert_eq!(w.client_id, ID);
+    assert_eq!(w.client.field, ClientField::Secret);
+    assert!(w.client.secret.is_empty());
+    assert_eq!(w.client.id, ID);
     let fresh_secret = "fedcba9876543210fedcba9876543210fedcba9876";
     paste(&mut w, fresh_secret, 3);
-    assert_eq!(w.client_secret, Secret::new(fresh_secret));
+    assert_eq!(w.client.secret, Secret::new(fresh_secret));
     key(&mut w, Key::Enter, 3);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec![BOOKS.to_string()]);
+    assert_eq!(w.scopes.selected, vec![BOOKS.to_string()]);
 }
 
 #[test]
@@ -341,7 +344,7 @@ fn ok_says_so_and_offers_another_product_or_a_reissue() {
         vec![Effect::CopyToClipboard(BOOKS.into())]
     );
     assert_eq!(w.step, Step::GenerateCode);
-    assert_eq!(w.product, Some(Product::Invoice));
+    assert_eq!(w.scopes.product, Some(Product::Invoice));
     assert_kept(&w);
 
     let mut w = diagnosed(Code::Ok);

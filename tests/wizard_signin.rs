@@ -95,15 +95,15 @@ fn approved_on_device() -> Wizard {
 #[test]
 fn self_client_is_the_default_and_left_right_cycle_the_sign_in() {
     let mut w = at_client();
-    assert_eq!(w.sign_in, SignIn::SelfClient);
+    assert_eq!(w.client.sign_in, SignIn::SelfClient);
     assert_eq!(key(&mut w, Key::Right, 0), vec![]);
-    assert_eq!(w.sign_in, SignIn::Browser);
+    assert_eq!(w.client.sign_in, SignIn::Browser);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.sign_in, SignIn::Device);
+    assert_eq!(w.client.sign_in, SignIn::Device);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.sign_in, SignIn::SelfClient);
+    assert_eq!(w.client.sign_in, SignIn::SelfClient);
     key(&mut w, Key::Left, 0);
-    assert_eq!(w.sign_in, SignIn::Device);
+    assert_eq!(w.client.sign_in, SignIn::Device);
     // The path follows the choice: one sign-in step instead of Generate + Paste.
     assert_eq!(
         w.path(),
@@ -123,20 +123,20 @@ fn self_client_is_the_default_and_left_right_cycle_the_sign_in() {
 #[test]
 fn the_redirect_uri_field_exists_for_a_server_based_client_only() {
     let mut w = at_client_with(SignIn::Browser);
-    assert_eq!(w.redirect_uri, "http://localhost:8085/callback");
-    assert_eq!(w.client_field, ClientField::Secret);
+    assert_eq!(w.client.redirect_uri, "http://localhost:8085/callback");
+    assert_eq!(w.client.field, ClientField::Secret);
     key(&mut w, Key::Tab, 0);
-    assert_eq!(w.client_field, ClientField::RedirectUri);
+    assert_eq!(w.client.field, ClientField::RedirectUri);
     key(&mut w, Key::Tab, 0);
-    assert_eq!(w.client_field, ClientField::Id);
+    assert_eq!(w.client.field, ClientField::Id);
     key(&mut w, Key::BackTab, 0);
-    assert_eq!(w.client_field, ClientField::RedirectUri);
+    assert_eq!(w.client.field, ClientField::RedirectUri);
     // Leaving the browser choice moves the focus off the field that disappears.
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.client_field, ClientField::Id);
+    assert_eq!(w.client.field, ClientField::Id);
     key(&mut w, Key::Tab, 0);
     key(&mut w, Key::Tab, 0);
-    assert_eq!(w.client_field, ClientField::Id);
+    assert_eq!(w.client.field, ClientField::Id);
 }
 
 #[test]
@@ -147,20 +147,21 @@ fn the_redirect_uri_is_editable_and_validated_before_anything_runs() {
     typed(&mut w, "https://example.com/cb", 0);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(
-        (w.step, w.client_field),
+        (w.step, w.client.field),
         (Step::Client, ClientField::RedirectUri)
     );
     assert!(
-        w.client_error
+        w.client
+            .error
             .as_deref()
             .unwrap()
             .contains("not a loopback"),
         "{:?}",
-        w.client_error
+        w.client.error
     );
     key(&mut w, Key::Ctrl('u'), 0);
     paste(&mut w, " http://127.0.0.1:9004/zoho \n", 0);
-    assert_eq!(w.client_error, None);
+    assert_eq!(w.client.error, None);
     key(&mut w, Key::Enter, 0);
     assert_eq!(w.step, Step::Scopes);
     let fx = key(&mut w, Key::Enter, 10);
@@ -262,7 +263,7 @@ fn esc_cancels_the_sign_in_and_its_late_answers_are_ignored() {
     let fx = key(&mut w, Key::Esc, 20);
     assert_eq!(fx, vec![Effect::CancelSignIn, Effect::StopTimer]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.signin, SignInState::Idle);
+    assert_eq!(w.signin.state, SignInState::Idle);
     let before = w.clone();
     assert_eq!(
         update(
@@ -299,7 +300,7 @@ fn esc_cancels_the_sign_in_and_its_late_answers_are_ignored() {
         ),
         vec![]
     );
-    assert!(matches!(w.signin, SignInState::Waiting { .. }));
+    assert!(matches!(w.signin.state, SignInState::Waiting { .. }));
 }
 
 #[test]
@@ -324,7 +325,7 @@ fn each_browser_failure_is_shown_with_a_retry_and_a_way_back() {
         let fx = callback(&mut w, Err(failure.clone()));
         assert_eq!(fx, vec![Effect::StopTimer], "{failure:?}");
         assert_eq!(w.step, Step::BrowserSignIn);
-        assert_eq!(w.signin, SignInState::Failed(failure.clone()));
+        assert_eq!(w.signin.state, SignInState::Failed(failure.clone()));
         assert_eq!(w.sign_in_deadline(), None);
         // Enter tries again: a new listener, a new attempt.
         let attempt = w.attempt;
@@ -382,7 +383,7 @@ fn cancelling_the_exchange_of_a_browser_code_goes_back_to_the_scopes() {
         ),
         vec![]
     );
-    assert_eq!(w.outcome, None);
+    assert_eq!(w.live.outcome, None);
 }
 
 // Device sign-in
@@ -425,7 +426,7 @@ fn device_sign_in_forward_to_the_live_test() {
         accounts: "https://accounts.zoho.in".into(),
     };
     polled(&mut w, moved.clone());
-    match &w.signin {
+    match &w.signin.state {
         SignInState::Waiting { notes, .. } => assert_eq!(notes, &vec![slow, moved]),
         other => panic!("{other:?}"),
     }
@@ -439,7 +440,7 @@ fn device_sign_in_forward_to_the_live_test() {
     assert_eq!(w.step, Step::Exchange);
     assert_eq!(fx, vec![]);
     assert!(matches!(
-        w.exchange,
+        w.exchange.state,
         ExchangeState::Running { dc: Dc::In, .. }
     ));
     update(
@@ -500,7 +501,7 @@ fn each_device_failure_is_shown_with_a_retry() {
         let mut w = at_device_code();
         let fx = polled(&mut w, DeviceEvent::Failed(failure.clone()));
         assert_eq!(fx, vec![Effect::StopTimer]);
-        assert_eq!(w.signin, SignInState::Failed(failure.clone()));
+        assert_eq!(w.signin.state, SignInState::Failed(failure.clone()));
         let attempt = w.attempt;
         let fx = key(&mut w, Key::Char('r'), 30);
         assert_eq!(fx[0], device_start(attempt + 1));
@@ -515,7 +516,7 @@ fn each_device_failure_is_shown_with_a_retry() {
             result: Err(SignInFailure::Other(diag(Code::Network))),
         },
     );
-    assert!(matches!(w.signin, SignInState::Failed(_)));
+    assert!(matches!(w.signin.state, SignInState::Failed(_)));
     assert_eq!(key(&mut w, Key::Esc, 30), vec![]);
     assert_eq!(w.step, Step::Scopes);
 }
@@ -524,7 +525,7 @@ fn each_device_failure_is_shown_with_a_retry() {
 fn a_failed_live_test_after_a_device_sign_in_goes_to_the_fix() {
     let mut w = approved_on_device();
     exchange_failed(&mut w, Code::ScopeMissing);
-    assert!(matches!(w.exchange, ExchangeState::Failed { .. }));
+    assert!(matches!(w.exchange.state, ExchangeState::Failed { .. }));
     key(&mut w, Key::Enter, 40);
     assert_eq!(w.step, Step::Scopes);
     // g signs in again on the device path.
@@ -580,7 +581,7 @@ fn setup_starts_at_the_client_step_with_a_usable_env_file() {
     let mut w = w;
     key(&mut w, Key::Esc, 0);
     assert_eq!(
-        (w.step, w.dc, w.client_id.as_str()),
+        (w.step, w.dc.chosen, w.client.id.as_str()),
         (Step::DataCenter, Dc::Eu, ID)
     );
 }
@@ -673,17 +674,17 @@ fn under_the_sandbox_the_demo_client_follows_the_sign_in() {
     };
     let mut w = Wizard::new(prefill, c);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.client_id, demo("1003"));
+    assert_eq!(w.client.id, demo("1003"));
     key(&mut w, Key::Right, 0);
     assert_eq!(
-        (w.client_id.clone(), w.client_secret.expose()),
+        (w.client.id.clone(), w.client.secret.expose()),
         (demo("1004"), "c".repeat(42).as_str())
     );
     // A client the user typed is never replaced.
     key(&mut w, Key::Ctrl('u'), 0);
     typed(&mut w, ID, 0);
     key(&mut w, Key::Right, 0);
-    assert_eq!(w.client_id, ID);
+    assert_eq!(w.client.id, ID);
 }
 
 /// Issue 11 item 9: the browser sign-in screen says where the listener listens and shows its
@@ -701,7 +702,7 @@ fn the_browser_screen_shows_where_it_listens_and_its_warnings() {
         lines: vec!["stale".into()],
     };
     assert_eq!(update(&mut w, stale), vec![]);
-    assert!(w.sign_in_listening.is_empty());
+    assert!(w.signin.listening.is_empty());
     assert_eq!(
         update(
             &mut w,
@@ -712,7 +713,7 @@ fn the_browser_screen_shows_where_it_listens_and_its_warnings() {
         ),
         vec![]
     );
-    assert_eq!(w.sign_in_listening, lines);
+    assert_eq!(w.signin.listening, lines);
     url(&mut w);
     let text = render_without(&w, t(5), 120, 40, &[]);
     assert!(

@@ -35,9 +35,9 @@ fn dc_step_is_first_and_preselected_from_the_time_zone() {
     let mut w = fresh();
     assert_eq!(w.step, Step::DataCenter);
     assert_eq!(w.start(t(0)), vec![]);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::Eu);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::Eu);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
-    assert_eq!((w.step, w.dc), (Step::Client, Dc::Eu));
+    assert_eq!((w.step, w.dc.chosen), (Step::Client, Dc::Eu));
 }
 
 #[test]
@@ -46,9 +46,9 @@ fn dc_step_moves_with_arrows_and_jk() {
     key(&mut w, Key::Char('j'), 0);
     key(&mut w, Key::Down, 0);
     key(&mut w, Key::Char('k'), 0);
-    assert_eq!(w.dc_rows()[w.dc_list.cursor], Dc::In);
+    assert_eq!(w.dc_rows()[w.dc.list.cursor], Dc::In);
     key(&mut w, Key::Enter, 0);
-    assert_eq!(w.dc, Dc::In);
+    assert_eq!(w.dc.chosen, Dc::In);
 }
 
 #[test]
@@ -61,12 +61,12 @@ fn dc_filter_takes_q_as_text_and_shows_no_match() {
     assert_eq!(w.step, Step::DataCenter);
     key(&mut w, Key::Char('/'), 0);
     key(&mut w, Key::Esc, 0);
-    assert_eq!(w.dc_list.filter, "");
+    assert_eq!(w.dc.list.filter, "");
     typed(&mut w, "/cloud", 0);
     assert_eq!(w.dc_rows(), vec![Dc::Ca]);
     key(&mut w, Key::Enter, 0); // keep the filter
     key(&mut w, Key::Enter, 0); // choose
-    assert_eq!((w.step, w.dc), (Step::Client, Dc::Ca));
+    assert_eq!((w.step, w.dc.chosen), (Step::Client, Dc::Ca));
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn q_quits_outside_fields_and_ctrl_c_everywhere() {
     assert_eq!(key(&mut w, Key::Char('q'), 0), vec![Effect::Quit(130)]);
     let mut w = at_client();
     assert_eq!(key(&mut w, Key::Char('q'), 0), vec![]);
-    assert_eq!(w.client_id, "q");
+    assert_eq!(w.client.id, "q");
     assert_eq!(key(&mut w, Key::Ctrl('c'), 0), vec![Effect::Quit(130)]);
 }
 
@@ -88,7 +88,8 @@ fn client_is_validated_by_shape_before_anything_is_sent() {
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(w.step, Step::Client);
     assert!(
-        w.client_error
+        w.client
+            .error
             .as_deref()
             .unwrap()
             .starts_with("The client id does not look right")
@@ -97,13 +98,14 @@ fn client_is_validated_by_shape_before_anything_is_sent() {
     typed(&mut w, ID, 0);
     key(&mut w, Key::Enter, 0);
     assert_eq!(
-        (w.step, w.client_field),
+        (w.step, w.client.field),
         (Step::Client, ClientField::Secret)
     );
-    assert_eq!(w.client_error, None);
+    assert_eq!(w.client.error, None);
     paste(&mut w, CODE, 0);
     assert!(
-        w.client_error
+        w.client
+            .error
             .as_deref()
             .unwrap()
             .contains("not a client secret")
@@ -111,7 +113,7 @@ fn client_is_validated_by_shape_before_anything_is_sent() {
     paste(&mut w, &format!("  \"{SECRET}\"\n"), 0);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.client_secret.expose(), SECRET);
+    assert_eq!(w.client.secret.expose(), SECRET);
 }
 
 #[test]
@@ -121,9 +123,9 @@ fn client_imports_a_self_client_json_paste() {
         r#"{{"client_id":"{ID}","client_secret":"{SECRET}","code":"{CODE}","grant_type":"authorization_code","scope":["ZohoBooks.fullaccess.all"],"expiry_time":1700000000000}}"#
     );
     paste(&mut w, &json, 0);
-    assert_eq!(w.client_id, ID);
-    assert_eq!(w.client_secret.expose(), SECRET);
-    assert_eq!(w.client_source.as_deref(), Some("self_client.json"));
+    assert_eq!(w.client.id, ID);
+    assert_eq!(w.client.secret.expose(), SECRET);
+    assert_eq!(w.client.source.as_deref(), Some("self_client.json"));
 }
 
 #[test]
@@ -136,12 +138,15 @@ fn esc_goes_back_and_keeps_what_was_entered() {
     assert_eq!(w.step, Step::DataCenter);
     key(&mut w, Key::Enter, 0);
     assert_eq!(
-        (w.client_id.as_str(), w.client_secret.expose()),
+        (w.client.id.as_str(), w.client.secret.expose()),
         (ID, SECRET)
     );
     key(&mut w, Key::Enter, 0);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec!["ZohoBooks.fullaccess.all".to_string()]);
+    assert_eq!(
+        w.scopes.selected,
+        vec!["ZohoBooks.fullaccess.all".to_string()]
+    );
 }
 
 // 3. Scopes
@@ -167,7 +172,7 @@ fn scopes_toggle_filter_and_live_string() {
     key(&mut w, Key::Char(' '), 0);
     assert_eq!(w.scope_string(), "ZohoCRM.modules.leads.ALL");
     key(&mut w, Key::Esc, 0); // clears the filter, stays
-    assert_eq!((w.step, w.scope_list.filter.as_str()), (Step::Scopes, ""));
+    assert_eq!((w.step, w.scopes.list.filter.as_str()), (Step::Scopes, ""));
     typed(&mut w, "/banking.read", 0);
     key(&mut w, Key::Enter, 0);
     // The "Books: read only" preset first (it holds the scope), then the scope itself.
@@ -189,7 +194,7 @@ fn scopes_filter_without_match_selects_nothing() {
     key(&mut w, Key::Enter, 0);
     assert_eq!(key(&mut w, Key::Enter, 0), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert!(w.scopes.is_empty());
+    assert!(w.scopes.selected.is_empty());
 }
 
 #[test]
@@ -205,7 +210,7 @@ fn scopes_warn_when_the_product_probe_cannot_pass() {
             .contains("live test will be skipped")
     );
     key(&mut w, Key::Char('p'), 0); // Books
-    assert_eq!(w.product, Some(Product::Books));
+    assert_eq!(w.scopes.product, Some(Product::Books));
     assert_eq!(
         w.scope_warning().unwrap(),
         "These scopes cannot pass the Zoho Books live test: add ZohoBooks.settings.READ."
@@ -235,16 +240,16 @@ fn generate_starts_the_countdown_with_the_chosen_expiry() {
 fn generate_opens_the_console_only_where_a_browser_can_open() {
     let mut w = at_generate();
     assert_eq!(key(&mut w, Key::Char('o'), 0), vec![]);
-    assert_eq!(w.opened, Some(false));
+    assert_eq!(w.generate.opened, Some(false));
     w.ctx.can_open_browser = true;
     assert_eq!(
         key(&mut w, Key::Char('o'), 0),
         vec![Effect::OpenUrl("https://api-console.zoho.eu/".into())]
     );
     update(&mut w, Msg::Opened { ok: true });
-    assert_eq!(w.opened, Some(true));
+    assert_eq!(w.generate.opened, Some(true));
     update(&mut w, Msg::Copied(CopyOutcome::Unavailable));
-    assert_eq!(w.copied, Some(CopyOutcome::Unavailable));
+    assert_eq!(w.generate.copied, Some(CopyOutcome::Unavailable));
     assert_eq!(
         key(&mut w, Key::Char('c'), 0),
         vec![Effect::CopyToClipboard("ZohoBooks.fullaccess.all".into())]
@@ -476,7 +481,7 @@ fn invalid_code_before_expiry_offers_the_other_dcs() {
     );
     assert_eq!(fx, vec![Effect::StopTimer]);
     assert!(matches!(
-        w.exchange,
+        w.exchange.state,
         ExchangeState::Failed {
             before_expiry: true,
             ..
@@ -529,8 +534,8 @@ fn invalid_code_in_every_dc_says_so_and_enter_regenerates() {
     for _ in 0..8 {
         exchange_failed(&mut w, Code::InvalidCode);
     }
-    assert!(matches!(w.exchange, ExchangeState::Failed { .. }));
-    assert!(w.tried_other_dcs);
+    assert!(matches!(w.exchange.state, ExchangeState::Failed { .. }));
+    assert!(w.exchange.tried_other_dcs);
     assert!(!zoho_auth::wizard::can_try_other_dcs(&w));
     assert_eq!(key(&mut w, Key::Char('d'), 50), vec![]);
     assert_eq!(
@@ -538,6 +543,28 @@ fn invalid_code_in_every_dc_says_so_and_enter_regenerates() {
         vec![Effect::CopyToClipboard("ZohoBooks.fullaccess.all".into())]
     );
     assert_eq!(w.step, Step::GenerateCode);
+}
+
+/// Leaving the Exchange step for a fix drops the running request and the queue, but the same
+/// code, sent again from the paste field, is not offered to the other DCs a second time.
+#[test]
+fn the_same_code_is_not_tried_in_the_other_dcs_twice() {
+    let mut w = at_exchange();
+    exchange_failed(&mut w, Code::InvalidCode);
+    key(&mut w, Key::Char('d'), 42);
+    for _ in 0..8 {
+        exchange_failed(&mut w, Code::InvalidCode);
+    }
+    assert!(w.exchange.tried_other_dcs);
+    key(&mut w, Key::Esc, 50);
+    assert_eq!(w.step, Step::PasteCode);
+    assert_eq!(w.exchange.state, ExchangeState::Idle);
+    assert!(w.exchange.dc_queue.is_empty());
+    paste(&mut w, CODE, 55);
+    assert_eq!(w.step, Step::Exchange);
+    exchange_failed(&mut w, Code::InvalidCode);
+    assert!(!zoho_auth::wizard::can_try_other_dcs(&w));
+    assert_eq!(key(&mut w, Key::Char('d'), 60), vec![]);
 }
 
 #[test]
@@ -583,8 +610,11 @@ fn scope_missing_goes_back_to_scopes_with_the_selection_kept() {
     );
     assert_eq!(key(&mut w, Key::Char('s'), 45), vec![]);
     assert_eq!(w.step, Step::Scopes);
-    assert_eq!(w.scopes, vec!["ZohoBooks.fullaccess.all".to_string()]);
-    assert_eq!(w.product, Some(Product::Books));
+    assert_eq!(
+        w.scopes.selected,
+        vec!["ZohoBooks.fullaccess.all".to_string()]
+    );
+    assert_eq!(w.scopes.product, Some(Product::Books));
 }
 
 // 8. Save and 9. Done
@@ -623,7 +653,7 @@ fn save_writes_the_env_file_and_done_quits_cleanly() {
             expected_refresh: None,
         })]
     );
-    assert_eq!(w.save, SaveState::Writing);
+    assert_eq!(w.save.state, SaveState::Writing);
     assert_eq!(key(&mut w, Key::Char('q'), 55), vec![Effect::Quit(130)]);
     update(
         &mut w,
@@ -649,7 +679,7 @@ fn a_failed_write_is_shown_and_retried_and_a_stale_answer_is_ignored() {
         },
     );
     assert_eq!(
-        w.save,
+        w.save.state,
         SaveState::Failed("permission denied: /home/dev/app/.env".into())
     );
     let fx = key(&mut w, Key::Enter, 56);
@@ -661,7 +691,10 @@ fn a_failed_write_is_shown_and_retried_and_a_stale_answer_is_ignored() {
             result: Ok(report()),
         },
     );
-    assert_eq!((w.step, w.save.clone()), (Step::Save, SaveState::Writing));
+    assert_eq!(
+        (w.step, w.save.state.clone()),
+        (Step::Save, SaveState::Writing)
+    );
 }
 
 #[test]
@@ -715,7 +748,7 @@ fn a_failed_keychain_save_offers_the_file_only_as_an_explicit_choice() {
             result: Err("the OS keychain is not available".into()),
         },
     );
-    assert!(matches!(w.save, SaveState::Failed(_)));
+    assert!(matches!(w.save.state, SaveState::Failed(_)));
     // Enter retries the keychain, nothing else.
     let fx = key(&mut w, Key::Enter, 56);
     assert!(matches!(&fx[..], [Effect::WriteEnv(req)] if !req.keychain.is_empty()));
@@ -739,7 +772,7 @@ fn a_failed_keychain_save_offers_the_file_only_as_an_explicit_choice() {
             EnvValue::Secret(Secret::new(SECRET))
         )
     );
-    assert!(!w.use_keychain);
+    assert!(!w.save.use_keychain);
 }
 
 #[test]
@@ -748,7 +781,7 @@ fn with_an_accounts_override_zoho_dc_is_written_only_when_known() {
     w.ctx.accounts_override = Some("http://127.0.0.1:9000".into());
     let mut o = outcome();
     o.api_domain = "http://127.0.0.1:9000".into();
-    w.outcome = Some(o);
+    w.live.outcome = Some(o);
     let keys: Vec<String> = w.env_updates().into_iter().map(|(k, _)| k).collect();
     assert!(!keys.contains(&"ZOHO_DC".to_string()));
     w.ctx.dc_flag = Some(Dc::Eu);
@@ -804,7 +837,7 @@ fn reauth_can_enter_at_the_client_step_with_the_secret_focused() {
     };
     let w = Wizard::new(prefill, ctx());
     assert_eq!(
-        (w.step, w.client_field),
+        (w.step, w.client.field),
         (Step::Client, ClientField::Secret)
     );
 }

@@ -98,7 +98,7 @@ pub fn draw(frame: &mut Frame, w: &Wizard, now: Time) {
         | Step::Done => format!(" {place}. {} ", w.step.title()),
     };
     // The sign-in URL wraps over whole rows, with no border to catch in a selection.
-    let borders = match (w.step, &w.signin) {
+    let borders = match (w.step, &w.signin.state) {
         (Step::BrowserSignIn, SignInState::Waiting { url: Some(_), .. }) => {
             Borders::TOP | Borders::BOTTOM
         }
@@ -248,7 +248,7 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
     let mut lines = vec![Line::raw(
         "Where does your Zoho account live? A code only works in its own data center.",
     )];
-    let note = match w.dc_source {
+    let note = match w.dc.source {
         Some(DcSource::EnvFile) => "Preselected from your env file.",
         Some(DcSource::TimeZone) => "Preselected from your time zone.",
         Some(DcSource::Flag) => "Preselected from --dc.",
@@ -267,7 +267,7 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
         ));
     }
     lines.push(Line::raw(""));
-    if let Some(f) = filter_line(&w.dc_list, p) {
+    if let Some(f) = filter_line(&w.dc.list, p) {
         lines.push(f);
     }
     let rows = w.dc_rows();
@@ -275,16 +275,16 @@ fn view_data_center(w: &Wizard, p: &Palette, height: usize) -> Vec<Line<'static>
         lines.push(Line::styled(
             format!(
                 "No data center matches \"{}\". Backspace edits the filter, Esc clears it.",
-                w.dc_list.filter
+                w.dc.list.filter
             ),
             p.warn(),
         ));
         return lines;
     }
     let room = height.saturating_sub(lines.len());
-    let first = scroll(w.dc_list.cursor, rows.len(), room);
+    let first = scroll(w.dc.list.cursor, rows.len(), room);
     for (i, dc) in rows.iter().enumerate().skip(first).take(room) {
-        let here = i == w.dc_list.cursor;
+        let here = i == w.dc.list.cursor;
         let style = if here { p.current() } else { Style::default() };
         let host = dc.accounts_url().trim_start_matches("https://").to_string();
         lines.push(Line::from(vec![
@@ -300,10 +300,10 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .ctx
         .console_override
         .clone()
-        .unwrap_or_else(|| w.dc.console_host());
+        .unwrap_or_else(|| w.dc.chosen.console_host());
     let mut lines = signin::choice_lines(w, p);
     lines.push(Line::raw(""));
-    let (what, where_) = match w.sign_in {
+    let (what, where_) = match w.client.sign_in {
         SignIn::SelfClient => (
             "Your Self Client's id and secret.",
             format!("In {host}: Self Client → Client Secret tab (create a Self Client first)."),
@@ -319,7 +319,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     };
     lines.push(Line::raw(what));
     lines.push(Line::styled(where_, p.dim()));
-    if let Some(src) = &w.client_source {
+    if let Some(src) = &w.client.source {
         lines.push(Line::styled(format!("Filled in from {src}."), p.ok()));
     }
     lines.push(Line::raw(""));
@@ -337,19 +337,19 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     };
     lines.push(field(
         "Client ID",
-        w.client_id.clone(),
-        w.client_field == ClientField::Id,
+        w.client.id.clone(),
+        w.client.field == ClientField::Id,
     ));
     lines.push(field(
         "Client secret",
-        w.client_secret.masked(),
-        w.client_field == ClientField::Secret,
+        w.client.secret.masked(),
+        w.client.field == ClientField::Secret,
     ));
-    if w.sign_in == SignIn::Browser {
+    if w.client.sign_in == SignIn::Browser {
         lines.push(field(
             "Redirect URI",
-            w.redirect_uri.clone(),
-            w.client_field == ClientField::RedirectUri,
+            w.client.redirect_uri.clone(),
+            w.client.field == ClientField::RedirectUri,
         ));
         lines.push(Line::styled(
             "   Register exactly this Authorized Redirect URI in the API console.",
@@ -357,10 +357,10 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         ));
     }
     lines.push(Line::raw(""));
-    if let Some(e) = &w.client_error {
+    if let Some(e) = &w.client.error {
         lines.push(Line::styled(e.clone(), p.error()));
     }
-    match (w.sign_in, w.ctx.can_open_browser) {
+    match (w.client.sign_in, w.ctx.can_open_browser) {
         (SignIn::Browser, false) => lines.extend(signin::headless_lines(w, p)),
         (SignIn::SelfClient, _) => {
             lines.push(Line::styled(
@@ -382,7 +382,7 @@ fn view_client(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
 
 fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![];
-    if let Some(f) = filter_line(&w.scope_list, p) {
+    if let Some(f) = filter_line(&w.scopes.list, p) {
         lines.push(f);
     }
     let rows = w.scope_rows();
@@ -397,7 +397,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         lines.push(Line::styled(
             format!(
                 "No scope matches \"{}\". Backspace edits the filter, Esc clears it.",
-                w.scope_list.filter
+                w.scopes.list.filter
             ),
             p.warn(),
         ));
@@ -411,21 +411,21 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
                 ScopeRow::Scope(g, _) => Some(*g),
             };
             if last_group != Some(group) {
-                let name = group.map_or("Presets".to_string(), |g| w.groups[g].name.clone());
+                let name = group.map_or("Presets".to_string(), |g| w.scopes.groups[g].name.clone());
                 drawn.push((None, Line::styled(name, p.bold())));
                 last_group = Some(group);
             }
-            let here = i == w.scope_list.cursor;
+            let here = i == w.scopes.list.cursor;
             let (checked, name, desc) = match row {
                 ScopeRow::Preset(i) => (
                     w.preset_selected(*i),
-                    w.presets[*i].name.clone(),
-                    w.presets[*i].scopes.join(","),
+                    w.scopes.presets[*i].name.clone(),
+                    w.scopes.presets[*i].scopes.join(","),
                 ),
                 ScopeRow::Scope(g, s) => {
-                    let info = &w.groups[*g].scopes[*s];
+                    let info = &w.scopes.groups[*g].scopes[*s];
                     (
-                        w.scopes.contains(&info.name),
+                        w.scopes.selected.contains(&info.name),
                         info.name.clone(),
                         info.description.clone(),
                     )
@@ -461,7 +461,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         }
         let cursor_line = drawn
             .iter()
-            .position(|(i, _)| *i == Some(w.scope_list.cursor))
+            .position(|(i, _)| *i == Some(w.scopes.list.cursor))
             .unwrap_or(0);
         let first = scroll(cursor_line, drawn.len(), room);
         lines.extend(drawn.into_iter().skip(first).take(room).map(|(_, l)| l));
@@ -470,7 +470,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         lines.push(Line::raw(""));
     }
     lines.push(Line::raw(""));
-    if w.scopes.is_empty() {
+    if w.scopes.selected.is_empty() {
         lines.push(Line::styled(
             "Nothing selected yet: Space picks, Enter takes the row under the cursor.",
             p.dim(),
@@ -482,7 +482,9 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
         ]));
     }
     let product = match w.probe_product() {
-        Some(pr) if w.product.is_some() => format!("Live test: {} (p changes it)", pr.name()),
+        Some(pr) if w.scopes.product.is_some() => {
+            format!("Live test: {} (p changes it)", pr.name())
+        }
         Some(pr) => format!(
             "Live test: {} (from the scopes; p picks another)",
             pr.name()
@@ -497,7 +499,7 @@ fn view_scopes(w: &Wizard, p: &Palette, height: usize, width: usize) -> Vec<Line
 }
 
 fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
-    let copy_note = match w.copied {
+    let copy_note = match w.generate.copied {
         Some(CopyOutcome::System) => Span::styled("✓ copied to the clipboard", p.ok()),
         Some(CopyOutcome::Osc52) => {
             Span::styled("✓ sent to your terminal's clipboard (OSC 52)", p.ok())
@@ -509,7 +511,7 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         None => Span::styled("copying…", p.dim()),
     };
     let url = w.console_url();
-    let open_note = match (w.ctx.can_open_browser, w.opened) {
+    let open_note = match (w.ctx.can_open_browser, w.generate.opened) {
         (_, Some(true)) => Span::styled("✓ opened in your browser", p.ok()),
         (true, Some(false)) => Span::styled("the browser did not open: copy the address", p.warn()),
         (true, None) => Span::styled("o opens it", p.dim()),
@@ -521,7 +523,7 @@ fn view_generate(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     let mut expiry = vec![Span::raw("3. The expiry you pick in the console: ")];
     for (i, m) in EXPIRIES.iter().enumerate() {
         let label = format!(" {m} min ");
-        if i == w.expiry_idx {
+        if i == w.generate.expiry_idx {
             expiry.push(Span::styled(format!("[{label}]"), p.current()));
         } else {
             expiry.push(Span::raw(format!(" {label} ")));
@@ -647,7 +649,7 @@ fn view_paste(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
 }
 
 fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
-    match &w.exchange {
+    match &w.exchange.state {
         ExchangeState::Running { dc, since } => {
             let frame = SPINNER[((now.0.saturating_sub(since.0)) / 250) as usize % SPINNER.len()];
             let target = match &w.ctx.accounts_override {
@@ -676,7 +678,7 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
                     p.dim(),
                 )),
             }
-            if !w.dc_queue.is_empty() || w.tried_other_dcs {
+            if !w.exchange.dc_queue.is_empty() || w.exchange.tried_other_dcs {
                 lines.push(Line::styled(
                     format!("Trying the code in {} ({}).", dc.name(), dc.code()),
                     p.warn(),
@@ -707,7 +709,7 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
                     "center: press d to try the same code in the others.",
                     p.warn(),
                 ));
-            } else if w.tried_other_dcs {
+            } else if w.exchange.tried_other_dcs {
                 lines.push(Line::styled(
                     "No data center accepted the code: it is used or expired. Make a new one.",
                     p.warn(),
@@ -727,7 +729,7 @@ fn view_exchange(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
 }
 
 fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
-    let Some(o) = &w.outcome else {
+    let Some(o) = &w.live.outcome else {
         return vec![Line::raw("No token yet.")];
     };
     let mut lines = vec![];
@@ -759,7 +761,7 @@ fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                 "⚠ Zoho's api_domain is in {} ({}), not in {}: the account lives there.",
                 dc.name(),
                 dc.code(),
-                w.dc.name()
+                w.dc.chosen.name()
             ),
             p.warn(),
         ));
@@ -783,7 +785,7 @@ fn view_live_test(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         "Pick the organization to save as ZOHO_ORGANIZATION_ID:",
     ));
     for (i, org) in o.organizations.iter().enumerate() {
-        let here = i == w.org_cursor;
+        let here = i == w.live.org_cursor;
         let style = if here { p.current() } else { Style::default() };
         lines.push(Line::from(vec![
             Span::styled(if here { " › (•) " } else { "   ( ) " }, p.key()),
@@ -853,14 +855,14 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     for (i, opt) in w.save_options().into_iter().enumerate() {
-        let here = i == w.save_cursor;
+        let here = i == w.save.cursor;
         let (on, text) = match opt {
             SaveOption::Keychain => (
-                w.use_keychain,
+                w.save.use_keychain,
                 "Store the secrets in the OS keychain, not in the file".to_string(),
             ),
             SaveOption::Gitignore => (
-                w.add_gitignore,
+                w.save.add_gitignore,
                 "Add the env file to .gitignore (git does not ignore it yet)".to_string(),
             ),
         };
@@ -879,7 +881,7 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
             p.warn(),
         ));
     }
-    match &w.save {
+    match &w.save.state {
         SaveState::Preview => {}
         SaveState::Writing => lines.push(Line::styled("Writing…", p.dim())),
         SaveState::Failed(e) => {
@@ -888,7 +890,7 @@ fn view_save(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
                 "Nothing was changed. Fix the cause, then Enter retries.",
                 p.error(),
             ));
-            if w.use_keychain {
+            if w.save.use_keychain {
                 lines.push(Line::styled(
                     "Or press f to save the secrets to the env file instead (they are not saved anywhere yet).",
                     p.warn(),
@@ -930,7 +932,7 @@ fn view_save_store(w: &Wizard, p: &Palette, store: &str, tenant: &str) -> Vec<Li
         ]));
     }
     lines.push(Line::raw(""));
-    match &w.save {
+    match &w.save.state {
         SaveState::Preview => {}
         SaveState::Writing => lines.push(Line::styled("Saving…", p.dim())),
         SaveState::Failed(e) => {
@@ -975,11 +977,13 @@ fn view_done(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         None => lines.push(Line::raw("Nothing was written.")),
     }
     let api = w
+        .live
         .outcome
         .as_ref()
         .map(|o| o.api_domain.clone())
-        .unwrap_or_else(|| w.dc.api_domain());
+        .unwrap_or_else(|| w.dc.chosen.api_domain());
     let path = w
+        .live
         .outcome
         .as_ref()
         .and_then(|o| o.product)

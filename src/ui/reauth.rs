@@ -42,7 +42,7 @@ fn seed_summary(code: Code) -> &'static str {
 
 /// What entering the wizard at `step` will change and keep, for the diagnosis screen.
 fn next_sentence(w: &Wizard, r: &Reauth, step: Step) -> String {
-    let dc = format!("{} ({})", w.dc.name(), w.dc.code());
+    let dc = format!("{} ({})", w.dc.chosen.name(), w.dc.chosen.code());
     match (step, r.code()) {
         (Step::GenerateCode, _) => {
             format!(
@@ -53,7 +53,7 @@ fn next_sentence(w: &Wizard, r: &Reauth, step: Step) -> String {
             let probe = r.product.or_else(|| w.probe_product());
             let product = probe.map_or("the product", |p| p.name());
             match probe
-                .and_then(|p| crate::wizard::catalog::missing_for_probe(p, &w.scopes))
+                .and_then(|p| crate::wizard::catalog::missing_for_probe(p, &w.scopes.selected))
             {
                 Some(scope) => format!(
                     "the current scopes stay selected and {scope} is added for the {product} live test; then a new code."
@@ -135,7 +135,7 @@ fn stage_lines(w: &Wizard, r: &Reauth, p: &Palette, now: Time) -> Vec<Line<'stat
             (true, _, _, _) => ("✓".into(), p.ok()),
         }
     };
-    let source = if w.use_keychain {
+    let source = if w.save.use_keychain {
         "the env file and the keychain"
     } else {
         "the env file"

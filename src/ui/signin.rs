@@ -14,7 +14,7 @@ use crate::wizard::{
 
 /// The port the redirect URI listens on, for the `ssh -L` advice.
 fn redirect_port(w: &Wizard) -> u16 {
-    RedirectUri::parse(&w.redirect_uri).map_or(8085, |r| r.port())
+    RedirectUri::parse(&w.client.redirect_uri).map_or(8085, |r| r.port())
 }
 
 /// The headless advice for a browser sign-in: where the URL must be opened, and how the redirect
@@ -48,7 +48,7 @@ pub(super) fn choice_lines(w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let here = *m == w.sign_in;
+            let here = *m == w.client.sign_in;
             let label = if i == 0 { "Sign in  " } else { "         " };
             Line::from(vec![
                 Span::raw(label),
@@ -92,7 +92,7 @@ fn failure_text(w: &Wizard, failure: &SignInFailure) -> (String, String) {
             ),
             format!(
                 "Press Enter to try again. If Zoho showed an error about the redirect URI, register exactly {} for the client in the API console (c changes it here).",
-                w.redirect_uri.trim()
+                w.client.redirect_uri.trim()
             ),
         ),
         SignInFailure::Expired => (
@@ -144,12 +144,12 @@ fn spinner(since: Time, now: Time) -> &'static str {
 /// The browser sign-in: the URL as text (the screen's full width, no border, so that it can be
 /// selected), the browser and clipboard notes, the countdown; or the failure.
 pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
-    let (since, url) = match &w.signin {
+    let (since, url) = match &w.signin.state {
         SignInState::Waiting { since, url, .. } => (*since, url.clone()),
         SignInState::Failed(f) => return failed_lines(w, p, f),
         SignInState::Idle => return vec![Line::raw("Press Enter to sign in.")],
     };
-    let redirect = w.redirect_uri.trim().to_string();
+    let redirect = w.client.redirect_uri.trim().to_string();
     let mut lines = vec![];
     let Some(url) = url else {
         lines.push(Line::from(vec![
@@ -163,16 +163,16 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
         Span::raw("Waiting for you to sign in at Zoho and click Accept…"),
         clock(w, p, now),
     ]));
-    for line in &w.sign_in_listening {
+    for line in &w.signin.listening {
         lines.push(Line::styled(format!("  {}", printable(line)), p.dim()));
     }
-    let opened = match (w.ctx.can_open_browser, w.opened) {
+    let opened = match (w.ctx.can_open_browser, w.generate.opened) {
         (true, Some(true)) => Span::styled("✓ Opened in your browser. ", p.ok()),
         (true, Some(false)) => Span::styled("The browser did not open. ", p.warn()),
         (true, None) => Span::styled("Opening your browser… ", p.dim()),
         (false, _) => Span::styled("Open this URL in a browser. ", p.warn()),
     };
-    let copied = match w.copied {
+    let copied = match w.generate.copied {
         Some(CopyOutcome::System) => Span::styled("✓ URL copied to the clipboard.", p.ok()),
         Some(CopyOutcome::Osc52) => {
             Span::styled("✓ URL sent to your terminal's clipboard.", p.ok())
@@ -198,7 +198,7 @@ pub(super) fn view_browser(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'stat
 }
 
 fn device_code_lines(info: &DeviceCodeInfo, w: &Wizard, p: &Palette) -> Vec<Line<'static>> {
-    let copied = match w.copied {
+    let copied = match w.generate.copied {
         Some(CopyOutcome::System) => Span::styled("  ✓ copied to the clipboard", p.ok()),
         Some(CopyOutcome::Osc52) => Span::styled("  ✓ sent to your terminal's clipboard", p.ok()),
         Some(CopyOutcome::Unavailable) | None => Span::raw(""),
@@ -224,7 +224,7 @@ fn device_code_lines(info: &DeviceCodeInfo, w: &Wizard, p: &Palette) -> Vec<Line
 /// The device sign-in: the verification page and the user code, the countdown to the code's
 /// expiry, the polling notes; or the failure.
 pub(super) fn view_device(w: &Wizard, p: &Palette, now: Time) -> Vec<Line<'static>> {
-    let (since, device, notes) = match &w.signin {
+    let (since, device, notes) = match &w.signin.state {
         SignInState::Waiting {
             since,
             device,

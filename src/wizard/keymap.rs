@@ -27,7 +27,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 (None, _) => vec![("r/Enter", "check again"), quit],
             }
         }
-        Step::DataCenter if w.dc_list.filtering => vec![
+        Step::DataCenter if w.dc.list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
             ("Enter", "keep filter"),
@@ -48,7 +48,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             ("Esc", "back"),
             ("Ctrl+C", "quit"),
         ],
-        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin {
+        Step::BrowserSignIn | Step::DeviceSignIn => match &w.signin.state {
             SignInState::Waiting { url, device, .. } => {
                 let mut h = vec![("Esc", "cancel")];
                 match (url, device) {
@@ -69,7 +69,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 quit,
             ],
         },
-        Step::Scopes if w.scope_list.filtering => vec![
+        Step::Scopes if w.scopes.list.filtering => vec![
             ("type", "filter"),
             ("↑↓", "move"),
             ("Enter", "keep filter"),
@@ -102,13 +102,13 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
             ("Esc", "back"),
             ("Ctrl+C", "quit"),
         ],
-        Step::Exchange => match &w.exchange {
+        Step::Exchange => match &w.exchange.state {
             ExchangeState::Failed { .. } => {
                 let mut h = vec![("Enter", "fix it")];
                 if can_try_other_dcs(w) {
                     h.push(("d", "try other DCs"));
                 }
-                let again = match w.sign_in {
+                let again = match w.client.sign_in {
                     SignIn::SelfClient => ("g", "new code"),
                     SignIn::Browser | SignIn::Device => ("g", "sign in again"),
                 };
@@ -128,13 +128,13 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
         Step::LiveTest => vec![
             ("↑↓/jk", "organization"),
             ("Enter", "continue"),
-            match w.sign_in {
+            match w.client.sign_in {
                 SignIn::SelfClient => ("Esc", "new code"),
                 SignIn::Browser | SignIn::Device => ("Esc", "sign in again"),
             },
             quit,
         ],
-        Step::Save => match w.save {
+        Step::Save => match w.save.state {
             SaveState::Preview => vec![
                 ("↑↓/jk", "move"),
                 ("Space", "toggle"),
@@ -143,7 +143,7 @@ pub fn key_hints(w: &Wizard, now: Time) -> Vec<(&'static str, &'static str)> {
                 quit,
             ],
             SaveState::Writing => vec![("Ctrl+C", "quit")],
-            SaveState::Failed(_) if w.use_keychain => vec![
+            SaveState::Failed(_) if w.save.use_keychain => vec![
                 ("Enter", "retry"),
                 ("f", "save to the env file instead"),
                 ("Esc", "back"),

@@ -22,9 +22,10 @@ pub use msg::{
 };
 pub use reauth::{reauth_step, retry_advice};
 pub use state::{
-    ClientField, Context, DcSource, EXPIRIES, ExchangeState, Gitignore, ListState, Paste, Prefill,
-    Reauth, ReauthStart, RevokeState, SaveOption, SaveState, ScopeRow, Seed, SignIn, SignInState,
-    Step, Theme, Wizard,
+    ClientField, ClientStep, Context, DcSource, DcStep, EXPIRIES, Exchange, ExchangeState,
+    Generate, Gitignore, ListState, LiveTest, Paste, Prefill, Reauth, ReauthStart, RevokeState,
+    Save, SaveOption, SaveState, ScopeRow, ScopesStep, Seed, SignIn, SignInState, SignInStep, Step,
+    Theme, Wizard,
 };
 pub use update::{
     CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TICK, can_try_other_dcs, fix_step,

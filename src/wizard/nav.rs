@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Effect, ExchangeState, SignInState, Step, Time, Wizard};
+use super::{Effect, Exchange, ExchangeState, SignInState, SignInStep, Step, Time, Wizard};
 
 /// The countdown redraws once a second.
 pub const COUNTDOWN_TICK: Duration = Duration::from_secs(1);
@@ -25,8 +25,8 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
         Step::GenerateCode => {
             w.paste.expires_at = None;
             w.paste.expired = false;
-            w.copied = None;
-            w.sign_in_accounts = None;
+            w.generate.copied = None;
+            w.signin.accounts = None;
             fx.push(Effect::CopyToClipboard(w.scope_string()));
             None
         }
@@ -41,7 +41,7 @@ pub(super) fn enter(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
             fx.extend(start_sign_in(w, step, now));
             Some(SPINNER_TICK)
         }
-        Step::Exchange => match w.exchange {
+        Step::Exchange => match w.exchange.state {
             ExchangeState::Running { .. } => Some(SPINNER_TICK),
             ExchangeState::Idle | ExchangeState::Failed { .. } => None,
         },
@@ -67,42 +67,41 @@ fn start_sign_in(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     w.attempt += 1;
     w.paste.expires_at = None;
     w.paste.expired = false;
-    w.copied = None;
-    w.opened = None;
+    w.generate = w.generate.again();
     w.sent_code = None;
-    w.sign_in_accounts = None;
-    w.exchange = ExchangeState::Idle;
-    w.dc_queue.clear();
-    w.tried_other_dcs = false;
+    w.exchange = Exchange::default();
     let browser = step == Step::BrowserSignIn;
-    w.signin = SignInState::Waiting {
-        since: now,
-        deadline: browser.then(|| now.plus(SIGN_IN_TIMEOUT)),
-        url: None,
-        device: None,
-        notes: vec![],
+    w.signin = SignInStep {
+        state: SignInState::Waiting {
+            since: now,
+            deadline: browser.then(|| now.plus(SIGN_IN_TIMEOUT)),
+            url: None,
+            device: None,
+            notes: vec![],
+        },
+        ..SignInStep::default()
     };
     let accounts = match &w.ctx.accounts_override {
         Some(url) => url.clone(),
-        None => w.dc_switched.unwrap_or(w.dc).accounts_url(),
+        None => w.dc_switched.unwrap_or(w.dc.chosen).accounts_url(),
     };
     if browser {
         vec![Effect::StartBrowserSignIn {
             attempt: w.attempt,
             accounts,
-            client_id: w.client_id.clone(),
-            scopes: w.scopes.clone(),
-            redirect_uri: w.redirect_uri.trim().to_string(),
+            client_id: w.client.id.clone(),
+            scopes: w.scopes.selected.clone(),
+            redirect_uri: w.client.redirect_uri.trim().to_string(),
             timeout: SIGN_IN_TIMEOUT,
         }]
     } else {
         vec![Effect::StartDeviceSignIn {
             attempt: w.attempt,
             accounts,
-            dc: w.dc_switched.unwrap_or(w.dc),
-            client_id: w.client_id.clone(),
-            client_secret: w.client_secret.clone(),
-            scopes: w.scopes.clone(),
+            dc: w.dc_switched.unwrap_or(w.dc.chosen),
+            client_id: w.client.id.clone(),
+            client_secret: w.client.secret.clone(),
+            scopes: w.scopes.selected.clone(),
             product: w.probe_product(),
         }]
     }

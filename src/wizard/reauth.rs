@@ -55,11 +55,11 @@ pub fn retry_advice(code: Code) -> Option<&'static str> {
 
 /// The first step whose input is missing or malformed, so that reauth never jumps past it.
 fn first_incomplete(w: &Wizard) -> Option<Step> {
-    let client_ok = catalog::clean_client_id(&w.client_id).is_ok()
-        && catalog::clean_client_secret(w.client_secret.expose()).is_ok();
+    let client_ok = catalog::clean_client_id(&w.client.id).is_ok()
+        && catalog::clean_client_secret(w.client.secret.expose()).is_ok();
     if !client_ok {
         Some(Step::Client)
-    } else if w.scopes.is_empty() {
+    } else if w.scopes.selected.is_empty() {
         Some(Step::Scopes)
     } else {
         None
@@ -99,8 +99,8 @@ pub(super) fn on_checked(w: &mut Wizard, attempt: u64, result: CheckResult) -> V
     if attempt != w.attempt || w.step != Step::Diagnose || !w.checking() {
         return vec![];
     }
-    if w.scopes.is_empty() {
-        w.scopes = result.scopes.clone();
+    if w.scopes.selected.is_empty() {
+        w.scopes.selected = result.scopes.clone();
     }
     let code = result.diagnosis.code;
     let next = reauth_step(code).map(|step| match first_incomplete(w) {
@@ -180,29 +180,29 @@ fn go(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
     let product = r.product;
     let account_dc = r.result.as_ref().and_then(|res| res.account_dc);
     if product.is_some() {
-        w.product = product;
+        w.scopes.product = product;
     }
     match (step, code) {
         (Step::Client, Some(Code::InvalidClientSecret)) => {
-            w.client_field = ClientField::Secret;
-            w.client_secret = Secret::default();
+            w.client.field = ClientField::Secret;
+            w.client.secret = Secret::default();
         }
         (Step::Scopes, Some(Code::ScopeMissing)) => {
             let added = w
                 .probe_product()
-                .and_then(|p| catalog::missing_for_probe(p, &w.scopes));
+                .and_then(|p| catalog::missing_for_probe(p, &w.scopes.selected));
             if let Some(scope) = &added
-                && !w.scopes.contains(scope)
+                && !w.scopes.selected.contains(scope)
             {
-                w.scopes.push(scope.clone());
+                w.scopes.selected.push(scope.clone());
             }
             if let Some(scope) = &added {
-                w.scope_list.filter.clear();
-                w.scope_list.cursor = w
+                w.scopes.list.filter.clear();
+                w.scopes.list.cursor = w
                     .scope_rows()
                     .iter()
                     .position(|row| match row {
-                        ScopeRow::Scope(g, s) => w.groups[*g].scopes[*s].name == *scope,
+                        ScopeRow::Scope(g, s) => w.scopes.groups[*g].scopes[*s].name == *scope,
                         ScopeRow::Preset(_) => false,
                     })
                     .unwrap_or(0);
@@ -213,8 +213,8 @@ fn go(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
         }
         (Step::DataCenter, Some(Code::WrongDc)) => {
             if let Some(dc) = account_dc {
-                w.dc_list.filter.clear();
-                w.dc_list.cursor = Dc::ALL.iter().position(|d| *d == dc).unwrap_or(0);
+                w.dc.list.filter.clear();
+                w.dc.list.cursor = Dc::ALL.iter().position(|d| *d == dc).unwrap_or(0);
             }
         }
         _ => {}

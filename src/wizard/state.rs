@@ -130,6 +130,28 @@ pub enum SignInState {
     Failed(SignInFailure),
 }
 
+/// The browser or device sign-in step's state for one attempt: a new sign-in replaces all of it
+/// at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInStep {
+    pub state: SignInState,
+    /// The accounts server the sign-in ended at (the redirect's, or the device flow's after
+    /// `other_dc`): the exchange went there, and it is what is saved.
+    pub accounts: Option<String>,
+    /// Where the browser sign-in's listener listens, and its warnings (printable).
+    pub listening: Vec<String>,
+}
+
+impl Default for SignInStep {
+    fn default() -> Self {
+        SignInStep {
+            state: SignInState::Idle,
+            accounts: None,
+            listening: vec![],
+        }
+    }
+}
+
 /// Whether the views may use colour (`NO_COLOR` switches it off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -251,6 +273,27 @@ pub struct ListState {
     pub filtering: bool,
 }
 
+/// The Data center step's state: the list's cursor and filter, the DC chosen, and where a
+/// preselected one came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DcStep {
+    pub list: ListState,
+    pub chosen: Dc,
+    pub source: Option<DcSource>,
+}
+
+/// The Scopes step's state: the catalog shown, its cursor and filter, and what is picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopesStep {
+    pub groups: Vec<catalog::Group>,
+    pub presets: Vec<catalog::Preset>,
+    pub list: ListState,
+    /// The scopes picked, in the order they are sent.
+    pub selected: Vec<String>,
+    /// The product the live test uses (None: the first the scopes grant).
+    pub product: Option<Product>,
+}
+
 /// The fields of the Client step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientField {
@@ -260,8 +303,42 @@ pub enum ClientField {
     RedirectUri,
 }
 
+/// The Client step's state: the client, how it signs in, and the field being edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientStep {
+    pub id: String,
+    pub secret: Secret,
+    pub field: ClientField,
+    /// Where the client came from ("the env file", "the sandbox").
+    pub source: Option<String>,
+    pub error: Option<String>,
+    pub sign_in: SignIn,
+    /// The redirect URI of a server-based client, as typed (validated on Enter).
+    pub redirect_uri: String,
+}
+
 /// The code expiries Zoho's console offers, in minutes.
 pub const EXPIRIES: [u32; 4] = [3, 5, 7, 10];
+
+/// The Generate code step's state: the expiry picked, and what became of the copy to the clipboard
+/// and the opening of the browser (the sign-in steps show those two as well).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Generate {
+    /// Index into `EXPIRIES`.
+    pub expiry_idx: usize,
+    pub copied: Option<CopyOutcome>,
+    pub opened: Option<bool>,
+}
+
+impl Generate {
+    /// A new sign-in: no copy or open yet, the expiry picked before.
+    pub fn again(&self) -> Generate {
+        Generate {
+            expiry_idx: self.expiry_idx,
+            ..Generate::default()
+        }
+    }
+}
 
 /// The state of the exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,6 +354,47 @@ pub enum ExchangeState {
     },
 }
 
+/// The Exchange step's state for one code: a new code (a new countdown or sign-in) replaces all
+/// of it at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub state: ExchangeState,
+    /// The DCs left to try the same code against after `invalid_code`.
+    pub dc_queue: Vec<Dc>,
+    /// Every other DC was tried with the same code.
+    pub tried_other_dcs: bool,
+}
+
+impl Default for Exchange {
+    fn default() -> Self {
+        Exchange {
+            state: ExchangeState::Idle,
+            dc_queue: vec![],
+            tried_other_dcs: false,
+        }
+    }
+}
+
+impl Exchange {
+    /// Leaving the step for a fix: nothing runs and nothing is queued, but the same code is not
+    /// offered to the other DCs a second time.
+    pub fn left(&self) -> Exchange {
+        Exchange {
+            tried_other_dcs: self.tried_other_dcs,
+            ..Exchange::default()
+        }
+    }
+}
+
+/// The Live test step's state for one verified exchange: the next one replaces all of it at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveTest {
+    /// The tokens and what the live test found.
+    pub outcome: Option<Outcome>,
+    /// The organization picked.
+    pub org_cursor: usize,
+}
+
 /// The state of the Save step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveState {
@@ -286,6 +404,37 @@ pub enum SaveState {
     Writing,
     /// The write failed; nothing was changed.
     Failed(String),
+}
+
+/// The Save step's state: where it is and its cursor, and the choices made on it, which are kept
+/// when the step is entered again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Save {
+    pub state: SaveState,
+    pub cursor: usize,
+    pub use_keychain: bool,
+    pub add_gitignore: bool,
+}
+
+impl Save {
+    /// The preview with the secrets in the env file; `add_gitignore` is the first choice.
+    pub fn new(add_gitignore: bool) -> Save {
+        Save {
+            state: SaveState::Preview,
+            cursor: 0,
+            use_keychain: false,
+            add_gitignore,
+        }
+    }
+
+    /// Entering the step again: the preview from the top, with the choices made before.
+    pub fn reopened(&self) -> Save {
+        Save {
+            state: SaveState::Preview,
+            cursor: 0,
+            ..self.clone()
+        }
+    }
 }
 
 /// The rows of the Save step's options.
@@ -406,31 +555,16 @@ pub struct Wizard {
     pub size: (u16, u16),
 
     // 1. Data center
-    pub dc_list: ListState,
-    pub dc: Dc,
-    pub dc_source: Option<DcSource>,
+    pub dc: DcStep,
 
     // 2. Client
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub client_field: ClientField,
-    pub client_source: Option<String>,
-    pub client_error: Option<String>,
-    pub sign_in: SignIn,
-    /// The redirect URI of a server-based client, as typed (validated on Enter).
-    pub redirect_uri: String,
+    pub client: ClientStep,
 
     // 3. Scopes
-    pub groups: Vec<catalog::Group>,
-    pub presets: Vec<catalog::Preset>,
-    pub scope_list: ListState,
-    pub scopes: Vec<String>,
-    pub product: Option<Product>,
+    pub scopes: ScopesStep,
 
-    // 4. Generate code
-    pub expiry_idx: usize,
-    pub copied: Option<CopyOutcome>,
-    pub opened: Option<bool>,
+    // 4. Generate code (its copy and open notes are the sign-in steps' too)
+    pub generate: Generate,
 
     // 5. Paste code
     pub paste: Paste,
@@ -440,31 +574,18 @@ pub struct Wizard {
     pub sent_code: Option<Secret>,
 
     // 4–5 of a server-based or non-browser client.
-    pub signin: SignInState,
-    /// The accounts server the sign-in ended at (the redirect's, or the device flow's after
-    /// `other_dc`): the exchange went there, and it is what is saved.
-    pub sign_in_accounts: Option<String>,
-    /// Where the browser sign-in's listener listens, and its warnings (printable).
-    pub sign_in_listening: Vec<String>,
+    pub signin: SignInStep,
 
     // 6. Exchange
-    pub exchange: ExchangeState,
-    /// The DCs left to try the same code against after `invalid_code`.
-    pub dc_queue: Vec<Dc>,
+    pub exchange: Exchange,
     /// The DC the code finally worked in, when it was not the chosen one.
     pub dc_switched: Option<Dc>,
-    /// Every other DC was tried with the same code.
-    pub tried_other_dcs: bool,
 
     // 7. Live test
-    pub outcome: Option<Outcome>,
-    pub org_cursor: usize,
+    pub live: LiveTest,
 
     // 8. Save
-    pub save: SaveState,
-    pub save_cursor: usize,
-    pub use_keychain: bool,
-    pub add_gitignore: bool,
+    pub save: Save,
 
     // 9. Done
     pub report: Option<WriteReport>,
@@ -489,47 +610,43 @@ impl Wizard {
             timer: None,
             banner: prefill.banner,
             size: (80, 24),
-            dc_list: ListState {
-                cursor: dc_cursor,
-                ..ListState::default()
+            dc: DcStep {
+                list: ListState {
+                    cursor: dc_cursor,
+                    ..ListState::default()
+                },
+                chosen: dc,
+                source: dc_source,
             },
-            dc,
-            dc_source,
-            client_id: prefill.client_id.unwrap_or_default(),
-            client_secret: prefill.client_secret.unwrap_or_default(),
-            client_field: if prefill.focus_secret {
-                ClientField::Secret
-            } else {
-                ClientField::Id
+            client: ClientStep {
+                id: prefill.client_id.unwrap_or_default(),
+                secret: prefill.client_secret.unwrap_or_default(),
+                field: if prefill.focus_secret {
+                    ClientField::Secret
+                } else {
+                    ClientField::Id
+                },
+                source: prefill.client_source,
+                error: None,
+                sign_in: SignIn::SelfClient,
+                redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
             },
-            client_source: prefill.client_source,
-            client_error: None,
-            sign_in: SignIn::SelfClient,
-            redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
-            groups,
-            presets,
-            scope_list: ListState::default(),
-            scopes: prefill.scopes,
-            product: prefill.product,
-            expiry_idx: 0,
-            copied: None,
-            opened: None,
+            scopes: ScopesStep {
+                groups,
+                presets,
+                list: ListState::default(),
+                selected: prefill.scopes,
+                product: prefill.product,
+            },
+            generate: Generate::default(),
             paste: Paste::default(),
             rejected_clipboard: None,
             sent_code: None,
-            signin: SignInState::Idle,
-            sign_in_accounts: None,
-            sign_in_listening: vec![],
-            exchange: ExchangeState::Idle,
-            dc_queue: vec![],
+            signin: SignInStep::default(),
+            exchange: Exchange::default(),
             dc_switched: None,
-            tried_other_dcs: false,
-            outcome: None,
-            org_cursor: 0,
-            save: SaveState::Preview,
-            save_cursor: 0,
-            use_keychain: false,
-            add_gitignore,
+            live: LiveTest::default(),
+            save: Save::new(add_gitignore),
             report: None,
             reauth: None,
             ctx,
@@ -547,7 +664,7 @@ impl Wizard {
             },
             ctx,
         );
-        w.use_keychain = start.keychain;
+        w.save.use_keychain = start.keychain;
         w.reauth = Some(Reauth {
             seed: start.seed,
             product,
@@ -571,7 +688,7 @@ impl Wizard {
 
     /// The step where the code (or the tokens) come from on the chosen sign-in path.
     pub fn code_step(&self) -> Step {
-        match self.sign_in {
+        match self.client.sign_in {
             SignIn::SelfClient => Step::GenerateCode,
             SignIn::Browser => Step::BrowserSignIn,
             SignIn::Device => Step::DeviceSignIn,
@@ -581,7 +698,7 @@ impl Wizard {
     /// The steps of the chosen path, in order (reauth's Diagnose not included).
     pub fn path(&self) -> Vec<Step> {
         let mut steps = vec![Step::DataCenter, Step::Client, Step::Scopes];
-        match self.sign_in {
+        match self.client.sign_in {
             SignIn::SelfClient => steps.extend([Step::GenerateCode, Step::PasteCode]),
             SignIn::Browser => steps.push(Step::BrowserSignIn),
             SignIn::Device => steps.push(Step::DeviceSignIn),
@@ -592,7 +709,7 @@ impl Wizard {
 
     /// When the running browser or device sign-in gives up (the countdown's end).
     pub fn sign_in_deadline(&self) -> Option<Time> {
-        match &self.signin {
+        match &self.signin.state {
             SignInState::Waiting { deadline, .. } => *deadline,
             SignInState::Idle | SignInState::Failed(_) => None,
         }
@@ -600,28 +717,29 @@ impl Wizard {
 
     /// The scope string exactly as the console wants it.
     pub fn scope_string(&self) -> String {
-        catalog::join(&self.scopes)
+        catalog::join(&self.scopes.selected)
     }
 
     /// The product the live test will use: the chosen one, else the first the scopes grant.
     pub fn probe_product(&self) -> Option<Product> {
-        self.product
-            .or_else(|| catalog::first_probe_product(&self.scopes))
+        self.scopes
+            .product
+            .or_else(|| catalog::first_probe_product(&self.scopes.selected))
     }
 
     /// A warning when the scopes cannot pass the chosen product's live test.
     pub fn scope_warning(&self) -> Option<String> {
-        if self.scopes.is_empty() {
+        if self.scopes.selected.is_empty() {
             return None;
         }
-        match self.product {
-            Some(p) => catalog::missing_for_probe(p, &self.scopes).map(|m| {
+        match self.scopes.product {
+            Some(p) => catalog::missing_for_probe(p, &self.scopes.selected).map(|m| {
                 format!(
                     "These scopes cannot pass the {} live test: add {m}.",
                     p.name()
                 )
             }),
-            None => match catalog::first_probe_product(&self.scopes) {
+            None => match catalog::first_probe_product(&self.scopes.selected) {
                 Some(_) => None,
                 None => Some(
                     "No scope here opens an organizations endpoint: the live test will be skipped."
@@ -636,27 +754,28 @@ impl Wizard {
         self.ctx
             .console_override
             .clone()
-            .unwrap_or_else(|| self.dc.console_url())
+            .unwrap_or_else(|| self.dc.chosen.console_url())
     }
 
     /// Where the token requests go.
     pub fn accounts_url(&self) -> String {
-        if let Some(url) = &self.sign_in_accounts {
+        if let Some(url) = &self.signin.accounts {
             return url.trim_end_matches('/').to_string();
         }
         match &self.ctx.accounts_override {
             Some(url) => url.clone(),
-            None => self.dc_switched.unwrap_or(self.dc).accounts_url(),
+            None => self.dc_switched.unwrap_or(self.dc.chosen).accounts_url(),
         }
     }
 
     /// The DC to write as ZOHO_DC: only when known.
     pub fn known_dc(&self) -> Option<Dc> {
         match &self.ctx.accounts_override {
-            None => Some(self.dc_switched.unwrap_or(self.dc)),
+            None => Some(self.dc_switched.unwrap_or(self.dc.chosen)),
             Some(url) => Dc::from_url(url)
                 .or_else(|| {
-                    self.outcome
+                    self.live
+                        .outcome
                         .as_ref()
                         .and_then(|o| Dc::from_url(&o.api_domain))
                 })
@@ -666,7 +785,7 @@ impl Wizard {
 
     /// The minutes of the chosen code expiry.
     pub fn expiry_minutes(&self) -> u32 {
-        EXPIRIES[self.expiry_idx.min(EXPIRIES.len() - 1)]
+        EXPIRIES[self.generate.expiry_idx.min(EXPIRIES.len() - 1)]
     }
 
     /// Time left on the code, if a countdown runs.
@@ -676,9 +795,10 @@ impl Wizard {
 
     /// The organization picked on the Live test step.
     pub fn picked_org(&self) -> Option<&Org> {
-        self.outcome
+        self.live
+            .outcome
             .as_ref()
-            .and_then(|o| o.organizations.get(self.org_cursor))
+            .and_then(|o| o.organizations.get(self.live.org_cursor))
     }
 
     /// The option rows the Save step shows.
@@ -702,10 +822,10 @@ impl Wizard {
 
     /// The plan of the Save step (`auth::save::plan`).
     pub fn save_plan(&self) -> save::Plan {
-        let outcome = self.outcome.as_ref();
+        let outcome = self.live.outcome.as_ref();
         let grant = save::NewGrant {
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
+            client_id: self.client.id.clone(),
+            client_secret: self.client.secret.clone(),
             refresh_token: outcome
                 .and_then(|o| o.refresh_token.clone())
                 .unwrap_or_default(),
@@ -714,7 +834,7 @@ impl Wizard {
             api_domain: outcome.map(|o| o.api_domain.clone()),
             scopes: outcome.map(|o| {
                 let scopes = if o.scopes.is_empty() {
-                    &self.scopes
+                    &self.scopes.selected
                 } else {
                     &o.scopes
                 };
@@ -722,7 +842,7 @@ impl Wizard {
             }),
             organization_id: self.picked_org().map(|o| o.id.clone()),
         };
-        let secrets_in = if self.use_keychain {
+        let secrets_in = if self.save.use_keychain {
             save::SecretsIn::Keychain
         } else {
             save::SecretsIn::EnvFile
@@ -746,15 +866,15 @@ impl Wizard {
 
     /// The Scopes step's rows after filtering.
     pub fn scope_rows(&self) -> Vec<ScopeRow> {
-        let q = self.scope_list.filter.to_ascii_lowercase();
+        let q = self.scopes.list.filter.to_ascii_lowercase();
         let hit = |s: &str| q.is_empty() || s.to_ascii_lowercase().contains(&q);
         let mut rows = vec![];
-        for (i, p) in self.presets.iter().enumerate() {
+        for (i, p) in self.scopes.presets.iter().enumerate() {
             if hit(&p.name) || p.scopes.iter().any(|s| hit(s)) {
                 rows.push(ScopeRow::Preset(i));
             }
         }
-        for (gi, g) in self.groups.iter().enumerate() {
+        for (gi, g) in self.scopes.groups.iter().enumerate() {
             for (si, s) in g.scopes.iter().enumerate() {
                 if hit(&s.name) || hit(&s.description) || hit(&g.name) {
                     rows.push(ScopeRow::Scope(gi, si));
@@ -766,7 +886,7 @@ impl Wizard {
 
     /// The data centers after filtering.
     pub fn dc_rows(&self) -> Vec<Dc> {
-        let q = self.dc_list.filter.to_ascii_lowercase();
+        let q = self.dc.list.filter.to_ascii_lowercase();
         Dc::ALL
             .into_iter()
             .filter(|dc| {
@@ -782,8 +902,8 @@ impl Wizard {
     pub fn typing(&self) -> bool {
         match self.step {
             Step::Diagnose => false,
-            Step::DataCenter => self.dc_list.filtering,
-            Step::Scopes => self.scope_list.filtering,
+            Step::DataCenter => self.dc.list.filtering,
+            Step::Scopes => self.scopes.list.filtering,
             Step::Client => true,
             Step::PasteCode => !self.paste.expired,
             Step::GenerateCode
@@ -798,8 +918,8 @@ impl Wizard {
 
     /// Whether a preset's scopes are all selected.
     pub fn preset_selected(&self, i: usize) -> bool {
-        let p = &self.presets[i];
-        !p.scopes.is_empty() && p.scopes.iter().all(|s| self.scopes.contains(s))
+        let p = &self.scopes.presets[i];
+        !p.scopes.is_empty() && p.scopes.iter().all(|s| self.scopes.selected.contains(s))
     }
 }
 

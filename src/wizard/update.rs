@@ -7,9 +7,9 @@ pub use super::nav::{CLIPBOARD_POLL, COUNTDOWN_TICK, SIGN_IN_TIMEOUT, SPINNER_TI
 use super::nav::{enter, set_timer};
 use super::reauth;
 use super::{
-    ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, ExchangeRequest, ExchangeState,
-    Key, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn, SignInState, Step, Time,
-    Wizard, WriteRequest,
+    ClientField, Context, DcSource, DeviceEvent, EXPIRIES, Effect, Exchange, ExchangeRequest,
+    ExchangeState, Key, LiveTest, Msg, Paste, Prefill, SaveOption, SaveState, ScopeRow, SignIn,
+    SignInState, Step, Time, Wizard, WriteRequest,
 };
 use crate::auth::diagnosis::{Code, Diagnosis};
 use crate::auth::loopback::RedirectUri;
@@ -49,16 +49,16 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Copied(outcome) => {
-            w.copied = Some(outcome);
+            w.generate.copied = Some(outcome);
             vec![]
         }
         Msg::Clipboard { text, now } => on_clipboard(w, text, now),
         Msg::Opened { ok } => {
-            w.opened = Some(ok);
+            w.generate.opened = Some(ok);
             vec![]
         }
         Msg::Exchanged { attempt, result } => {
-            let running = matches!(w.exchange, ExchangeState::Running { .. });
+            let running = matches!(w.exchange.state, ExchangeState::Running { .. });
             if attempt != w.attempt || w.step != Step::Exchange || !running {
                 return vec![];
             }
@@ -87,7 +87,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             fx
         }
         Msg::Written { attempt, result } => {
-            if attempt != w.attempt || w.step != Step::Save || w.save != SaveState::Writing {
+            if attempt != w.attempt || w.step != Step::Save || w.save.state != SaveState::Writing {
                 return vec![];
             }
             match result {
@@ -104,7 +104,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     enter(w, Step::Done, Time::default())
                 }
                 Err(e) => {
-                    w.save = SaveState::Failed(e);
+                    w.save.state = SaveState::Failed(e);
                     vec![]
                 }
             }
@@ -114,7 +114,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
         Msg::RevokedOld { attempt, result } => reauth::on_revoked(w, attempt, result),
         Msg::SignInListening { attempt, lines } => {
             if signing_in(w, attempt, Step::BrowserSignIn) {
-                w.sign_in_listening = lines;
+                w.signin.listening = lines;
             }
             vec![]
         }
@@ -122,7 +122,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             if !signing_in(w, attempt, Step::BrowserSignIn) {
                 return vec![];
             }
-            if let SignInState::Waiting { url: slot, .. } = &mut w.signin {
+            if let SignInState::Waiting { url: slot, .. } = &mut w.signin.state {
                 *slot = Some(url.clone());
             }
             let mut fx = vec![Effect::CopyToClipboard(url.clone())];
@@ -138,24 +138,24 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             let since = waiting_since(w);
             match result {
                 Ok(signed) => {
-                    w.signin = SignInState::Idle;
+                    w.signin.state = SignInState::Idle;
                     w.sent_code = None;
                     w.paste.expires_at = None;
                     let dc = match signed.dc {
                         Some(dc) if w.ctx.accounts_override.is_none() => {
-                            if dc != w.dc {
+                            if dc != w.dc.chosen {
                                 w.dc_switched = Some(dc);
                             }
                             dc
                         }
-                        Some(_) | None => w.dc_switched.unwrap_or(w.dc),
+                        Some(_) | None => w.dc_switched.unwrap_or(w.dc.chosen),
                     };
-                    w.sign_in_accounts = Some(signed.accounts.clone());
-                    let redirect = Some(w.redirect_uri.trim().to_string());
+                    w.signin.accounts = Some(signed.accounts.clone());
+                    let redirect = Some(w.client.redirect_uri.trim().to_string());
                     send_exchange_to(w, dc, signed.code, since, redirect, Some(signed.accounts))
                 }
                 Err(failure) => {
-                    w.signin = SignInState::Failed(failure);
+                    w.signin.state = SignInState::Failed(failure);
                     set_timer(w, None).into_iter().collect()
                 }
             }
@@ -172,7 +172,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                         deadline,
                         device,
                         ..
-                    } = &mut w.signin
+                    } = &mut w.signin.state
                     {
                         *deadline = Some(since.plus(info.expires_in));
                         *device = Some(info);
@@ -180,7 +180,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     vec![Effect::CopyToClipboard(code)]
                 }
                 Err(failure) => {
-                    w.signin = SignInState::Failed(failure);
+                    w.signin.state = SignInState::Failed(failure);
                     set_timer(w, None).into_iter().collect()
                 }
             }
@@ -191,7 +191,7 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
             }
             match event {
                 DeviceEvent::SlowDown { .. } | DeviceEvent::MovedTo { .. } => {
-                    if let SignInState::Waiting { notes, .. } = &mut w.signin {
+                    if let SignInState::Waiting { notes, .. } = &mut w.signin.state {
                         notes.push(event);
                     }
                     vec![]
@@ -200,23 +200,23 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
                     let since = waiting_since(w);
                     let dc = match Dc::from_url(&accounts) {
                         Some(dc) if w.ctx.accounts_override.is_none() => {
-                            if dc != w.dc {
+                            if dc != w.dc.chosen {
                                 w.dc_switched = Some(dc);
                             }
                             dc
                         }
-                        Some(_) | None => w.dc_switched.unwrap_or(w.dc),
+                        Some(_) | None => w.dc_switched.unwrap_or(w.dc.chosen),
                     };
-                    w.sign_in_accounts = Some(accounts);
-                    w.signin = SignInState::Idle;
+                    w.signin.accounts = Some(accounts);
+                    w.signin.state = SignInState::Idle;
                     w.sent_code = None;
                     w.paste.expires_at = None;
                     // The same attempt answers with `Msg::Exchanged` once the live test is done.
-                    w.exchange = ExchangeState::Running { dc, since };
+                    w.exchange.state = ExchangeState::Running { dc, since };
                     enter(w, Step::Exchange, since)
                 }
                 DeviceEvent::Failed(failure) => {
-                    w.signin = SignInState::Failed(failure);
+                    w.signin.state = SignInState::Failed(failure);
                     set_timer(w, None).into_iter().collect()
                 }
             }
@@ -228,14 +228,14 @@ pub fn update(w: &mut Wizard, msg: Msg) -> Vec<Effect> {
 fn signing_in(w: &Wizard, attempt: u64, step: Step) -> bool {
     attempt == w.attempt
         && w.step == step
-        && match w.signin {
+        && match w.signin.state {
             SignInState::Waiting { .. } => true,
             SignInState::Idle | SignInState::Failed(_) => false,
         }
 }
 
 fn waiting_since(w: &Wizard) -> Time {
-    match w.signin {
+    match w.signin.state {
         SignInState::Waiting { since, .. } => since,
         SignInState::Idle | SignInState::Failed(_) => Time::default(),
     }
@@ -243,11 +243,11 @@ fn waiting_since(w: &Wizard) -> Time {
 
 /// Stops the running sign-in: its late answers are ignored, its listener or polling ends.
 fn cancel_sign_in(w: &mut Wizard) -> Vec<Effect> {
-    let running = match w.signin {
+    let running = match w.signin.state {
         SignInState::Waiting { .. } => true,
         SignInState::Idle | SignInState::Failed(_) => false,
     };
-    w.signin = SignInState::Idle;
+    w.signin.state = SignInState::Idle;
     if running {
         w.attempt += 1;
         vec![Effect::CancelSignIn]
@@ -341,32 +341,32 @@ fn filter_key(list: &mut super::ListState, key: Key) -> bool {
 }
 
 fn key_data_center(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    if filter_key(&mut w.dc_list, key) {
+    if filter_key(&mut w.dc.list, key) {
         return vec![];
     }
     let rows = w.dc_rows();
-    if move_cursor(&mut w.dc_list.cursor, rows.len(), key, !w.dc_list.filtering) {
+    if move_cursor(&mut w.dc.list.cursor, rows.len(), key, !w.dc.list.filtering) {
         return vec![];
     }
     match key {
         Key::Char('/') => {
-            w.dc_list.filtering = true;
+            w.dc.list.filtering = true;
             vec![]
         }
-        Key::Enter => match rows.get(w.dc_list.cursor) {
+        Key::Enter => match rows.get(w.dc.list.cursor) {
             Some(dc) => {
-                if *dc != w.dc {
+                if *dc != w.dc.chosen {
                     w.dc_switched = None;
                 }
-                w.dc = *dc;
-                w.dc_list.filter.clear();
-                w.dc_list.cursor = Dc::ALL.iter().position(|d| d == dc).unwrap_or(0);
+                w.dc.chosen = *dc;
+                w.dc.list.filter.clear();
+                w.dc.list.cursor = Dc::ALL.iter().position(|d| d == dc).unwrap_or(0);
                 enter(w, Step::Client, now)
             }
             None => vec![],
         },
         Key::Esc => {
-            w.dc_list.filter.clear();
+            w.dc.list.filter.clear();
             vec![]
         }
         Key::Char(_)
@@ -383,7 +383,7 @@ fn key_data_center(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 /// The Client step's fields in Tab order: the redirect URI only for a server-based client.
 fn client_fields(w: &Wizard) -> Vec<ClientField> {
-    match w.sign_in {
+    match w.client.sign_in {
         SignIn::Browser => vec![
             ClientField::Id,
             ClientField::Secret,
@@ -395,9 +395,9 @@ fn client_fields(w: &Wizard) -> Vec<ClientField> {
 
 fn cycle_sign_in(w: &mut Wizard, forward: bool) {
     let all = SignIn::ALL;
-    let i = all.iter().position(|m| *m == w.sign_in).unwrap_or(0);
+    let i = all.iter().position(|m| *m == w.client.sign_in).unwrap_or(0);
     let n = all.len();
-    w.sign_in = all[if forward {
+    w.client.sign_in = all[if forward {
         (i + 1) % n
     } else {
         (i + n - 1) % n
@@ -407,16 +407,20 @@ fn cycle_sign_in(w: &mut Wizard, forward: bool) {
         .ctx
         .demo_clients
         .iter()
-        .any(|(_, id, _)| *id == w.client_id);
+        .any(|(_, id, _)| *id == w.client.id);
     if demo_filled
-        && let Some((_, id, secret)) = w.ctx.demo_clients.iter().find(|(m, _, _)| *m == w.sign_in)
+        && let Some((_, id, secret)) = w
+            .ctx
+            .demo_clients
+            .iter()
+            .find(|(m, _, _)| *m == w.client.sign_in)
     {
-        w.client_id = id.clone();
-        w.client_secret = secret.clone();
+        w.client.id = id.clone();
+        w.client.secret = secret.clone();
     }
-    w.client_error = None;
-    if !client_fields(w).contains(&w.client_field) {
-        w.client_field = ClientField::Id;
+    w.client.error = None;
+    if !client_fields(w).contains(&w.client.field) {
+        w.client.field = ClientField::Id;
     }
 }
 
@@ -426,11 +430,11 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             let fields = client_fields(w);
             let i = fields
                 .iter()
-                .position(|f| *f == w.client_field)
+                .position(|f| *f == w.client.field)
                 .unwrap_or(0);
             let n = fields.len();
             let back = matches!(key, Key::BackTab | Key::Up);
-            w.client_field = fields[if back { (i + n - 1) % n } else { (i + 1) % n }];
+            w.client.field = fields[if back { (i + n - 1) % n } else { (i + 1) % n }];
             vec![]
         }
         Key::Left | Key::Right => {
@@ -438,70 +442,70 @@ fn key_client(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             vec![]
         }
         Key::Char(c) => {
-            w.client_error = None;
-            match w.client_field {
-                ClientField::Id => w.client_id.push(c),
+            w.client.error = None;
+            match w.client.field {
+                ClientField::Id => w.client.id.push(c),
                 ClientField::Secret => {
-                    w.client_secret = Secret::new(format!("{}{c}", w.client_secret.expose()))
+                    w.client.secret = Secret::new(format!("{}{c}", w.client.secret.expose()))
                 }
-                ClientField::RedirectUri => w.redirect_uri.push(c),
+                ClientField::RedirectUri => w.client.redirect_uri.push(c),
             }
             vec![]
         }
         Key::Backspace => {
-            w.client_error = None;
-            match w.client_field {
+            w.client.error = None;
+            match w.client.field {
                 ClientField::Id => {
-                    w.client_id.pop();
+                    w.client.id.pop();
                 }
                 ClientField::Secret => {
-                    let mut s = w.client_secret.expose().to_string();
+                    let mut s = w.client.secret.expose().to_string();
                     s.pop();
-                    w.client_secret = Secret::new(s);
+                    w.client.secret = Secret::new(s);
                 }
                 ClientField::RedirectUri => {
-                    w.redirect_uri.pop();
+                    w.client.redirect_uri.pop();
                 }
             }
             vec![]
         }
         Key::Ctrl('u') => {
-            match w.client_field {
-                ClientField::Id => w.client_id.clear(),
-                ClientField::Secret => w.client_secret = Secret::default(),
-                ClientField::RedirectUri => w.redirect_uri.clear(),
+            match w.client.field {
+                ClientField::Id => w.client.id.clear(),
+                ClientField::Secret => w.client.secret = Secret::default(),
+                ClientField::RedirectUri => w.client.redirect_uri.clear(),
             }
             vec![]
         }
         Key::Enter => {
-            let id = catalog::clean_client_id(&w.client_id);
-            let secret = catalog::clean_client_secret(w.client_secret.expose());
+            let id = catalog::clean_client_id(&w.client.id);
+            let secret = catalog::clean_client_secret(w.client.secret.expose());
             match (id, secret) {
                 (Ok(id), Ok(secret)) => {
-                    w.client_id = id;
-                    w.client_secret = secret;
-                    if w.sign_in == SignIn::Browser
-                        && let Err(e) = RedirectUri::parse(&w.redirect_uri)
+                    w.client.id = id;
+                    w.client.secret = secret;
+                    if w.client.sign_in == SignIn::Browser
+                        && let Err(e) = RedirectUri::parse(&w.client.redirect_uri)
                     {
-                        w.client_field = ClientField::RedirectUri;
-                        w.client_error = Some(format!("{}.", capitalized(&e.to_string())));
+                        w.client.field = ClientField::RedirectUri;
+                        w.client.error = Some(format!("{}.", capitalized(&e.to_string())));
                         return vec![];
                     }
-                    w.client_error = None;
+                    w.client.error = None;
                     enter(w, Step::Scopes, now)
                 }
                 (Err(e), _) => {
-                    w.client_field = ClientField::Id;
-                    w.client_error = Some(e);
+                    w.client.field = ClientField::Id;
+                    w.client.error = Some(e);
                     vec![]
                 }
                 (Ok(id), Err(e)) => {
-                    w.client_id = id;
-                    if w.client_field == ClientField::Id && w.client_secret.is_empty() {
-                        w.client_field = ClientField::Secret;
+                    w.client.id = id;
+                    if w.client.field == ClientField::Id && w.client.secret.is_empty() {
+                        w.client.field = ClientField::Secret;
                     } else {
-                        w.client_field = ClientField::Secret;
-                        w.client_error = Some(e);
+                        w.client.field = ClientField::Secret;
+                        w.client.error = Some(e);
                     }
                     vec![]
                 }
@@ -521,29 +525,29 @@ fn capitalized(s: &str) -> String {
 }
 
 fn toggle_scope(w: &mut Wizard, scope: &str) {
-    if let Some(i) = w.scopes.iter().position(|s| s == scope) {
-        w.scopes.remove(i);
+    if let Some(i) = w.scopes.selected.iter().position(|s| s == scope) {
+        w.scopes.selected.remove(i);
     } else {
-        w.scopes.push(scope.to_string());
+        w.scopes.selected.push(scope.to_string());
     }
 }
 
 fn toggle_row(w: &mut Wizard, row: ScopeRow) {
     match row {
         ScopeRow::Preset(i) => {
-            let scopes = w.presets[i].scopes.clone();
+            let scopes = w.scopes.presets[i].scopes.clone();
             if w.preset_selected(i) {
-                w.scopes.retain(|s| !scopes.contains(s));
+                w.scopes.selected.retain(|s| !scopes.contains(s));
             } else {
                 for s in scopes {
-                    if !w.scopes.contains(&s) {
-                        w.scopes.push(s);
+                    if !w.scopes.selected.contains(&s) {
+                        w.scopes.selected.push(s);
                     }
                 }
             }
         }
         ScopeRow::Scope(g, s) => {
-            let name = w.groups[g].scopes[s].name.clone();
+            let name = w.scopes.groups[g].scopes[s].name.clone();
             toggle_scope(w, &name);
         }
     }
@@ -560,51 +564,51 @@ fn next_product(p: Option<Product>) -> Option<Product> {
 }
 
 fn key_scopes(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    if filter_key(&mut w.scope_list, key) {
+    if filter_key(&mut w.scopes.list, key) {
         return vec![];
     }
     let rows = w.scope_rows();
-    if move_cursor(&mut w.scope_list.cursor, rows.len(), key, true) {
+    if move_cursor(&mut w.scopes.list.cursor, rows.len(), key, true) {
         return vec![];
     }
     match key {
         Key::Char('/') => {
-            w.scope_list.filtering = true;
+            w.scopes.list.filtering = true;
             vec![]
         }
         Key::Char(' ') => {
-            if let Some(row) = rows.get(w.scope_list.cursor) {
+            if let Some(row) = rows.get(w.scopes.list.cursor) {
                 toggle_row(w, *row);
             }
             vec![]
         }
         Key::Char('p') => {
-            w.product = next_product(w.product);
+            w.scopes.product = next_product(w.scopes.product);
             vec![]
         }
         Key::Char('x') => {
-            w.scopes.clear();
+            w.scopes.selected.clear();
             vec![]
         }
         Key::Enter => {
-            if w.scopes.is_empty() {
-                match rows.get(w.scope_list.cursor) {
+            if w.scopes.selected.is_empty() {
+                match rows.get(w.scopes.list.cursor) {
                     Some(row) => toggle_row(w, *row),
                     None => return vec![],
                 }
             }
-            if w.scopes.is_empty() {
+            if w.scopes.selected.is_empty() {
                 return vec![];
             }
             let step = w.code_step();
             enter(w, step, now)
         }
         Key::Esc => {
-            if w.scope_list.filter.is_empty() {
+            if w.scopes.list.filter.is_empty() {
                 enter(w, Step::Client, now)
             } else {
-                w.scope_list.filter.clear();
-                w.scope_list.cursor = 0;
+                w.scopes.list.filter.clear();
+                w.scopes.list.cursor = 0;
                 vec![]
             }
         }
@@ -625,9 +629,7 @@ fn start_countdown(w: &mut Wizard, now: Time) -> Vec<Effect> {
         expires_at: Some(now.plus(Duration::from_secs(u64::from(w.expiry_minutes()) * 60))),
         ..Paste::default()
     };
-    w.exchange = ExchangeState::Idle;
-    w.tried_other_dcs = false;
-    w.dc_queue.clear();
+    w.exchange = Exchange::default();
     enter(w, Step::PasteCode, now)
 }
 
@@ -635,15 +637,15 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     let last = EXPIRIES.len() - 1;
     match key {
         Key::Up | Key::Left | Key::Char('k') | Key::Char('h') => {
-            w.expiry_idx = w.expiry_idx.saturating_sub(1);
+            w.generate.expiry_idx = w.generate.expiry_idx.saturating_sub(1);
             vec![]
         }
         Key::Down | Key::Right | Key::Char('j') | Key::Char('l') => {
-            w.expiry_idx = (w.expiry_idx + 1).min(last);
+            w.generate.expiry_idx = (w.generate.expiry_idx + 1).min(last);
             vec![]
         }
         Key::Char(c @ ('3' | '5' | '7' | '1' | '0')) => {
-            w.expiry_idx = match c {
+            w.generate.expiry_idx = match c {
                 '3' => 0,
                 '5' => 1,
                 '7' => 2,
@@ -652,14 +654,14 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             vec![]
         }
         Key::Char('c') => {
-            w.copied = None;
+            w.generate.copied = None;
             vec![Effect::CopyToClipboard(w.scope_string())]
         }
         Key::Char('o') => {
             if w.ctx.can_open_browser {
                 vec![Effect::OpenUrl(w.console_url())]
             } else {
-                w.opened = Some(false);
+                w.generate.opened = Some(false);
                 vec![]
             }
         }
@@ -669,7 +671,7 @@ fn key_generate(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             w.paste.minting = true;
             fx.push(Effect::MintSandboxCode {
                 attempt: w.attempt,
-                scopes: w.scopes.clone(),
+                scopes: w.scopes.selected.clone(),
                 minutes: w.expiry_minutes(),
             });
             fx
@@ -699,7 +701,7 @@ fn submit_code(w: &mut Wizard, code: Secret, now: Time) -> Vec<Effect> {
     if w.paste.expired {
         return fx;
     }
-    let dc = w.dc_switched.unwrap_or(w.dc);
+    let dc = w.dc_switched.unwrap_or(w.dc.chosen);
     w.sent_code = Some(code.clone());
     w.paste.code_input = Secret::default();
     w.paste.error = None;
@@ -720,15 +722,15 @@ fn send_exchange_to(
     accounts: Option<String>,
 ) -> Vec<Effect> {
     w.attempt += 1;
-    w.exchange = ExchangeState::Running { dc, since: now };
+    w.exchange.state = ExchangeState::Running { dc, since: now };
     let mut fx = enter(w, Step::Exchange, now);
     fx.push(Effect::Exchange(ExchangeRequest {
         attempt: w.attempt,
         dc,
-        client_id: w.client_id.clone(),
-        client_secret: w.client_secret.clone(),
+        client_id: w.client.id.clone(),
+        client_secret: w.client.secret.clone(),
         code,
-        scopes: w.scopes.clone(),
+        scopes: w.scopes.selected.clone(),
         product: w.probe_product(),
         redirect_uri,
         accounts,
@@ -739,7 +741,7 @@ fn send_exchange_to(
 /// Keys of the browser and device sign-in steps.
 fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
     let step = w.step;
-    match (&w.signin, key) {
+    match (&w.signin.state, key) {
         (SignInState::Waiting { .. } | SignInState::Idle | SignInState::Failed(_), Key::Esc) => {
             let mut fx = cancel_sign_in(w);
             fx.extend(enter(w, Step::Scopes, now));
@@ -753,7 +755,7 @@ fn key_sign_in(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             };
             match text {
                 Some(text) => {
-                    w.copied = None;
+                    w.generate.copied = None;
                     vec![Effect::CopyToClipboard(text)]
                 }
                 None => vec![],
@@ -812,7 +814,7 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
         }
         Ok(p) => {
             if let Some(dc) = p.dc
-                && dc != w.dc
+                && dc != w.dc.chosen
             {
                 w.paste.dc = Some(dc);
                 if w.ctx.accounts_override.is_none() {
@@ -880,13 +882,13 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
             paste_client(w, text);
             vec![]
         }
-        Step::DataCenter if w.dc_list.filtering => {
-            w.dc_list.filter.push_str(text.trim());
+        Step::DataCenter if w.dc.list.filtering => {
+            w.dc.list.filter.push_str(text.trim());
             vec![]
         }
-        Step::Scopes if w.scope_list.filtering => {
-            w.scope_list.filter.push_str(text.trim());
-            w.scope_list.cursor = 0;
+        Step::Scopes if w.scopes.list.filtering => {
+            w.scopes.list.filter.push_str(text.trim());
+            w.scopes.list.cursor = 0;
             vec![]
         }
         Step::Scopes => {
@@ -898,7 +900,7 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
                 .map(str::to_string)
                 .collect();
             if !list.is_empty() {
-                w.scopes = list;
+                w.scopes.selected = list;
             }
             vec![]
         }
@@ -915,35 +917,35 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
 }
 
 fn paste_client(w: &mut Wizard, text: &str) {
-    w.client_error = None;
+    w.client.error = None;
     if text.trim_start().starts_with('{') {
         match catalog::clean_code_paste(text) {
             Ok(p) => {
                 if let Some(id) = p.client_id {
-                    w.client_id = id;
+                    w.client.id = id;
                 }
                 if let Some(secret) = p.client_secret {
-                    w.client_secret = secret;
+                    w.client.secret = secret;
                 }
-                w.client_source = Some("self_client.json".into());
+                w.client.source = Some("self_client.json".into());
             }
-            Err(e) => w.client_error = Some(e),
+            Err(e) => w.client.error = Some(e),
         }
         return;
     }
-    match w.client_field {
+    match w.client.field {
         ClientField::Id => match catalog::clean_client_id(text) {
             Ok(id) => {
-                w.client_id = id;
-                w.client_field = ClientField::Secret;
+                w.client.id = id;
+                w.client.field = ClientField::Secret;
             }
-            Err(e) => w.client_error = Some(e),
+            Err(e) => w.client.error = Some(e),
         },
         ClientField::Secret => match catalog::clean_client_secret(text) {
-            Ok(s) => w.client_secret = s,
-            Err(e) => w.client_error = Some(e),
+            Ok(s) => w.client.secret = s,
+            Err(e) => w.client.error = Some(e),
         },
-        ClientField::RedirectUri => w.redirect_uri = text.trim().to_string(),
+        ClientField::RedirectUri => w.client.redirect_uri = text.trim().to_string(),
     }
 }
 
@@ -1011,14 +1013,14 @@ pub fn fix_step(code: Code) -> Step {
 
 /// True when the failure may mean the code belongs to another DC, and the others are worth a try.
 pub fn can_try_other_dcs(w: &Wizard) -> bool {
-    match &w.exchange {
+    match &w.exchange.state {
         ExchangeState::Failed {
             diagnosis,
             before_expiry,
         } => {
             diagnosis.code == Code::InvalidCode
                 && *before_expiry
-                && !w.tried_other_dcs
+                && !w.exchange.tried_other_dcs
                 && w.ctx.accounts_override.is_none()
                 && w.sent_code.is_some()
         }
@@ -1027,28 +1029,31 @@ pub fn can_try_other_dcs(w: &Wizard) -> bool {
 }
 
 fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Vec<Effect> {
-    let (dc, since) = match w.exchange {
+    let (dc, since) = match w.exchange.state {
         ExchangeState::Running { dc, since } => (dc, since),
         ExchangeState::Idle | ExchangeState::Failed { .. } => return vec![],
     };
     match result {
         Ok(outcome) => {
-            if dc != w.dc {
+            if dc != w.dc.chosen {
                 w.dc_switched = Some(dc);
             }
-            w.dc_queue.clear();
+            w.exchange.dc_queue.clear();
             // The organization the env file names, else Zoho's default.
             let configured = w
                 .env_old(keys::ORGANIZATION_ID)
                 .map(|s| s.expose().to_string());
-            w.org_cursor = outcome
+            let org_cursor = outcome
                 .organizations
                 .iter()
                 .position(|o| Some(&o.id) == configured.as_ref())
                 .or_else(|| outcome.organizations.iter().position(|o| o.is_default))
                 .unwrap_or(0);
-            w.outcome = Some(outcome);
-            w.exchange = ExchangeState::Idle;
+            w.live = LiveTest {
+                outcome: Some(outcome),
+                org_cursor,
+            };
+            w.exchange.state = ExchangeState::Idle;
             w.banner = None;
             enter(w, Step::LiveTest, since)
         }
@@ -1056,15 +1061,16 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
             let before_expiry = w.paste.expires_at.is_none_or(|at| since < at);
             if diagnosis.code == Code::InvalidCode
                 && before_expiry
-                && let (Some(next), Some(code)) = (w.dc_queue.first().copied(), w.sent_code.clone())
+                && let (Some(next), Some(code)) =
+                    (w.exchange.dc_queue.first().copied(), w.sent_code.clone())
             {
-                w.dc_queue.remove(0);
+                w.exchange.dc_queue.remove(0);
                 return send_exchange(w, next, code, since);
             }
-            if diagnosis.code == Code::ScopeMissing && w.product.is_none() {
-                w.product = w.probe_product();
+            if diagnosis.code == Code::ScopeMissing && w.scopes.product.is_none() {
+                w.scopes.product = w.probe_product();
             }
-            w.exchange = ExchangeState::Failed {
+            w.exchange.state = ExchangeState::Failed {
                 diagnosis,
                 before_expiry,
             };
@@ -1074,7 +1080,7 @@ fn on_exchanged(w: &mut Wizard, result: Result<super::Outcome, Diagnosis>) -> Ve
 }
 
 fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    let failed = match &w.exchange {
+    let failed = match &w.exchange.state {
         ExchangeState::Failed { diagnosis, .. } => Some(diagnosis.code),
         ExchangeState::Idle | ExchangeState::Running { .. } => None,
     };
@@ -1082,7 +1088,7 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         (None, Key::Esc) => {
             // The result of the running request no longer matters.
             w.attempt += 1;
-            w.exchange = ExchangeState::Idle;
+            w.exchange.state = ExchangeState::Idle;
             let back = back_from_exchange(w);
             enter(w, back, now)
         }
@@ -1091,13 +1097,15 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
             go_fix(w, step, now)
         }
         (Some(_), Key::Char('d')) if can_try_other_dcs(w) => {
-            let tried = match w.exchange {
+            let tried = match w.exchange.state {
                 ExchangeState::Running { dc, .. } => dc,
-                ExchangeState::Idle | ExchangeState::Failed { .. } => w.dc_switched.unwrap_or(w.dc),
+                ExchangeState::Idle | ExchangeState::Failed { .. } => {
+                    w.dc_switched.unwrap_or(w.dc.chosen)
+                }
             };
-            w.tried_other_dcs = true;
-            w.dc_queue = Dc::ALL.into_iter().filter(|d| *d != tried).collect();
-            let next = w.dc_queue.remove(0);
+            w.exchange.tried_other_dcs = true;
+            w.exchange.dc_queue = Dc::ALL.into_iter().filter(|d| *d != tried).collect();
+            let next = w.exchange.dc_queue.remove(0);
             let code = w.sent_code.clone().unwrap_or_default();
             send_exchange(w, next, code, now)
         }
@@ -1118,7 +1126,7 @@ fn key_exchange(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 /// A step of the Self Client path on the chosen path: Generate and Paste code become the
 /// browser or device sign-in (which starts over).
 fn on_path(w: &Wizard, step: Step) -> Step {
-    match (step, w.sign_in) {
+    match (step, w.client.sign_in) {
         (Step::GenerateCode | Step::PasteCode, SignIn::Browser | SignIn::Device) => w.code_step(),
         (_, SignIn::SelfClient | SignIn::Browser | SignIn::Device) => step,
     }
@@ -1127,15 +1135,14 @@ fn on_path(w: &Wizard, step: Step) -> Step {
 /// Where Esc leaves the Exchange step for: the paste field, or the Scopes step (a browser or
 /// device sign-in is not resumed, it starts over from there).
 fn back_from_exchange(w: &Wizard) -> Step {
-    match w.sign_in {
+    match w.client.sign_in {
         SignIn::SelfClient => Step::PasteCode,
         SignIn::Browser | SignIn::Device => Step::Scopes,
     }
 }
 
 fn go_fix(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
-    w.exchange = ExchangeState::Idle;
-    w.dc_queue.clear();
+    w.exchange = w.exchange.left();
     if step == Step::PasteCode {
         w.paste.code_input = Secret::default();
     }
@@ -1143,14 +1150,13 @@ fn go_fix(w: &mut Wizard, step: Step, now: Time) -> Vec<Effect> {
 }
 
 fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    let len = w.outcome.as_ref().map_or(0, |o| o.organizations.len());
-    if move_cursor(&mut w.org_cursor, len, key, true) {
+    let len = w.live.outcome.as_ref().map_or(0, |o| o.organizations.len());
+    if move_cursor(&mut w.live.org_cursor, len, key, true) {
         return vec![];
     }
     match key {
         Key::Enter => {
-            w.save = SaveState::Preview;
-            w.save_cursor = 0;
+            w.save = w.save.reopened();
             enter(w, Step::Save, now)
         }
         Key::Esc => {
@@ -1171,30 +1177,30 @@ fn key_live_test(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
 
 fn write(w: &mut Wizard) -> Vec<Effect> {
     w.attempt += 1;
-    w.save = SaveState::Writing;
+    w.save.state = SaveState::Writing;
     let plan = w.save_plan();
     vec![Effect::WriteEnv(WriteRequest {
         attempt: w.attempt,
         updates: plan.updates,
         keychain: plan.keychain,
         client_id: plan.client_id,
-        add_to_gitignore: w.add_gitignore && w.save_options().contains(&SaveOption::Gitignore),
+        add_to_gitignore: w.save.add_gitignore && w.save_options().contains(&SaveOption::Gitignore),
         expected_refresh: w.env_old(keys::REFRESH_TOKEN).cloned(),
     })]
 }
 
 fn key_save(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
-    match w.save.clone() {
+    match w.save.state.clone() {
         SaveState::Writing => vec![],
         SaveState::Failed(_) => match key {
             Key::Enter => write(w),
             // The keychain failed closed; the file is an explicit choice, never a silent one.
-            Key::Char('f') if w.use_keychain => {
-                w.use_keychain = false;
+            Key::Char('f') if w.save.use_keychain => {
+                w.save.use_keychain = false;
                 write(w)
             }
             Key::Esc => {
-                w.save = SaveState::Preview;
+                w.save.state = SaveState::Preview;
                 vec![]
             }
             Key::Char(_)
@@ -1209,14 +1215,14 @@ fn key_save(w: &mut Wizard, key: Key, now: Time) -> Vec<Effect> {
         },
         SaveState::Preview => {
             let options = w.save_options();
-            if move_cursor(&mut w.save_cursor, options.len(), key, true) {
+            if move_cursor(&mut w.save.cursor, options.len(), key, true) {
                 return vec![];
             }
             match key {
                 Key::Char(' ') => {
-                    match options.get(w.save_cursor) {
-                        Some(SaveOption::Keychain) => w.use_keychain = !w.use_keychain,
-                        Some(SaveOption::Gitignore) => w.add_gitignore = !w.add_gitignore,
+                    match options.get(w.save.cursor) {
+                        Some(SaveOption::Keychain) => w.save.use_keychain = !w.save.use_keychain,
+                        Some(SaveOption::Gitignore) => w.save.add_gitignore = !w.save.add_gitignore,
                         None => {}
                     }
                     vec![]

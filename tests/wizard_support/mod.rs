@@ -265,7 +265,7 @@ pub fn at_client_with(method: zoho_auth::wizard::SignIn) -> Wizard {
     let mut w = at_client();
     paste(&mut w, ID, 0);
     paste(&mut w, SECRET, 0);
-    while w.sign_in != method {
+    while w.client.sign_in != method {
         key(&mut w, Key::Right, 0);
     }
     w
