@@ -53,19 +53,10 @@ pub fn is_code_shaped(value: &str) -> bool {
     clean::is_code_shaped(value)
 }
 
-/// Cleans a pasted code, redirect URL or `self_client.json` body; the error names the wrong kind.
-pub fn clean_code_paste(raw: &str) -> Result<Pasted, String> {
-    let p = clean::clean_code_paste(raw).map_err(|e| match e {
-        // A labelled refresh token (`ZOHO_REFRESH_TOKEN=…`, a token response with only one) is
-        // named as what it is.
-        clean::PasteError::Token
-            if raw.to_ascii_lowercase().contains("refresh_token")
-                && !raw.to_ascii_lowercase().contains("access_token") =>
-        {
-            REFRESH_TOKEN_PASTED.to_string()
-        }
-        other => other.to_string(),
-    })?;
+/// Cleans a pasted code, redirect URL or `self_client.json` body; the error names the wrong kind
+/// (a refresh token as one, also when it is `saved_refresh_token`, the one in the env file).
+pub fn clean_code_paste(raw: &str, saved_refresh_token: Option<&str>) -> Result<Pasted, String> {
+    let p = clean::clean_code_paste_knowing(raw, saved_refresh_token).map_err(|e| e.to_string())?;
     Ok(Pasted {
         code: p.code,
         dc: target::pasted_dc(target::Pasted {
@@ -77,9 +68,6 @@ pub fn clean_code_paste(raw: &str) -> Result<Pasted, String> {
         scopes: p.scopes.unwrap_or_default(),
     })
 }
-
-/// The answer to a refresh token pasted where a code goes.
-pub const REFRESH_TOKEN_PASTED: &str = "This is a refresh token, not a code: it is what an exchange returns and goes straight into ZOHO_REFRESH_TOKEN. To get a new one, generate a new code in the API console and paste that.";
 
 /// Trims a pasted client id and checks its shape.
 pub fn clean_client_id(raw: &str) -> Result<String, String> {

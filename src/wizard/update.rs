@@ -798,20 +798,13 @@ fn apply_paste(w: &mut Wizard, raw: &str, now: Time) -> Vec<Effect> {
         return fx;
     }
     // A bare refresh token has a code's shape: the one already in the env file is known, though.
-    let is_saved_refresh_token = |code: &Secret| {
-        w.ctx
-            .env_existing
-            .iter()
-            .any(|(k, v)| k == crate::auth::keys::REFRESH_TOKEN && v.expose() == code.expose())
-    };
-    match catalog::clean_code_paste(raw) {
-        Ok(p) if is_saved_refresh_token(&p.code) => {
-            w.paste.code_input = Secret::default();
-            w.paste.error = Some(format!(
-                "{} (It is the one already in the env file.)",
-                catalog::REFRESH_TOKEN_PASTED
-            ));
-        }
+    let saved = w
+        .ctx
+        .env_existing
+        .iter()
+        .find(|(k, _)| k == crate::auth::keys::REFRESH_TOKEN)
+        .map(|(_, v)| v.expose().to_string());
+    match catalog::clean_code_paste(raw, saved.as_deref()) {
         Ok(p) => {
             if let Some(dc) = p.dc
                 && dc != w.dc.chosen
@@ -919,7 +912,7 @@ fn on_paste(w: &mut Wizard, text: &str, now: Time) -> Vec<Effect> {
 fn paste_client(w: &mut Wizard, text: &str) {
     w.client.error = None;
     if text.trim_start().starts_with('{') {
-        match catalog::clean_code_paste(text) {
+        match catalog::clean_code_paste(text, None) {
             Ok(p) => {
                 if let Some(id) = p.client_id {
                     w.client.id = id;
