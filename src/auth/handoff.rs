@@ -251,10 +251,10 @@ mod tests {
         assert_eq!(
             names,
             [
-                "ZOHO_ACCESS_TOKEN",
-                "ZOHO_API_DOMAIN",
-                "ZOHO_DC",
-                "ZOHO_ORGANIZATION_ID"
+                keys::ACCESS_TOKEN,
+                keys::API_DOMAIN,
+                keys::DC,
+                keys::ORGANIZATION_ID
             ]
         );
         for withheld in WITHHELD_FROM_CHILD {
@@ -266,7 +266,7 @@ mod tests {
             ..token()
         };
         let names: Vec<&str> = bare.child_env().iter().map(|(k, _)| *k).collect();
-        assert_eq!(names, ["ZOHO_ACCESS_TOKEN", "ZOHO_API_DOMAIN"]);
+        assert_eq!(names, [keys::ACCESS_TOKEN, keys::API_DOMAIN]);
     }
 
     #[test]

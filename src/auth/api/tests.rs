@@ -286,7 +286,11 @@ fn diagnoses_name_the_org_the_scope_and_the_class() {
         "{}",
         r.message
     );
-    assert!(r.fix.contains("ZOHO_ORGANIZATION_ID"), "{}", r.fix);
+    assert!(
+        r.fix.contains(crate::auth::keys::ORGANIZATION_ID),
+        "{}",
+        r.fix
+    );
 
     let crm = request("/crm/v8/Leads", "POST", None);
     let ask = Ask {
