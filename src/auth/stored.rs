@@ -3,7 +3,7 @@
 //! diagnosis naming the store with its password masked (exit 2 for what the user typed, 5 for
 //! store trouble).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::client::TokenSet;
 use super::diagnosis::{Code, Diagnosis};
@@ -132,12 +132,7 @@ pub async fn preflight(sc: &StoreChoice) -> Result<SqlStore, Diagnosis> {
     Ok(store)
 }
 
-/// Epoch milliseconds now.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub use super::sqlstore::now_ms;
 
 /// When a token that lasts `expires_in` from now expires, in epoch milliseconds.
 pub fn expires_at_ms(expires_in: Duration) -> i64 {

@@ -178,10 +178,4 @@ pub fn load_configured(global: &GlobalArgs) -> Result<Configured, Diagnosis> {
     saved::read(&global.env_file, &choice(global))
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use crate::auth::access::now_unix;

@@ -169,7 +169,8 @@ fn shown_tenant(tenant: &str) -> String {
     format!("\"{}{more}\"", printable(&cut))
 }
 
-fn now_ms() -> i64 {
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
