@@ -141,9 +141,17 @@ async fn exchange_saves_the_row_and_token_check_run_read_it() {
             "no refresh for api"
         );
 
+        // `check` tests the fleet token of the row too: no refresh spent (issue 13: a monitor
+        // running it every minute must not eat Zoho's quota), and it says so.
         let check = run(&w, &s, &["check", "--json"]).await;
         assert_eq!(check.code, 0, "{}", check.stderr);
         assert_eq!(check.json()["ok"], true);
+        assert_eq!(check.json()["token"], "cached", "{}", check.stderr);
+        assert_eq!(
+            w.sandbox.stats().token_requests,
+            before,
+            "no refresh for check"
+        );
 
         // The store through its variable: the child gets the token, never the store's URL.
         let mut cmd = w.command(&[

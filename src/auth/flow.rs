@@ -473,7 +473,7 @@ pub async fn check_tokens(
 
 /// `invalid_client` at a Zoho accounts server whose DC differs from the configured `ZOHO_DC` is a
 /// wrong data center.
-fn refine_wrong_dc(d: Diagnosis, target: &Target) -> Diagnosis {
+pub fn refine_wrong_dc(d: Diagnosis, target: &Target) -> Diagnosis {
     let accounts_dc = Dc::from_url(target.accounts.as_str());
     match (d.code, target.dc, accounts_dc) {
         (Code::InvalidClient, Some(configured), Some(actual)) if configured != actual => {

@@ -4,10 +4,11 @@
 //! never eats Zoho's 10 tokens per 10 minutes); otherwise one refresh, under the cache's lock, and
 //! the new token is cached. `--refresh` forces the refresh. It says which it did.
 
-use crate::auth::cache::{Cached, TokenCache};
+use crate::auth::access::{self, Granted, Obtained};
 use crate::auth::client::TokenSet;
 use crate::auth::diagnosis::Code;
 use crate::auth::flow::{self, CheckReport};
+use crate::auth::handoff::Want;
 
 use super::common::{client, dc_flag, load_configured, now_unix, print_diagnosis, product_flag};
 use super::{CheckArgs, GlobalArgs};
@@ -74,78 +75,60 @@ async fn report(global: &GlobalArgs, args: &CheckArgs) -> (CheckReport, Source) 
         Ok(c) => c,
         Err(d) => return (CheckReport::failed(d, cfg.target.dc, product), Source::None),
     };
-    let cache = TokenCache::from_env();
-    let key = TokenCache::key(
-        &cfg.target.accounts_str(),
-        &cfg.creds.client_id,
-        &cfg.refresh_token,
-    );
-    let cached = |cache: &Option<TokenCache>| {
-        cache
-            .as_ref()
-            .filter(|_| !args.refresh)
-            .and_then(|c| c.read(&key, now_unix()))
+    // The token `token`, `run`, `serve` and `api` would use (the cache, or a store's fleet token),
+    // so a monitor running `check` every minute spends no refresh while it lasts.
+    let want = if args.refresh {
+        Want::Refresh
+    } else {
+        Want::USUAL
     };
-    if let Some(hit) = cached(&cache) {
-        if global.verbose {
-            eprintln!(
-                "zoho-auth: using the cached access token (no request to the accounts server)"
-            );
-        }
-        let (tokens, expires_in_secs) = from_cache(hit);
-        let report =
-            flow::check_tokens(&client, &cfg.target, tokens, &cfg.scopes, product, &|_| {}).await;
-        // A cached token the API refuses may have been revoked since: forget it and spend the
-        // run's one refresh on a fresh token instead.
-        if report.diagnosis != Code::TokenRejected {
-            return (cached_words(report), Source::Cached { expires_in_secs });
-        }
-        if let Some(c) = &cache {
-            c.remove(&key);
-        }
-    }
-    // Take the lock, then look again: a concurrent `token` or `check` may have just refreshed.
-    let guard = match &cache {
-        Some(c) => {
-            let (c, k) = (c.clone(), key.clone());
-            tokio::task::spawn_blocking(move || c.lock(&k))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        }
-        None => None,
+    let obtain = |want: Want| {
+        let client = client.clone();
+        let cfg = &cfg;
+        async move { access::obtain(cfg, || Ok(client), &want).await }
     };
-    if let Some(hit) = cached(&cache) {
-        drop(guard);
-        let (tokens, expires_in_secs) = from_cache(hit);
-        let report =
-            flow::check_tokens(&client, &cfg.target, tokens, &cfg.scopes, product, &|_| {}).await;
-        return (cached_words(report), Source::Cached { expires_in_secs });
-    }
-    let report = flow::check(
-        &client,
-        &cfg.target,
-        &cfg.creds,
-        &cfg.refresh_token,
-        &cfg.scopes,
-        product,
-    )
-    .await;
-    // The check minted an access token: keep it for `token` and the next `check`.
-    let source = match (report.access.as_ref(), report.api_domain.as_ref()) {
-        (Some((access, lifetime)), Some(api_domain)) => {
-            if let Some(cache) = &cache {
-                let _ = cache.write(
-                    &key,
-                    &Cached::new(access, api_domain, *lifetime, now_unix()),
-                );
+    let failed = |d| {
+        let d = flow::refine_wrong_dc(d, &cfg.target);
+        (CheckReport::failed(d, cfg.target.dc, product), Source::None)
+    };
+    let granted = match obtain(want).await {
+        Ok(g) => g,
+        Err(d) => return failed(d),
+    };
+    let test = |granted: &Granted| {
+        let tokens = TokenSet {
+            access_token: granted.token.token.clone(),
+            refresh_token: None,
+            scopes: vec![],
+            api_domain: granted.token.api_domain.clone(),
+            expires_in: std::time::Duration::from_secs(granted.token.remaining(now_unix())),
+        };
+        flow::check_tokens(&client, &cfg.target, tokens, &cfg.scopes, product, &|_| {})
+    };
+    let report = test(&granted).await;
+    match granted.obtained {
+        Obtained::Refreshed => (report, Source::Refreshed),
+        // A cached token the API refuses may have been revoked since: spend the run's one
+        // refresh on a fresh token instead (unless another process already replaced it).
+        Obtained::Cached if report.diagnosis == Code::TokenRejected => {
+            let again = match obtain(Want::Replace(granted.token.token.clone())).await {
+                Ok(g) => g,
+                Err(d) => return failed(d),
+            };
+            let report = test(&again).await;
+            match again.obtained {
+                Obtained::Refreshed => (report, Source::Refreshed),
+                Obtained::Cached => (cached_words(report), cached(&again)),
             }
-            Source::Refreshed
         }
-        _ => Source::None,
-    };
-    drop(guard);
-    (report, source)
+        Obtained::Cached => (cached_words(report), cached(&granted)),
+    }
+}
+
+fn cached(granted: &Granted) -> Source {
+    Source::Cached {
+        expires_in_secs: granted.token.remaining(now_unix()),
+    }
 }
 
 /// The report of a cached token: it is the access token that works; the refresh token was not
@@ -155,19 +138,6 @@ fn cached_words(mut report: CheckReport) -> CheckReport {
         report.message = format!("The cached access token works{rest}");
     }
     report
-}
-
-/// A cached token as the check's tokens, and the seconds it has left.
-fn from_cache(hit: Cached) -> (TokenSet, u64) {
-    let expires_in_secs = hit.expires_at.saturating_sub(now_unix());
-    let tokens = TokenSet {
-        access_token: hit.access_token,
-        refresh_token: None,
-        scopes: vec![],
-        api_domain: hit.api_domain,
-        expires_in: std::time::Duration::from_secs(expires_in_secs),
-    };
-    (tokens, expires_in_secs)
 }
 
 fn print_human(report: &CheckReport) {
