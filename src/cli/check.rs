@@ -1,8 +1,8 @@
 //! `zoho-auth check`: live-test the configured grant; print the diagnosis; exit code by class.
-//! `--json` prints one object on stdout. It shares `token`'s cache: a cached access token with more
-//! than 5 minutes left is tested as is (no refresh spent, so a monitor running it every minute
-//! never eats Zoho's 10 tokens per 10 minutes); otherwise one refresh, under the cache's lock, and
-//! the new token is cached. `--refresh` forces the refresh. It says which it did.
+//! `--json` prints one object on stdout. It tests the token `token` would print (`auth::access`:
+//! the cache, or a store's fleet token) while more than 5 minutes of it remain, so a monitor running
+//! it every minute never eats Zoho's 10 tokens per 10 minutes; otherwise one refresh, under the
+//! lock, shared with the others. `--refresh` forces the refresh. It says which it did.
 
 use crate::auth::access::{self, Granted, Obtained};
 use crate::auth::client::TokenSet;
